@@ -1,0 +1,1 @@
+"""Discord adapters: slash commands, context menus, views and modals. Thin by design."""

@@ -1,0 +1,1 @@
+"""Persistence behind one interface: SQLite (aiosqlite) by default, content-addressed image files."""

@@ -1,0 +1,262 @@
+"""The storage interface the rest of the bot uses, and the records it returns.
+
+Callers depend on ``Storage`` only, never on SQLite, so a PostgreSQL backend can be added later. All
+times are timezone-aware UTC ``datetime``s. Images are counted in images (the unit Ideogram bills).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def active(self) -> bool:
+        return self in (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+class JobAction(StrEnum):
+    EDIT = "edit"  # /edit or the "Edit image" context menu
+    REROLL = "reroll"  # same inputs, new seed
+    EDIT_AGAIN = "edit_again"  # new prompt, same image and mask
+    USE_AS_BASE = "use_as_base"  # a result becomes the new input
+
+
+class ImageKind(StrEnum):
+    INPUT = "input"
+    MASK = "mask"
+    OUTPUT = "output"
+
+
+@dataclass(frozen=True, slots=True)
+class Requester:
+    user_id: int
+    guild_id: int | None = None  # None in DMs
+    channel_id: int | None = None
+    thread_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EffectiveLimits:
+    """The limits that apply to one submission, after guild and role overrides are resolved."""
+
+    window_images: int
+    window_seconds: int
+    daily_images: int
+    max_active_jobs: int
+    guild_daily_images: int
+    exempt: bool = False  # exempt roles skip the per-user limits (never the guild's daily cap)
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    requester: Requester
+    action: JobAction
+    prompt: str
+    options: dict[str, Any]  # EditOptions.to_json()
+    images_requested: int
+    input_sha: str  # content address of the prepared input image
+    mask_sha: str  # content address of the normalised mask (black = edit)
+    seed: int | None = None
+    parent_job_id: int | None = None
+    session_id: int | None = None
+    payer_user_id: int | None = None  # who is charged; the requester when None
+    private: bool = False
+    reply_token: str | None = None  # interaction token for private follow-ups (valid 15 min)
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: int
+    requester: Requester
+    action: JobAction
+    prompt: str
+    options: dict[str, Any]
+    seed: int | None
+    status: JobStatus
+    attempts: int
+    images_requested: int
+    images_delivered: int
+    images_withheld: int
+    input_sha: str
+    mask_sha: str
+    created_at: datetime
+    payer_user_id: int
+    parent_job_id: int | None = None
+    session_id: int | None = None
+    private: bool = False
+    reply_token: str | None = field(default=None, repr=False)
+    error_code: str | None = None
+    error_message: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    progress_channel_id: int | None = None
+    progress_message_id: int | None = None
+    result_channel_id: int | None = None
+    result_message_id: int | None = None
+
+    @property
+    def posted(self) -> bool:
+        return self.result_message_id is not None
+
+
+@dataclass(frozen=True, slots=True)
+class OutputImage:
+    """One image the API produced; ``sha`` is None when the safety filter withheld it."""
+
+    index: int
+    sha: str | None
+    seed: int | None
+    is_safe: bool
+    prompt_used: str | None
+    resolution: str | None
+    width: int | None = None
+    height: int | None = None
+    mime: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobImage:
+    job_id: int
+    kind: ImageKind
+    index: int
+    sha: str | None
+    seed: int | None = None
+    is_safe: bool = True
+    prompt_used: str | None = None
+    resolution: str | None = None
+    width: int | None = None
+    height: int | None = None
+    mime: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaStatus:
+    """What ``/quota`` shows: usage against each limit and when each frees up."""
+
+    limits: EffectiveLimits
+    window_used: int
+    window_frees_at: datetime | None  # when the oldest image in the window leaves it
+    daily_used: int
+    daily_resets_at: datetime  # next midnight UTC
+    active_jobs: int
+    guild_daily_used: int | None  # None in DMs
+
+
+@dataclass(frozen=True, slots=True)
+class RoleLimits:
+    role_id: int
+    window_images: int | None = None
+    daily_images: int | None = None
+    max_active_jobs: int | None = None
+    exempt: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class GuildConfig:
+    """Per-guild overrides; ``None`` means "use the bot-wide default from settings"."""
+
+    guild_id: int
+    window_images: int | None = None
+    window_minutes: int | None = None
+    daily_images: int | None = None
+    max_active_jobs: int | None = None
+    guild_daily_images: int | None = None
+    roles: tuple[RoleLimits, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    guild_id: int
+    actor_id: int
+    action: str  # e.g. "set daily_images", "role 123 exempt"
+    old_value: str | None
+    new_value: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRow:
+    user_id: int
+    images: int  # charged images in the period
+    jobs: int
+
+
+@dataclass(frozen=True, slots=True)
+class CleanupReport:
+    jobs_removed: int
+    files_removed: int
+
+
+class FileStore(Protocol):
+    """Content-addressed image files: written once under their sha256, never modified."""
+
+    async def put(self, data: bytes) -> str: ...
+    async def get(self, sha: str) -> bytes: ...
+    def exists(self, sha: str) -> bool: ...
+
+
+class Storage(Protocol):
+    files: FileStore
+
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+
+    # Jobs: the queue. ``submit_job`` checks every limit and reserves the images in one transaction.
+    async def submit_job(self, job: NewJob, limits: EffectiveLimits, now: datetime | None = None) -> Job: ...
+    async def get_job(self, job_id: int) -> Job | None: ...
+    async def jobs_with_status(self, *statuses: JobStatus, guild_id: int | None = None) -> list[Job]: ...
+    async def claim_job(self, job_id: int) -> Job | None: ...  # queued -> running, attempts += 1
+    async def requeue_job(self, job_id: int) -> Job | None: ...  # running -> queued (restart recovery)
+    async def complete_job(self, job_id: int, outputs: Sequence[OutputImage]) -> Job: ...
+    async def fail_job(self, job_id: int, code: str, message: str, *, refund: bool) -> Job | None: ...
+    async def cancel_job(self, job_id: int) -> Job | None: ...  # only while queued; refunds
+    async def set_progress_message(self, job_id: int, channel_id: int, message_id: int) -> None: ...
+    async def mark_posted(self, job_id: int, channel_id: int, message_id: int) -> bool: ...
+    async def job_images(self, job_id: int) -> list[JobImage]: ...
+
+    # History
+    async def history(
+        self,
+        user_id: int,
+        *,
+        guild_id: int | None = None,
+        search: str | None = None,
+        limit: int = 10,
+        offset: int = 0,
+    ) -> list[Job]: ...
+    async def count_history(
+        self, user_id: int, *, guild_id: int | None = None, search: str | None = None
+    ) -> int: ...
+    async def guild_history(self, guild_id: int, *, limit: int = 10, offset: int = 0) -> list[Job]: ...
+    async def delete_job(self, job_id: int) -> bool: ...
+    async def delete_user_history(self, user_id: int) -> int: ...
+
+    # Quotas and usage
+    async def quota_status(
+        self, requester: Requester, limits: EffectiveLimits, now: datetime | None = None
+    ) -> QuotaStatus: ...
+    async def usage_report(self, guild_id: int, since: datetime) -> list[UsageRow]: ...
+
+    # Guild settings, with an audit trail
+    async def guild_config(self, guild_id: int) -> GuildConfig: ...
+    async def update_guild_config(
+        self, guild_id: int, actor_id: int, **changes: int | None
+    ) -> GuildConfig: ...
+    async def set_role_limits(
+        self, guild_id: int, actor_id: int, role: RoleLimits | None, role_id: int
+    ) -> GuildConfig: ...
+    async def audit_log(self, guild_id: int, limit: int = 20) -> list[AuditEntry]: ...
+
+    # Retention
+    async def cleanup(self, older_than: datetime) -> CleanupReport: ...

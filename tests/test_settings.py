@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from bot.errors import ConfigError
+from bot.options import ApiShape, AuthScheme, LegacyModel
+from bot.settings import Settings
+
+KEY = "sk-test-abcdef0123456789"
+TOKEN = "MTIzNDU2Nzg5.bot-token.secretpart"
+
+
+def test_defaults() -> None:
+    s = Settings.from_mapping({})
+    assert s.ideogram_api is ApiShape.V3
+    assert s.edit_url == "https://api.ideogram.ai/v1/ideogram-v3/edit"
+    assert s.ideogram_auth is AuthScheme.API_KEY
+    assert s.max_images_in_flight == 8
+    assert s.database_path == Path("data/bot.sqlite3")
+    assert s.problems(need_discord=True, need_api=True) == [
+        "DISCORD_TOKEN is not set: the bot token from the Developer Portal.",
+        "IDEOGRAM_API_KEY is not set: the key for the image API.",
+    ]
+
+
+def test_legacy_shape_defaults_its_path() -> None:
+    s = Settings.from_mapping({"IDEOGRAM_API": "legacy", "IDEOGRAM_MODEL": "v_2"})
+    assert s.ideogram_edit_path == "/edit"
+    assert s.ideogram_model is LegacyModel.V_2
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "accepted"),
+    [
+        ("IDEOGRAM_API", "v4", "v3 or legacy"),
+        ("IDEOGRAM_AUTH", "basic", "api-key or bearer"),
+        ("IDEOGRAM_MODEL", "V_3", "V_2 or V_2_TURBO"),
+        ("MAX_IMAGES_IN_FLIGHT", "0", "a whole number from 1 to 64"),
+        ("IDEOGRAM_TIMEOUT_S", "soon", "seconds between 1 and 3600"),
+        ("IDEOGRAM_BASE_URL", "api.ideogram.ai", "an http(s):// URL"),
+        ("IDEOGRAM_EDIT_PATH", "edit", "a path starting with /"),
+        ("USER_DAILY_IMAGES", "-1", "a whole number ≥ 0"),
+    ],
+)
+def test_invalid_values_name_the_variable(name: str, value: str, accepted: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        Settings.from_mapping({name: value})
+    assert info.value.user_message == f"{name} is invalid: expected {accepted}."
+
+
+def test_task_path_needs_placeholder() -> None:
+    with pytest.raises(ConfigError, match=r"IDEOGRAM_TASK_PATH.*\{task_id\}"):
+        Settings.from_mapping({"IDEOGRAM_TASK_PATH": "/ideogram/task"})
+
+
+def test_env_file_is_read_and_environment_wins(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text(f'IDEOGRAM_API_KEY="{KEY}"\nIDEOGRAM_AUTH=bearer\nMAX_IMAGES_IN_FLIGHT=4\n')
+    s = Settings.load({"MAX_IMAGES_IN_FLIGHT": "6"}, env_file=env)
+    assert s.ideogram_api_key.reveal() == KEY
+    assert s.ideogram_auth is AuthScheme.BEARER
+    assert s.max_images_in_flight == 6
+
+
+def test_secrets_never_appear_in_reprs_logs_or_errors(caplog: pytest.LogCaptureFixture) -> None:
+    s = Settings.from_mapping({"IDEOGRAM_API_KEY": KEY, "DISCORD_TOKEN": TOKEN})
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger("test").info("settings: %s %r", s, s)
+    texts = [repr(s), str(s), f"{s.ideogram_api_key}", str(s.discord_token), caplog.text]
+    for text in texts:
+        assert KEY not in text and TOKEN not in text
+    assert s.ideogram_api_key.reveal() == KEY
+    # a secret pasted into the wrong variable is not echoed back in the error
+    with pytest.raises(ConfigError) as info:
+        Settings.from_mapping({"MAX_IMAGES_IN_FLIGHT": KEY})
+    assert KEY not in str(info.value) and KEY not in repr(info.value)
