@@ -1,0 +1,503 @@
+"""The Ideogram edit client: one shared HTTP session, bounded retries, task polling, result downloads.
+
+Decisions (nobody to ask, so written down here):
+
+* The whole-request deadline (``IDEOGRAM_TIMEOUT_S``) starts once the in-flight slots are held, so
+  time spent queueing behind other users is not charged to the API; it covers every attempt,
+  backoff sleep and task poll. Result downloads have their own ``RESULT_DOWNLOAD_TIMEOUT_S``.
+* Slots are held from before the first byte is sent until the API's final answer (incl. polling) and
+  released before downloading: downloads do not count against Ideogram's in-flight quota.
+* Each attempt gets at most ``attempt_timeout_s`` (default: half the whole timeout) so one hung
+  connection leaves room for a retry. A retried timeout can be billed twice by the API; that is
+  the price of not waiting forever, and the default keeps it to rare, very slow requests.
+* Redirects are never followed on API calls (the key must not travel to another host); result
+  downloads carry no credentials at all, so they may follow redirects.
+* Errors are created outside ``except`` blocks (or raised ``from None``), so no aiohttp exception —
+  which can reference request headers — hangs off ours; every text is redacted with the settings'
+  secrets before it is raised or logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+from PIL import Image
+from yarl import URL
+
+from bot import limits
+from bot.errors import (
+    ApiError,
+    ApiMalformedResponse,
+    ApiTaskFailed,
+    ApiTaskPending,
+    ApiTimeout,
+    ApiUnavailable,
+    BotError,
+    InputError,
+    ResultDownloadError,
+)
+from bot.ideogram.request import auth_headers, build_form, validate_request
+from bot.ideogram.response import (
+    Answer,
+    ResultItem,
+    TaskStatus,
+    error_for_status,
+    is_retryable_status,
+    malformed,
+    parse_answer,
+    parse_json,
+    parse_poll,
+    parse_retry_after,
+    reason_from_body,
+)
+from bot.inflight import ImageSlots
+from bot.models import EditResult, ImageFile, ResultImage
+from bot.options import EditOptions
+from bot.secret import redact
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+API_BODY_MAX_BYTES = 2 * 1024 * 1024  # a JSON answer bigger than this is not an Ideogram answer
+_CHUNK = 64 * 1024
+_EXPIRED_STATUSES = frozenset({401, 403, 404, 410})
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class _TooLarge(Exception):
+    """A body went past its cap; the connection is dropped instead of read to the end."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """One HTTP attempt: either a JSON ``payload`` or a typed ``error`` (maybe worth retrying)."""
+
+    payload: Any = None
+    error: ApiError | None = None
+    retryable: bool = False
+    retry_after: float | None = None
+    status: int | None = None
+
+
+class IdeogramClient:
+    """Talks to Ideogram's edit endpoint (or an aggregator speaking one of its shapes).
+
+    ``session``: share an existing ``aiohttp.ClientSession`` (not closed by ``close``); otherwise one
+    is created lazily and owned. ``slots``: the process-wide image cap; by default a private one of
+    ``settings.max_images_in_flight``. Backoff/poll timings, ``sleep`` and ``rand`` are injectable so
+    tests run in milliseconds.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        slots: ImageSlots | None = None,
+        backoff_base_s: float = 0.5,
+        backoff_max_s: float = 20.0,
+        attempt_timeout_s: float | None = None,
+        poll_interval_s: float = 1.0,
+        poll_max_interval_s: float = 5.0,
+        download_timeout_s: float = limits.RESULT_DOWNLOAD_TIMEOUT_S,
+        result_max_bytes: int = limits.RESULT_MAX_BYTES,
+        sleep: Sleep = asyncio.sleep,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self._settings = settings
+        self._session = session
+        self._owns_session = session is None
+        self.slots = slots if slots is not None else ImageSlots(settings.max_images_in_flight)
+        self.backoff_base_s = backoff_base_s
+        self.backoff_max_s = backoff_max_s
+        self.attempt_timeout_s = attempt_timeout_s or settings.ideogram_timeout_s / 2
+        self.poll_interval_s = poll_interval_s
+        self.poll_max_interval_s = poll_max_interval_s
+        self.download_timeout_s = download_timeout_s
+        self.result_max_bytes = result_max_bytes
+        self._sleep = sleep
+        self._rand = rand
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    def __repr__(self) -> str:
+        s = self._settings
+        return self._redact(f"IdeogramClient(url={s.edit_url!r}, shape={s.ideogram_api}, auth={s.ideogram_auth})")
+
+    async def __aenter__(self) -> IdeogramClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._owns_session and self._session is not None and not self._session.closed:
+            await self._session.close()
+        if self._owns_session:
+            self._session = None
+
+    # --- the edit ------------------------------------------------------------------------------
+
+    async def edit(self, image: ImageFile, mask: ImageFile, prompt: str, options: EditOptions) -> EditResult:
+        """Run one edit and return the downloaded results; raises ``InputError`` or an ``ApiError``."""
+        try:
+            return await self._edit(image, mask, prompt, options)
+        except BotError as error:
+            error = self._scrub(error)
+            level = logging.WARNING if isinstance(error, ApiError) else logging.DEBUG
+            self._log(level, f"edit failed [{error.code}]: {error.detail}")
+            raise error from None
+
+    async def _edit(self, image: ImageFile, mask: ImageFile, prompt: str, options: EditOptions) -> EditResult:
+        shape = self._settings.ideogram_api
+        text = validate_request(shape, image, mask, prompt, options)
+        if options.num_images > self.slots.capacity:
+            raise InputError(f"This bot makes at most {self.slots.capacity} images at a time.")
+        loop = asyncio.get_running_loop()
+        queued = loop.time()
+        async with self.slots.hold(options.num_images):
+            started = loop.time()
+            answer, attempts = await self._run_api(image, mask, text, options)
+            api_seconds = loop.time() - started
+        fetched = loop.time()
+        images = await self._download_all(answer.items)
+        extras = {
+            "queue_seconds": f"{started - queued:.3f}",
+            "download_seconds": f"{loop.time() - fetched:.3f}",
+        }
+        if answer.request_id:
+            extras["request_id"] = answer.request_id
+        result = EditResult(
+            images=images,
+            created=answer.created,
+            task_id=answer.task_id,
+            api_seconds=api_seconds,
+            attempts=attempts,
+            extras=extras,
+        )
+        self._log(
+            logging.INFO,
+            f"edit ok shape={shape} attempts={attempts} api={api_seconds:.2f}s "
+            f"download={extras['download_seconds']}s images={len(result.delivered)} "
+            f"withheld={len(result.withheld)} task={answer.task_id or '-'}",
+        )
+        return result
+
+    async def _run_api(
+        self, image: ImageFile, mask: ImageFile, prompt: str, options: EditOptions
+    ) -> tuple[Answer, int]:
+        """POST (with retries), then follow a task if one came back; all within the deadline."""
+        s = self._settings
+        timeout_s = s.ideogram_timeout_s
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        task_id: str | None = None
+
+        def body() -> aiohttp.FormData:
+            return build_form(s.ideogram_api, image, mask, prompt, options, s.ideogram_model)
+
+        try:
+            async with asyncio.timeout_at(deadline):
+                payload, attempts = await self._call("POST", s.edit_url, body, deadline, where="edit")
+                answer = parse_answer(payload)
+                if answer.status is TaskStatus.PENDING:
+                    task_id = answer.task_id
+                    answer = await self._follow(answer, deadline)
+        except TimeoutError:
+            what = f" (task {task_id})" if task_id else ""
+            raise ApiTimeout(
+                f"The image service did not finish within {timeout_s:g} seconds. Please try again.",
+                detail=f"Ideogram edit{what} exceeded IDEOGRAM_TIMEOUT_S={timeout_s:g}",
+            ) from None
+        if answer.status is TaskStatus.FAILED:
+            raise ApiTaskFailed(
+                f"The image service could not finish this edit: {answer.failure}",
+                detail=f"Ideogram task {answer.task_id} failed: {answer.failure}",
+            )
+        return answer, attempts
+
+    async def _follow(self, answer: Answer, deadline: float) -> Answer:
+        """Poll a task until it succeeds or fails. The poll route is configured, never guessed."""
+        task_id = answer.task_id or ""
+        template = self._settings.ideogram_task_path
+        if not template:
+            raise ApiTaskPending(
+                f"The image service queued this edit as task {task_id}, but the bot cannot fetch task "
+                "results until its operator sets IDEOGRAM_TASK_PATH.",
+                detail=f"Ideogram answered with task {task_id} and IDEOGRAM_TASK_PATH is not set; set it "
+                "to the aggregator's task-query path containing {task_id} (the task may still be billed).",
+            )
+        url = self._settings.ideogram_base_url.rstrip("/") + template.replace("{task_id}", quote(task_id, safe=""))
+        loop = asyncio.get_running_loop()
+        interval = self.poll_interval_s
+        polls = 0
+        while True:
+            await self._sleep(max(0.0, min(interval, deadline - loop.time())))
+            payload, _ = await self._call("GET", url, None, deadline, where=f"task poll {task_id}")
+            polls += 1
+            state = parse_poll(payload)
+            self._log(logging.DEBUG, f"task {task_id} poll {polls}: {state.status}")
+            if state.status is not TaskStatus.PENDING:
+                return replace(
+                    state,
+                    task_id=state.task_id or task_id,
+                    request_id=state.request_id or answer.request_id,
+                )
+            interval = min(interval * 1.5, self.poll_max_interval_s)
+
+    async def _call(
+        self,
+        method: str,
+        url: str,
+        body: Callable[[], aiohttp.FormData] | None,
+        deadline: float,
+        *,
+        where: str,
+    ) -> tuple[Any, int]:
+        """One logical call with bounded retries (429, 408, 5xx, network errors, attempt timeouts)."""
+        loop = asyncio.get_running_loop()
+        attempt = 0
+        while True:
+            attempt += 1
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError  # the caller turns this into ApiTimeout
+            started = loop.time()
+            outcome = await self._attempt(method, url, body, min(self.attempt_timeout_s, remaining), where)
+            took = loop.time() - started
+            if outcome.error is None:
+                self._log(logging.DEBUG, f"{where}: {outcome.status} on attempt {attempt} in {took:.2f}s")
+                return outcome.payload, attempt
+            error = outcome.error
+            retries_left = self._settings.ideogram_max_retries - (attempt - 1)
+            if not outcome.retryable or retries_left <= 0:
+                self._log(
+                    logging.WARNING if outcome.retryable else logging.DEBUG,
+                    f"{where}: status {outcome.status or '-'}, giving up after attempt {attempt} ({took:.2f}s)",
+                )
+                raise error
+            remaining = deadline - loop.time()
+            if outcome.retry_after is not None and outcome.retry_after >= remaining:
+                error.detail += f" (Retry-After {outcome.retry_after:g}s is beyond the deadline)"
+                self._log(logging.WARNING, f"{where}: giving up: {error.detail}")
+                raise error
+            delay = min(self._backoff(attempt, outcome.retry_after), max(0.0, remaining))
+            self._log(
+                logging.WARNING,
+                f"{where}: attempt {attempt} failed in {took:.2f}s ({error.detail}); "
+                f"retrying in {delay:.2f}s ({retries_left} left)",
+            )
+            await self._sleep(delay)
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        """Exponential backoff with full jitter; a server's ``Retry-After`` is a floor."""
+        ceiling = min(self.backoff_max_s, self.backoff_base_s * 2 ** (attempt - 1))
+        delay = self._rand() * ceiling
+        return max(delay, retry_after) if retry_after is not None else delay
+
+    async def _attempt(
+        self,
+        method: str,
+        url: str,
+        body: Callable[[], aiohttp.FormData] | None,
+        timeout_s: float,
+        where: str,
+    ) -> _Outcome:
+        session = self._get_session()
+        failure: ApiError | None = None
+        try:
+            async with session.request(
+                method,
+                url,
+                data=body() if body is not None else None,
+                headers=auth_headers(self._settings),
+                timeout=aiohttp.ClientTimeout(total=max(timeout_s, 0.001)),
+                allow_redirects=False,
+            ) as response:
+                status = response.status
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                raw = await _read_capped(response, API_BODY_MAX_BYTES)
+        except TimeoutError:
+            failure = ApiTimeout(
+                "The image service took too long to answer. Please try again.",
+                detail=f"Ideogram {where}: no answer within the {timeout_s:.1f}s attempt timeout",
+            )
+        except _TooLarge:
+            failure = malformed(f"{where} answer larger than {API_BODY_MAX_BYTES} bytes")
+        except (aiohttp.ClientError, OSError) as exc:
+            failure = ApiUnavailable(
+                "The bot could not reach the image service. Please try again later.",
+                detail=f"Ideogram {where}: network error {type(exc).__name__}: {self._redact(str(exc))}",
+            )
+        if failure is not None:
+            return _Outcome(error=failure, retryable=not isinstance(failure, ApiMalformedResponse))
+        if 200 <= status < 300:
+            try:
+                return _Outcome(payload=parse_json(raw), status=status)
+            except ApiMalformedResponse as error:
+                failure = error
+            return _Outcome(error=failure, status=status)
+        if 300 <= status < 400:
+            error = ApiError(
+                "The image service returned an unexpected redirect. The server's admins have been told.",
+                detail=f"Ideogram {where} answered {status} (redirect, not followed so the key stays "
+                "put); check IDEOGRAM_BASE_URL (http vs https, trailing path)",
+            )
+            error.status = status
+            return _Outcome(error=error, status=status)
+        reason = reason_from_body(raw)
+        error = error_for_status(status, self._redact(reason) if reason else None, where=where)
+        return _Outcome(error=error, retryable=is_retryable_status(status), retry_after=retry_after, status=status)
+
+    # --- results ---------------------------------------------------------------------------------
+
+    async def _download_all(self, items: tuple[ResultItem, ...]) -> tuple[ResultImage, ...]:
+        """Fetch every delivered image at once (links expire); withheld ones stay, without pixels."""
+
+        async def one(item: ResultItem) -> ResultImage:
+            image = await self._download(item) if item.is_safe and item.url else None
+            if item.is_safe and not item.url:
+                self._log(logging.WARNING, f"result {item.index} is marked safe but has no URL")
+            return ResultImage(
+                index=item.index,
+                seed=item.seed,
+                is_safe=item.is_safe,
+                prompt_used=item.prompt,
+                resolution=item.resolution,
+                image=image,
+                style_type=item.style_type,
+            )
+
+        tasks = [asyncio.create_task(one(item)) for item in items]
+        try:
+            return tuple(await asyncio.gather(*tasks))
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+
+    async def _download(self, item: ResultItem) -> ImageFile:
+        """GET one result with no credentials, a size cap and its own timeout; decode off the loop."""
+        assert item.url is not None
+        try:
+            url = URL(item.url, encoded=True)
+        except (ValueError, TypeError):
+            url = None
+        if url is None or url.scheme not in ("http", "https") or not url.host:
+            scheme = url.scheme if url is not None else "?"
+            raise ResultDownloadError(
+                "The image service returned a result link the bot cannot fetch.",
+                detail=f"result {item.index}: refused URL with scheme {scheme!r} (only http/https)",
+            )
+        failure: ResultDownloadError | None = None
+        status = 0
+        data = b""
+        try:
+            async with self._get_session().get(
+                url,
+                headers={"Accept": "image/*"},
+                timeout=aiohttp.ClientTimeout(total=self.download_timeout_s),
+            ) as response:
+                status = response.status
+                if status == 200:
+                    data = await _read_capped(response, self.result_max_bytes)
+        except TimeoutError:
+            failure = ResultDownloadError(
+                "Downloading the finished image took too long. Please try again.",
+                detail=f"result {item.index}: download exceeded {self.download_timeout_s:g}s",
+            )
+        except _TooLarge:
+            failure = ResultDownloadError(
+                "The finished image is larger than the bot accepts.",
+                detail=f"result {item.index}: larger than RESULT_MAX_BYTES={self.result_max_bytes}",
+            )
+        except (aiohttp.ClientError, OSError) as exc:
+            failure = ResultDownloadError(
+                "The bot could not download the finished image. Please try again.",
+                detail=f"result {item.index}: {type(exc).__name__}: {self._redact(str(exc))}",
+            )
+        if failure is None and status != 200:
+            expired = status in _EXPIRED_STATUSES
+            failure = ResultDownloadError(
+                "The link to the finished image had already expired or was refused, so it could not be "
+                "downloaded. Please run the edit again."
+                if expired
+                else f"The finished image could not be downloaded (HTTP {status}). Please try again.",
+                detail=f"result {item.index}: download answered {status}"
+                + (" (expired or refused link)" if expired else ""),
+            )
+        if failure is not None:
+            raise failure
+        image = await asyncio.to_thread(_decode, data)
+        if image is None:
+            raise ResultDownloadError(
+                "The image service sent something that is not a readable image.",
+                detail=f"result {item.index}: {len(data)} bytes that Pillow cannot decode",
+            )
+        return image
+
+    # --- plumbing --------------------------------------------------------------------------------
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._session is None or (self._owns_session and self._session.closed):
+            # no cookies: an aggregator's cookie must not follow us to the result host
+            self._session = aiohttp.ClientSession(
+                cookie_jar=aiohttp.DummyCookieJar(), timeout=aiohttp.ClientTimeout(total=None)
+            )
+            self._owns_session = True
+        return self._session
+
+    def _redact(self, text: str) -> str:
+        return redact(text, (*self._settings.secrets(), self._settings.ideogram_api_key.reveal()))
+
+    def _scrub(self, error: BotError) -> BotError:
+        """Belt and braces: whatever built the error, its texts leave without any secret."""
+        error.user_message = self._redact(error.user_message)
+        error.detail = self._redact(error.detail)
+        error.args = (error.user_message,)
+        return error
+
+    def _log(self, level: int, message: str) -> None:
+        if log.isEnabledFor(level):
+            log.log(level, "%s", self._redact(message))
+
+
+async def _read_capped(response: aiohttp.ClientResponse, cap: int) -> bytes:
+    """Read a body but stop (and drop the connection) as soon as it passes ``cap`` bytes."""
+    if response.content_length is not None and response.content_length > cap:
+        raise _TooLarge
+    buffer = bytearray()
+    async for chunk in response.content.iter_chunked(_CHUNK):
+        buffer += chunk
+        if len(buffer) > cap:
+            raise _TooLarge
+    return bytes(buffer)
+
+
+def _decode(data: bytes) -> ImageFile | None:
+    """Fully decode to prove it is an image and learn its real size (never assume the input's)."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            fmt = img.format
+            width, height = img.size
+            if width * height > limits.MAX_INPUT_PIXELS:  # checked before decoding: no pixel bomb
+                return None
+            img.load()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return None
+    mime = Image.MIME.get(fmt or "")
+    if not mime or not width or not height:
+        return None
+    return ImageFile(data=data, mime=mime, width=width, height=height)

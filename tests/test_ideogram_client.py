@@ -1,0 +1,782 @@
+"""IdeogramClient against the fake server: request shapes, retries, errors, tasks, downloads, the cap."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+import socket
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+from PIL import Image
+
+from bot.errors import (
+    OPERATOR_NOTICE,
+    ApiAuthError,
+    ApiBadRequest,
+    ApiCreditsError,
+    ApiError,
+    ApiMalformedResponse,
+    ApiRateLimited,
+    ApiSafetyRejected,
+    ApiTaskFailed,
+    ApiTaskPending,
+    ApiTimeout,
+    ApiUnavailable,
+    BotError,
+    InputError,
+    ResultDownloadError,
+)
+from bot.ideogram import IdeogramClient
+from bot.inflight import ImageSlots
+from bot.models import ImageFile
+from bot.options import (
+    ApiShape,
+    AuthScheme,
+    EditOptions,
+    LegacyModel,
+    MagicPrompt,
+    RenderingSpeed,
+    StyleType,
+)
+from bot.secret import Secret
+from bot.settings import Settings
+from tests.fakes.ideogram import FakeIdeogram, sample_image, sample_mask
+
+KEY = "sk-ideo-TOPSECRET-0123456789abcdef"
+W, H = 96, 64
+BOX = (20, 16, 60, 48)
+
+FAST = {"backoff_base_s": 0.001, "backoff_max_s": 0.01, "poll_interval_s": 0.002, "poll_max_interval_s": 0.01}
+
+
+def png_file(data: bytes, mime: str = "image/png") -> ImageFile:
+    with Image.open(io.BytesIO(data)) as img:
+        return ImageFile(data=data, mime=mime, width=img.width, height=img.height)
+
+
+IMAGE = png_file(sample_image(W, H))
+MASK = png_file(sample_mask(W, H, BOX))
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeIdeogram]:
+    async with FakeIdeogram(api_key=KEY) as server:
+        yield server
+
+
+def make_client(server: FakeIdeogram, *, client_kw: dict[str, Any] | None = None, **settings: Any):
+    return IdeogramClient(server.settings(**settings), **{**FAST, **(client_kw or {})})
+
+
+async def edit(client: IdeogramClient, prompt: str = "a red balloon", **options: Any):
+    return await client.edit(IMAGE, MASK, prompt, EditOptions(**options))
+
+
+def pixels(data: bytes, mode: str = "RGB") -> Image.Image:
+    with Image.open(io.BytesIO(data)) as img:
+        return img.convert(mode)
+
+
+# --- request shapes ---------------------------------------------------------------------------------
+
+
+async def test_v3_sends_every_field(fake: FakeIdeogram) -> None:
+    palette = {"members": [{"color_hex": "#ff0000", "color_weight": 0.5}, {"color_hex": "#00f"}]}
+    async with make_client(fake) as client:
+        result = await edit(
+            client,
+            "  a red balloon  ",
+            num_images=2,
+            seed=42,
+            magic_prompt=MagicPrompt.ON,
+            rendering_speed=RenderingSpeed.QUALITY,
+            style_type=StyleType.REALISTIC,
+            style_preset="OIL_PAINTING",
+            color_palette=palette,
+        )
+    [request] = fake.edit_requests
+    assert request.method == "POST" and request.path == "/v1/ideogram-v3/edit"
+    assert request.headers["Content-Type"].startswith("multipart/form-data; boundary=")
+    assert request.headers["Api-Key"] == KEY
+    assert "Authorization" not in request.headers
+    assert request.headers["Accept"] == "application/json"
+    assert set(request.files) == {"image", "mask"}
+    assert request.files["image"].data == IMAGE.data and request.files["mask"].data == MASK.data
+    assert request.files["image"].content_type == "image/png"
+    assert {k: v for k, v in request.fields.items()} == {
+        "prompt": ["a red balloon"],
+        "magic_prompt": ["ON"],
+        "num_images": ["2"],
+        "seed": ["42"],
+        "rendering_speed": ["QUALITY"],
+        "style_type": ["REALISTIC"],
+        "style_preset": ["OIL_PAINTING"],
+        "color_palette": [json.dumps(palette, separators=(",", ":"))],
+    }
+    assert [r.seed for r in result.images] == [42, 43]
+    assert result.images[0].prompt_used == "a red balloon (enhanced by MagicPrompt)"
+    assert result.images[0].style_type == "REALISTIC"
+    assert result.attempts == 1 and result.created and result.task_id is None
+    assert result.api_seconds > 0
+
+
+async def test_v3_style_codes_one_field_each_and_unset_fields_omitted(fake: FakeIdeogram) -> None:
+    async with make_client(fake) as client:
+        await edit(client, style_codes=("AAFF5733", "0133ff57"))
+    [request] = fake.edit_requests
+    assert request.fields == {
+        "prompt": ["a red balloon"],
+        "num_images": ["1"],
+        "style_codes": ["AAFF5733", "0133ff57"],
+    }
+
+
+async def test_legacy_sends_every_field() -> None:
+    async with FakeIdeogram(shape="legacy", api_key=KEY) as server, make_client(server) as client:
+        result = await edit(
+            client,
+            num_images=3,
+            seed=7,
+            magic_prompt=MagicPrompt.OFF,
+            style_type=StyleType.RENDER_3D,
+            model=LegacyModel.V_2,
+        )
+        [request] = server.edit_requests
+        assert request.path == "/edit"
+        assert set(request.files) == {"image_file", "mask"}
+        assert request.fields == {
+            "prompt": ["a red balloon"],
+            "model": ["V_2"],
+            "magic_prompt_option": ["OFF"],
+            "num_images": ["3"],
+            "seed": ["7"],
+            "style_type": ["RENDER_3D"],
+        }
+        assert [r.seed for r in result.images] == [7, 8, 9]
+
+
+async def test_legacy_model_defaults_to_settings() -> None:
+    async with FakeIdeogram(shape="legacy", api_key=KEY) as server:
+        async with make_client(server, ideogram_model=LegacyModel.V_2) as client:
+            await edit(client)
+        assert server.edit_requests[0].fields["model"] == ["V_2"]
+        async with make_client(server) as client:
+            await edit(client)
+        assert server.edit_requests[1].fields["model"] == ["V_2_TURBO"]
+
+
+async def test_aggregator_v3_with_bearer() -> None:
+    path = "/ideogram/v1/ideogram-v3/edit"
+    async with FakeIdeogram(path=path, auth="bearer", api_key=KEY) as server:
+        settings = Settings(
+            ideogram_api_key=Secret(KEY),
+            ideogram_base_url=server.base_url,
+            ideogram_edit_path=path,
+            ideogram_auth=AuthScheme.BEARER,
+        )
+        async with IdeogramClient(settings, **FAST) as client:
+            result = await edit(client)
+        [request] = server.edit_requests
+        assert request.path == path
+        assert request.headers["Authorization"] == f"Bearer {KEY}"
+        assert request.headers["Accept"] == "application/json"
+        assert "Api-Key" not in request.headers
+        assert len(result.delivered) == 1
+
+
+async def test_aggregator_legacy_path() -> None:
+    async with FakeIdeogram(shape="legacy", path="/ideogram/edit", api_key=KEY) as server:
+        settings = Settings(
+            ideogram_api_key=Secret(KEY),
+            ideogram_base_url=server.base_url + "/",
+            ideogram_api=ApiShape.LEGACY,
+            ideogram_edit_path="/ideogram/edit",
+        )
+        async with IdeogramClient(settings, **FAST) as client:
+            result = await edit(client)
+        assert server.edit_requests[0].path == "/ideogram/edit"
+        assert server.edit_requests[0].headers["Api-Key"] == KEY
+        assert len(result.delivered) == 1
+
+
+async def test_shape_mismatch_is_a_bad_request_naming_the_field() -> None:
+    async with FakeIdeogram(shape="legacy", api_key=KEY) as server:
+        async with make_client(server, ideogram_api=ApiShape.V3) as client:
+            with pytest.raises(ApiBadRequest) as caught:
+                await edit(client)
+    assert "'image'" in caught.value.user_message
+
+
+# --- errors ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "kind", "in_user_message"),
+    [
+        (400, {"error": "Mask must match the image size."}, ApiBadRequest, "Mask must match the image size."),
+        (422, {"error": "Prompt failed the safety check."}, ApiSafetyRejected, "Prompt failed the safety check."),
+        (402, {"reject_reason": "insufficient_funds"}, ApiCreditsError, "out of credits"),
+        (401, {"error": "Unauthorized"}, ApiAuthError, OPERATOR_NOTICE),
+        (403, {"detail": "Not allowed"}, ApiAuthError, OPERATOR_NOTICE),
+    ],
+)
+async def test_client_errors_are_mapped_and_not_retried(
+    fake: FakeIdeogram, status: int, body: dict[str, Any], kind: type[ApiError], in_user_message: str
+) -> None:
+    fake.fail_next(status, body, times=5)
+    async with make_client(fake, ideogram_max_retries=3) as client:
+        with pytest.raises(kind) as caught:
+            await edit(client)
+    error = caught.value
+    assert in_user_message in error.user_message
+    assert error.status == status
+    assert len(fake.edit_requests) == 1  # no retry
+
+
+async def test_auth_error_does_not_blame_the_user_and_tells_the_operator(fake: FakeIdeogram) -> None:
+    async with make_client(fake, ideogram_api_key=Secret("sk-wrong-key-987654321")) as client:
+        with pytest.raises(ApiAuthError) as caught:
+            await edit(client)
+    error = caught.value
+    assert error.user_message == OPERATOR_NOTICE
+    assert "IDEOGRAM_API_KEY" in error.detail and "operator" in error.detail
+    assert "bot's side" in error.user_message and "key" not in error.user_message.lower()
+    assert fake.edit_requests[0].status == 401
+
+
+async def test_credits_reason_reaches_the_operator(fake: FakeIdeogram) -> None:
+    fake.fail_next(402, {"error": "Daily spend limit reached", "reject_reason": "daily_limit"})
+    async with make_client(fake) as client:
+        with pytest.raises(ApiCreditsError) as caught:
+            await edit(client)
+    assert "Daily spend limit reached (daily_limit)" in caught.value.detail
+
+
+@pytest.mark.parametrize("style", ["nested", "detail", "code_message"])
+async def test_aggregator_error_wrappers_are_read(style: str) -> None:
+    async with FakeIdeogram(api_key=KEY, error_style=style) as server:  # type: ignore[arg-type]
+        server.fail_next(400)
+        async with make_client(server) as client:
+            with pytest.raises(ApiBadRequest) as caught:
+                await edit(client)
+    assert "Injected failure 400." in caught.value.user_message
+
+
+async def test_long_reason_is_truncated(fake: FakeIdeogram) -> None:
+    fake.fail_next(400, {"error": "x" * 5000})
+    async with make_client(fake) as client:
+        with pytest.raises(ApiBadRequest) as caught:
+            await edit(client)
+    assert len(caught.value.user_message) < 400
+
+
+async def test_html_error_page_is_not_shown(fake: FakeIdeogram) -> None:
+    fake.malformed_next(b"<html><body><h1>502 Bad Gateway</h1></body></html>", status=502, times=9)
+    async with make_client(fake, ideogram_max_retries=1) as client:
+        with pytest.raises(ApiUnavailable) as caught:
+            await edit(client)
+    assert "<html" not in caught.value.user_message and "502" in caught.value.user_message
+    assert len(fake.edit_requests) == 2
+
+
+# --- retries --------------------------------------------------------------------------------------
+
+
+async def test_429_then_success(fake: FakeIdeogram) -> None:
+    fake.fail_next(429, {"error": "Too many", "reject_reason": "inflight_limit"})
+    async with make_client(fake) as client:
+        result = await edit(client)
+    assert result.attempts == 2
+    assert [r.status for r in fake.edit_requests] == [429, 200]
+
+
+async def test_503_beyond_retries_gives_unavailable_after_exactly_max_plus_one(fake: FakeIdeogram) -> None:
+    fake.fail_next(503, times=10)
+    async with make_client(fake, ideogram_max_retries=2) as client:
+        with pytest.raises(ApiUnavailable) as caught:
+            await edit(client)
+    assert len(fake.edit_requests) == 3
+    assert caught.value.status == 503
+
+
+async def test_429_beyond_retries_gives_rate_limited(fake: FakeIdeogram) -> None:
+    fake.fail_next(429, times=10)
+    async with make_client(fake, ideogram_max_retries=1) as client:
+        with pytest.raises(ApiRateLimited):
+            await edit(client)
+    assert len(fake.edit_requests) == 2
+
+
+async def test_zero_retries_means_one_attempt(fake: FakeIdeogram) -> None:
+    fake.fail_next(500, times=3)
+    async with make_client(fake, ideogram_max_retries=0) as client:
+        with pytest.raises(ApiUnavailable):
+            await edit(client)
+    assert len(fake.edit_requests) == 1
+
+
+class SleepRecorder:
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, delay: float) -> None:
+        self.delays.append(delay)
+        await asyncio.sleep(0)
+
+
+@pytest.mark.parametrize("header", ["7", "HTTP-DATE"])
+async def test_retry_after_is_honoured(fake: FakeIdeogram, header: str) -> None:
+    if header == "HTTP-DATE":
+        from email.utils import formatdate
+
+        header = formatdate(time.time() + 7.5, usegmt=True)
+    fake.fail_next(429, headers={"Retry-After": header})
+    sleep = SleepRecorder()
+    async with make_client(fake, client_kw={"sleep": sleep}) as client:
+        result = await edit(client)
+    assert result.attempts == 2
+    assert len(sleep.delays) == 1 and 6.0 <= sleep.delays[0] <= 7.5  # not the 1 ms jitter
+
+
+async def test_retry_after_beyond_deadline_gives_up_at_once(fake: FakeIdeogram) -> None:
+    fake.fail_next(429, headers={"Retry-After": "600"}, times=3)
+    sleep = SleepRecorder()
+    async with make_client(fake, ideogram_timeout_s=5.0, client_kw={"sleep": sleep}) as client:
+        with pytest.raises(ApiRateLimited) as caught:
+            await edit(client)
+    assert sleep.delays == [] and len(fake.edit_requests) == 1
+    assert "Retry-After" in caught.value.detail
+
+
+async def test_backoff_is_exponential_with_full_jitter(fake: FakeIdeogram) -> None:
+    fake.fail_next(503, times=3)
+    sleep = SleepRecorder()
+    kw = {"sleep": sleep, "rand": lambda: 1.0, "backoff_base_s": 0.5, "backoff_max_s": 1.5}
+    async with make_client(fake, ideogram_max_retries=3, client_kw=kw) as client:
+        await edit(client)
+    assert sleep.delays == [0.5, 1.0, 1.5]
+
+
+async def test_dropped_connection_is_retried(fake: FakeIdeogram) -> None:
+    fake.drop_next()
+    async with make_client(fake) as client:
+        result = await edit(client)
+    assert result.attempts == 2
+    assert [r.status for r in fake.edit_requests] == [None, 200]
+
+
+async def test_dropped_every_time_gives_unavailable(fake: FakeIdeogram) -> None:
+    fake.drop_next(times=5)
+    async with make_client(fake, ideogram_max_retries=2) as client:
+        with pytest.raises(ApiUnavailable) as caught:
+            await edit(client)
+    assert len(fake.edit_requests) == 3
+    assert "could not reach" in caught.value.user_message
+
+
+# --- malformed answers --------------------------------------------------------------------------------
+
+
+async def test_malformed_json_is_a_typed_error_not_retried(fake: FakeIdeogram) -> None:
+    fake.malformed_next(b'{"data": [', content_type="application/json")
+    async with make_client(fake) as client:
+        with pytest.raises(ApiMalformedResponse):
+            await edit(client)
+    assert len(fake.edit_requests) == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"foo": 1},
+        [1, 2, 3],
+        "just a string",
+        {"data": []},
+        {"data": [1]},
+        {"data": [{"url": 12}]},
+        {"data": {"task_status": "submitted"}},
+        {"data": {"task_id": ["x"]}},
+    ],
+)
+async def test_unexpected_json_shapes(fake: FakeIdeogram, body: Any) -> None:
+    fake.respond_next(json.dumps(body))
+    async with make_client(fake) as client:
+        with pytest.raises(ApiMalformedResponse):
+            await edit(client)
+
+
+async def test_error_wrapper_with_status_200(fake: FakeIdeogram) -> None:
+    fake.respond_next({"code": 1102, "message": "Account balance is not enough", "data": None})
+    async with make_client(fake) as client:
+        with pytest.raises(ApiMalformedResponse) as caught:
+            await edit(client)
+    assert "Account balance is not enough" in caught.value.user_message
+
+
+async def test_wrapped_synchronous_answer_is_accepted(fake: FakeIdeogram) -> None:
+    png = sample_image(40, 30)
+    fake.respond_next({"code": 0, "message": "ok", "data": {"created": "c", "data": [{"url": fake.store_result(png)}]}})
+    async with make_client(fake) as client:
+        result = await edit(client)
+    image = result.images[0].image
+    assert image is not None and image.data == png and (image.width, image.height) == (40, 30)
+    assert result.created == "c" and result.images[0].is_safe
+
+
+# --- timeout --------------------------------------------------------------------------------------
+
+
+async def test_whole_request_timeout_covers_retries() -> None:
+    async with FakeIdeogram(api_key=KEY, latency_s=5.0) as server:
+        async with make_client(server, ideogram_timeout_s=0.4, ideogram_max_retries=5) as client:
+            started = time.monotonic()
+            with pytest.raises(ApiTimeout) as caught:
+                await edit(client)
+            elapsed = time.monotonic() - started
+        assert 0.35 <= elapsed < 1.5
+        assert "0.4" in caught.value.user_message
+        assert 1 <= len(server.edit_requests) <= 3
+        for _ in range(200):  # abandoned requests are cancelled server-side once the client hangs up
+            if server.in_flight_images == 0:
+                break
+            await asyncio.sleep(0.01)
+        assert server.in_flight_images == 0
+
+
+# --- task-shaped answers ------------------------------------------------------------------------------
+
+
+async def test_task_answer_without_task_path_is_pending_with_id_and_setting() -> None:
+    async with FakeIdeogram(api_key=KEY, task_mode="succeed") as server:
+        async with make_client(server, ideogram_task_path=None) as client:
+            with pytest.raises(ApiTaskPending) as caught:
+                await edit(client)
+        assert not server.poll_requests  # never guess a poll URL
+        [task_id] = server.task_ids
+    error = caught.value
+    for text in (error.user_message, error.detail, str(error)):
+        assert task_id in text and "IDEOGRAM_TASK_PATH" in text
+
+
+async def test_task_is_polled_to_success() -> None:
+    async with FakeIdeogram(api_key=KEY, task_mode="succeed", task_polls=3) as server:
+        async with make_client(server) as client:
+            result = await edit(client, num_images=2, seed=100)
+        polls = server.poll_requests
+        assert len(polls) == 4
+        assert all(p.headers["Api-Key"] == KEY and p.method == "GET" for p in polls)
+        assert polls[0].path == f"/v1/tasks/{result.task_id}"
+        assert len(result.delivered) == 2 and result.attempts == 1
+        assert server.in_flight_images == 0
+
+
+async def test_task_poll_answer_in_synchronous_shape() -> None:
+    async with FakeIdeogram(api_key=KEY, task_mode="succeed", task_poll_style="sync") as server:
+        async with make_client(server) as client:
+            result = await edit(client, num_images=2, seed=1)
+    assert [r.seed for r in result.images] == [1, 2]
+    assert result.task_id is not None
+
+
+async def test_task_on_aggregator_route_with_bearer() -> None:
+    async with FakeIdeogram(
+        api_key=KEY, auth="bearer", path="/ideogram/v1/ideogram-v3/edit", task_mode="succeed",
+        task_path="/ideogram/v1/tasks/{task_id}",
+    ) as server:  # fmt: skip
+        async with make_client(server) as client:
+            result = await edit(client)
+        assert server.poll_requests[-1].headers["Authorization"] == f"Bearer {KEY}"
+        assert len(result.delivered) == 1
+
+
+async def test_task_polling_to_failure() -> None:
+    async with FakeIdeogram(api_key=KEY, task_mode="fail", task_failure="GPU on fire") as server:
+        async with make_client(server) as client:
+            with pytest.raises(ApiTaskFailed) as caught:
+                await edit(client)
+    assert "GPU on fire" in caught.value.user_message
+
+
+async def test_poll_errors_are_retried() -> None:
+    async with FakeIdeogram(api_key=KEY, task_mode="succeed", task_polls=0) as server:
+        server.fail_next(503, route="poll")
+        async with make_client(server) as client:
+            result = await edit(client)
+        assert [p.status for p in server.poll_requests] == [503, 200]
+        assert len(result.delivered) == 1
+
+
+async def test_task_that_never_finishes_times_out() -> None:
+    async with FakeIdeogram(api_key=KEY, task_mode="succeed", task_polls=10_000) as server:
+        async with make_client(server, ideogram_timeout_s=0.3) as client:
+            with pytest.raises(ApiTimeout) as caught:
+                await edit(client)
+    assert "task" in caught.value.detail
+
+
+# --- results --------------------------------------------------------------------------------------------
+
+
+async def test_safety_withheld_image_is_kept_without_pixels() -> None:
+    async with FakeIdeogram(api_key=KEY, unsafe_indices={1}) as server:
+        async with make_client(server) as client:
+            result = await edit(client, num_images=3)
+    assert [r.index for r in result.images] == [0, 1, 2]
+    assert result.images[1].withheld and not result.images[1].is_safe
+    assert [r.index for r in result.delivered] == [0, 2]
+    assert [r.index for r in result.withheld] == [1]
+
+
+async def test_output_resolution_is_read_from_the_image() -> None:
+    async with FakeIdeogram(api_key=KEY, output_size=(200, 150)) as server:
+        async with make_client(server) as client:
+            result = await edit(client)
+    image = result.images[0].image
+    assert image is not None and (image.width, image.height) == (200, 150)
+    assert image.mime == "image/png" and result.images[0].resolution == "200x150"
+
+
+async def test_expired_result_link() -> None:
+    async with FakeIdeogram(api_key=KEY, result_ttl_s=0) as server:
+        async with make_client(server) as client:
+            with pytest.raises(ResultDownloadError) as caught:
+                await edit(client)
+        assert server.result_requests[0].status == 410
+    assert "expired" in caught.value.user_message
+
+
+@pytest.mark.parametrize("url", ["ftp://example.com/x.png", "file:///etc/passwd", "data:image/png;base64,AA", "//x"])
+async def test_non_http_result_url_is_refused(fake: FakeIdeogram, url: str) -> None:
+    fake.respond_next({"created": "c", "data": [{"url": url, "is_image_safe": True}]})
+    async with make_client(fake) as client:
+        with pytest.raises(ResultDownloadError):
+            await edit(client)
+
+
+async def test_oversized_result_is_refused(fake: FakeIdeogram) -> None:
+    async with make_client(fake, client_kw={"result_max_bytes": 200}) as client:
+        with pytest.raises(ResultDownloadError) as caught:
+            await edit(client)
+    assert "larger" in caught.value.user_message
+
+
+async def test_result_that_is_not_an_image(fake: FakeIdeogram) -> None:
+    fake.respond_next({"data": [{"url": fake.store_result(b"definitely not a png"), "is_image_safe": True}]})
+    async with make_client(fake) as client:
+        with pytest.raises(ResultDownloadError) as caught:
+            await edit(client)
+    assert "not a readable image" in caught.value.user_message
+
+
+async def test_result_download_server_error(fake: FakeIdeogram) -> None:
+    fake.fail_next(500, route="result")
+    async with make_client(fake) as client:
+        with pytest.raises(ResultDownloadError) as caught:
+            await edit(client)
+    assert "HTTP 500" in caught.value.user_message
+
+
+async def test_results_downloaded_without_credentials(fake: FakeIdeogram) -> None:
+    async with make_client(fake) as client:
+        await edit(client, num_images=4)
+    assert len(fake.result_requests) == 4
+    for request in fake.result_requests:
+        assert "Api-Key" not in request.headers and "Authorization" not in request.headers
+        assert KEY not in str(dict(request.headers))
+
+
+# --- the in-flight cap --------------------------------------------------------------------------------
+
+
+async def test_in_flight_images_never_exceed_the_cap() -> None:
+    sizes = [3, 5, 2, 6, 4, 4, 1, 7, 8, 1, 2, 5, 3, 3, 2, 6]
+    async with FakeIdeogram(api_key=KEY, latency_s=0.05) as server:
+        async with make_client(server, max_images_in_flight=8) as client:
+            results = await asyncio.gather(*(edit(client, num_images=n) for n in sizes))
+        assert [len(r.images) for r in results] == sizes
+        assert server.peak_in_flight_images == 8  # reached the cap and never more (sum(sizes) is 62)
+        assert client.slots.peak == 8
+        assert len(server.edit_requests) == len(sizes)
+        assert max(float(r.extras["queue_seconds"]) for r in results) > 0.04
+
+
+async def test_cap_is_shared_between_clients() -> None:
+    slots = ImageSlots(4)
+    async with FakeIdeogram(api_key=KEY, latency_s=0.03) as server:
+        async with (
+            make_client(server, client_kw={"slots": slots}) as a,
+            make_client(server, client_kw={"slots": slots}) as b,
+        ):
+            await asyncio.gather(*(edit(c, num_images=n) for c, n in [(a, 3), (b, 2), (a, 1), (b, 4), (a, 2)]))
+        assert server.peak_in_flight_images <= 4 and slots.peak == 4
+
+
+async def test_more_images_than_the_cap_is_an_input_error(fake: FakeIdeogram) -> None:
+    async with make_client(fake, max_images_in_flight=2) as client:
+        with pytest.raises(InputError):
+            await edit(client, num_images=3)
+    assert fake.requests == []
+
+
+# --- validation before sending ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("prompt", "options", "image", "mask"),
+    [
+        ("ok", {"num_images": 9}, IMAGE, MASK),
+        ("ok", {"seed": -1}, IMAGE, MASK),
+        ("ok", {"model": LegacyModel.V_2}, IMAGE, MASK),
+        ("ok", {"style_type": StyleType.ANIME}, IMAGE, MASK),
+        ("ok", {"style_codes": ("XYZ",)}, IMAGE, MASK),
+        ("   ", {}, IMAGE, MASK),
+        ("x" * 2001, {}, IMAGE, MASK),
+        ("ok", {}, IMAGE, ImageFile(MASK.data, "image/png", W + 1, H)),
+        ("ok", {}, ImageFile(IMAGE.data, "image/gif", W, H), MASK),
+    ],
+)
+async def test_invalid_requests_are_refused_before_sending(
+    fake: FakeIdeogram, prompt: str, options: dict[str, Any], image: ImageFile, mask: ImageFile
+) -> None:
+    async with make_client(fake) as client:
+        with pytest.raises(InputError):
+            await client.edit(image, mask, prompt, EditOptions(**options))
+    assert fake.requests == []
+
+
+async def test_legacy_options_refused_on_legacy_shape_rules() -> None:
+    async with FakeIdeogram(shape="legacy", api_key=KEY) as server:
+        async with make_client(server) as client:
+            with pytest.raises(InputError):
+                await edit(client, rendering_speed=RenderingSpeed.TURBO)
+        assert server.requests == []
+
+
+# --- mask honesty -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+async def test_white_mask_pixels_are_identical_black_ones_changed(fake: FakeIdeogram, fmt: str) -> None:
+    data = sample_image(W, H, fmt)
+    image = ImageFile(data, "image/jpeg" if fmt == "JPEG" else "image/png", W, H)
+    async with make_client(fake) as client:
+        result = await client.edit(image, MASK, "a dragon", EditOptions(num_images=2, seed=9))
+    original = pixels(data)
+    mask = pixels(MASK.data, "L")
+    outputs = [pixels(r.image.data) for r in result.images if r.image is not None]
+    assert len(outputs) == 2
+    kept = changed = 0
+    for y in range(H):
+        for x in range(W):
+            if mask.getpixel((x, y)) == 255:
+                assert all(out.getpixel((x, y)) == original.getpixel((x, y)) for out in outputs)
+                kept += 1
+            else:
+                changed += outputs[0].getpixel((x, y)) != original.getpixel((x, y))
+    black = (BOX[2] - BOX[0]) * (BOX[3] - BOX[1])
+    assert kept == W * H - black
+    assert changed > black * 0.9
+    assert outputs[0].tobytes() != outputs[1].tobytes()  # seed+index give different content
+
+
+# --- secrets ----------------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _chain(error: BaseException | None) -> list[BaseException]:
+    seen: list[BaseException] = []
+    while error is not None and error not in seen:
+        seen.append(error)
+        error = error.__cause__ or error.__context__
+    return seen
+
+
+async def test_key_never_leaks(fake: FakeIdeogram, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    errors: list[BaseException] = []
+    fake.fail_next(401, {"error": f"Invalid key {KEY}"})
+    fake.fail_next(500, {"error": {"message": f"boom while using {KEY}"}}, times=3)
+    async with make_client(fake, ideogram_max_retries=2) as client:
+        assert KEY not in repr(client)
+        for _ in range(2):
+            with pytest.raises(ApiError) as caught:
+                await edit(client)
+            errors.append(caught.value)
+        result = await edit(client)
+    dead = Settings(
+        ideogram_api_key=Secret(KEY), ideogram_base_url=f"http://127.0.0.1:{_free_port()}", ideogram_max_retries=1
+    )
+    async with IdeogramClient(dead, **FAST) as client:
+        with pytest.raises(ApiUnavailable) as caught:
+            await edit(client)
+        errors.append(caught.value)
+    assert [type(e) for e in errors] == [ApiAuthError, ApiUnavailable, ApiUnavailable]
+    assert "[redacted]" in errors[1].detail
+    for error in errors:
+        for link in _chain(error):
+            for text in (str(link), repr(link), getattr(link, "detail", ""), getattr(link, "user_message", "")):
+                assert KEY not in text
+        assert isinstance(error, BotError)
+    assert KEY not in repr(result) and all(KEY not in repr(r) for r in result.images)
+    assert caplog.records, "the client should log"
+    for record in caplog.records:
+        assert KEY not in record.getMessage()
+    assert KEY not in caplog.text
+
+
+async def test_redirects_are_not_followed_with_the_key(fake: FakeIdeogram) -> None:
+    elsewhere = fake.base_url + "/elsewhere"
+    fake.respond_next({}, status=307, headers={"Location": elsewhere})
+    async with make_client(fake) as client:
+        with pytest.raises(ApiError) as caught:
+            await edit(client)
+    assert caught.value.status == 307 and "IDEOGRAM_BASE_URL" in caught.value.detail
+    assert [r.path for r in fake.requests] == ["/v1/ideogram-v3/edit"]
+
+
+async def test_cancelling_an_edit_frees_its_slots() -> None:
+    async with FakeIdeogram(api_key=KEY, latency_s=5.0) as server:
+        async with make_client(server) as client:
+            task = asyncio.create_task(edit(client, num_images=4))
+            for _ in range(200):
+                if server.in_flight_images:
+                    break
+                await asyncio.sleep(0.01)
+            assert client.slots.in_use == 4
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert client.slots.in_use == 0
+
+
+async def test_large_upload_is_resent_whole_on_retry(fake: FakeIdeogram) -> None:
+    noise = Image.frombytes("RGB", (900, 900), bytes(range(256)) * (900 * 900 * 3 // 256) + bytes(900 * 900 * 3 % 256))
+    buffer = io.BytesIO()
+    noise.save(buffer, "PNG", compress_level=0)
+    image = ImageFile(buffer.getvalue(), "image/png", 900, 900)
+    mask = png_file(sample_mask(900, 900))
+    assert len(image.data) > 2 * 1024 * 1024
+    fake.fail_next(503)
+    async with make_client(fake) as client:
+        result = await client.edit(image, mask, "fill", EditOptions())
+    assert result.attempts == 2
+    assert all(r.files["image"].data == image.data for r in fake.edit_requests)
+    assert result.images[0].image is not None and result.images[0].image.width == 900
+
+
+async def test_passed_in_session_is_not_closed(fake: FakeIdeogram) -> None:
+    async with aiohttp.ClientSession() as session:
+        async with IdeogramClient(fake.settings(), session=session, **FAST) as client:
+            await edit(client)
+        assert not session.closed
