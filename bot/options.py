@@ -68,9 +68,7 @@ STYLE_PRESETS = frozenset(
     STYLIZED_RED SURREAL_COLLAGE TRAVEL_POSTER VINTAGE_GEO VINTAGE_POSTER WATERCOLOR WEIRD
     WOODBLOCK_PRINT""".split()
 )
-COLOR_PALETTE_PRESETS = frozenset(
-    {"EMBER", "FRESH", "JUNGLE", "MAGIC", "MELON", "MOSAIC", "PASTEL", "ULTRAMARINE"}
-)
+COLOR_PALETTE_PRESETS = frozenset({"EMBER", "FRESH", "JUNGLE", "MAGIC", "MELON", "MOSAIC", "PASTEL", "ULTRAMARINE"})
 _HEX_COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
 _STYLE_CODE = re.compile(r"^[0-9a-fA-F]{8}$")
 
@@ -108,16 +106,13 @@ class EditOptions:
                 f"{limits.NUM_IMAGES_MAX} (got {self.num_images})."
             )
         if self.seed is not None and not limits.SEED_MIN <= self.seed <= limits.SEED_MAX:
-            raise InputError(
-                f"Seed must be between {limits.SEED_MIN} and {limits.SEED_MAX} (got {self.seed})."
-            )
+            raise InputError(f"Seed must be between {limits.SEED_MIN} and {limits.SEED_MAX} (got {self.seed}).")
         if shape is ApiShape.V3:
             if self.model is not None:
                 raise InputError("A model can only be chosen with the legacy API shape.")
             if self.style_type is not None and self.style_type not in V3_STYLE_TYPES:
                 raise InputError(
-                    f"Style {self.style_type} is not available here; choose one of "
-                    f"{', '.join(sorted(V3_STYLE_TYPES))}."
+                    f"Style {self.style_type} is not available here; choose one of {', '.join(sorted(V3_STYLE_TYPES))}."
                 )
             if self.style_preset is not None and self.style_preset not in STYLE_PRESETS:
                 raise InputError(f"Unknown style preset {self.style_preset!r}.")
@@ -182,6 +177,19 @@ def _validate_palette(palette: dict[str, Any]) -> None:
         weight = member.get("color_weight")
         if weight is not None and not 0.05 <= float(weight) <= 1.0:
             raise InputError("A colour weight must be between 0.05 and 1.0.")
+
+
+def check_prompt(prompt: str) -> str:
+    """The one prompt rule, checked before any pixel work so a typo costs nothing; returns it stripped."""
+    text = prompt.strip() if isinstance(prompt, str) else ""
+    if not text:
+        raise InputError("Please describe the edit: the prompt is empty.")
+    if len(text) > limits.PROMPT_MAX_CHARS:
+        raise InputError(
+            f"The prompt is too long ({len(text)} characters); the limit is {limits.PROMPT_MAX_CHARS}. "
+            "Shorten it and try again."
+        )
+    return text
 
 
 def palette_json(palette: dict[str, Any]) -> str:

@@ -12,7 +12,7 @@ import aiohttp
 from bot import limits
 from bot.errors import InputError
 from bot.models import ImageFile
-from bot.options import ApiShape, AuthScheme, EditOptions, LegacyModel, palette_json
+from bot.options import ApiShape, AuthScheme, EditOptions, LegacyModel, check_prompt, palette_json
 from bot.settings import Settings
 
 API_MIMES = frozenset({"image/png", "image/jpeg", "image/webp"})
@@ -25,11 +25,7 @@ def validate_request(shape: ApiShape, image: ImageFile, mask: ImageFile, prompt:
     Returns the prompt as it will be sent (surrounding whitespace removed).
     """
     options.validate(shape)
-    text = prompt.strip() if isinstance(prompt, str) else ""
-    if not text:
-        raise InputError("Please describe the edit: the prompt is empty.")
-    if len(text) > limits.PROMPT_MAX_CHARS:
-        raise InputError(f"The prompt is too long ({len(text)} characters); the limit is {limits.PROMPT_MAX_CHARS}.")
+    text = check_prompt(prompt)
     for name, file in (("image", image), ("mask", mask)):
         if file.mime not in API_MIMES:
             raise InputError(f"The {name} must be PNG, JPEG or WebP (got {file.mime}).")

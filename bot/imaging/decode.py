@@ -1,0 +1,435 @@
+"""Safe opening and normalisation of user images.
+
+Every file a user gives us goes through :func:`open_image`: Pillow may only use the decoders we list
+(no Ghostscript for EPS, no exotic plugins), the pixel cap is checked from the header before any pixel is
+decoded (``Image.open`` is lazy), and every Pillow failure becomes an :class:`InputError` that tells the
+user what is wrong.
+
+:func:`decode_image` then decides whether the original bytes can go to the API untouched. Decisions:
+
+* Pass-through needs: JPEG (MPO counts as JPEG: phones add extra pictures after the first JPEG, which
+  every decoder ignores), PNG or WebP; 8-bit L or RGB; no alpha/palette/tRNS; one frame; no EXIF
+  rotation; within the API's file size. Anything else is decoded and converted to 8-bit RGB/L.
+* On the pass-through path the pixels are never decoded in full; the file is only checked for being
+  complete: PNG by its chunk checksums (``verify``, no inflate); JPEG by its end-of-image marker (the
+  header was already parsed by ``Image.open``), and when that marker is not last (cut off, or data
+  appended such as a motion photo's video) by a 1/8-scale decode, which reads the whole entropy-coded
+  stream but skips most of the IDCT; WebP by a normal decode. Corrupted bytes in the middle of a JPEG,
+  or a PNG with correct checksums but a broken zlib stream, slip through (libjpeg only warns about the
+  former anyway); the API then rejects the file.
+* PNG ``eXIf`` orientation is only seen when the chunk comes before the pixel data (the usual place),
+  because reading a late one would require decoding the pass-through image.
+* Transparent pixels are flattened onto white; the alpha channel is kept so the pipeline can use it as
+  the mask. 16-bit greys are scaled (not clipped) to 8 bits. CMYK uses the embedded ICC profile when
+  there is one.
+* Pillow's global ``Image.MAX_IMAGE_PIXELS`` is left alone (other code in the process relies on it); our
+  own cap ``MAX_INPUT_PIXELS`` is stricter and is checked explicitly; Pillow's own
+  ``DecompressionBombError`` (for absurd sizes) is still caught and reported the same way.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import re
+import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from PIL import ExifTags, Image, ImageCms, ImageOps, UnidentifiedImageError
+
+from bot.errors import InputError
+from bot.limits import API_MAX_FILE_BYTES, MAX_INPUT_BYTES, MAX_INPUT_PIXELS, MIN_SIDE
+from bot.models import ImageFile
+
+# Pillow formats we are willing to decode. Everything else is refused with a description of the file.
+_WANTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "AVIF")
+PASSTHROUGH_FORMATS = {"JPEG": "image/jpeg", "MPO": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+LOSSY_FORMATS = frozenset({"JPEG", "MPO"})  # re-encoded as JPEG, not PNG
+FRIENDLY_NAMES = {"MPO": "JPEG", "WEBP": "WebP"}
+SUPPORTED_HINT = "Upload a PNG, JPEG or WebP image (GIF, BMP and TIFF are converted automatically)."
+
+# Errors Pillow raises for damaged data while reading headers or pixels.
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, TypeError)
+
+
+@functools.cache
+def accepted_formats() -> tuple[str, ...]:
+    """The decoders we allow, limited to those this Pillow build has (AVIF is optional)."""
+    Image.init()
+    return tuple(f for f in _WANTED_FORMATS if f in Image.OPEN)
+
+
+def friendly_format(fmt: str | None) -> str:
+    return FRIENDLY_NAMES.get(fmt or "", fmt or "image")
+
+
+# --- What is this file? -------------------------------------------------------------------------
+
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"%PDF", "a PDF document"),
+    (b"PK\x03\x04", "a ZIP archive (or an Office document)"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"Rar!", "a RAR archive"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+    (b"8BPS", "a Photoshop document (PSD)"),
+    (b"\x1aE\xdf\xa3", "a WebM/MKV video"),
+    (b"OggS", "an Ogg audio/video file"),
+    (b"fLaC", "a FLAC audio file"),
+    (b"ID3", "an MP3 audio file"),
+    (b"MZ", "a Windows program"),
+    (b"\x7fELF", "a Linux program"),
+    (b"\x00\x00\x01\x00", "an icon (ICO) file"),
+    (b"\xff\x0a", "a JPEG XL image"),
+    (b"\x00\x00\x00\x0cJXL ", "a JPEG XL image"),
+    (b"\x89PNG\r\n\x1a\n", "a damaged PNG image"),
+    (b"\xff\xd8\xff", "a damaged JPEG image"),
+    (b"GIF8", "a damaged GIF image"),
+    (b"II*\x00", "a TIFF image Pillow cannot read"),
+    (b"MM\x00*", "a TIFF image Pillow cannot read"),
+)
+_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
+
+
+def describe_bytes(data: bytes) -> str:
+    """A short phrase naming what a non-image file probably is, for the error message."""
+    head = data[:64]
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand in _HEIF_BRANDS:
+            return "a HEIC/HEIF photo"
+        if brand in (b"avif", b"avis"):
+            return "an AVIF image this server cannot decode"
+        return "a QuickTime video" if brand == b"qt  " else "an MP4 video"
+    if head[:4] == b"RIFF":
+        kind = {b"WAVE": "a WAV audio file", b"AVI ": "an AVI video", b"WEBP": "a damaged WebP image"}
+        return kind.get(head[8:12], "a RIFF media file")
+    for magic, name in _MAGIC:
+        if head.startswith(magic):
+            return name
+    return _describe_text(data[:2048])
+
+
+def _describe_text(head: bytes) -> str:
+    try:
+        text = head.decode("utf-8").lstrip("\ufeff \t\r\n").lower()
+    except UnicodeDecodeError:
+        return "unrecognised"
+    if "<svg" in text:
+        return "an SVG drawing (vector graphics, not pixels)"
+    if text.startswith(("<!doctype html", "<html")):
+        return "a web page (HTML)"
+    printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in text)
+    return "a text file" if text and printable >= 0.95 * len(text) else "unrecognised"
+
+
+def _the_file(subject: str) -> str:
+    return "That file" if subject == "image" else f"The {subject} file"
+
+
+def not_an_image_error(data: bytes, subject: str) -> InputError:
+    kind = describe_bytes(data)
+    if kind == "unrecognised":
+        msg = f"{_the_file(subject)} is not an image I can read (unrecognised format). {SUPPORTED_HINT}"
+    elif kind.startswith("a damaged") or "cannot" in kind:
+        msg = f"{_the_file(subject)} looks like {kind}, so I can't read it. Save or export it again and re-upload."
+    else:
+        msg = f"{_the_file(subject)} is {kind}, not an image. {SUPPORTED_HINT}"
+        if "HEIC" in kind:
+            msg += " On an iPhone, share the photo as JPEG (or set Camera › Formats › Most Compatible)."
+    return InputError(msg, detail=f"unidentified {subject}: {kind}; first bytes {data[:16]!r}")
+
+
+# --- Opening --------------------------------------------------------------------------------------
+
+
+def _too_many_pixels(subject: str, pixels: int, size: tuple[int, int] | None) -> InputError:
+    dims = f"{size[0]}×{size[1]} ({pixels / 1e6:.0f} megapixels)" if size else f"{pixels / 1e6:.0f} megapixels"
+    return InputError(
+        f"The {subject} is too large: {dims}. The limit is {MAX_INPUT_PIXELS / 1e6:.0f} megapixels "
+        f"(about 6300×6300). Resize it and try again.",
+        detail=f"{subject} over pixel cap: {dims}",
+    )
+
+
+def open_image(data: bytes, *, subject: str = "image", max_bytes: int = MAX_INPUT_BYTES) -> Image.Image:
+    """Open lazily (header only) with our format whitelist and pixel cap; no pixel is decoded here."""
+    if not data:
+        raise InputError(f"The {subject} file is empty. Upload it again.")
+    if len(data) > max_bytes:
+        raise InputError(f"The {subject} file is {len(data) / 2**20:.0f} MB; the limit is {max_bytes // 2**20} MB.")
+    try:
+        im = Image.open(io.BytesIO(data), formats=accepted_formats())
+    except Image.DecompressionBombError as exc:
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        raise _too_many_pixels(subject, int(found.group(1)) if found else MAX_INPUT_PIXELS, None) from exc
+    except UnidentifiedImageError as exc:
+        raise not_an_image_error(data, subject) from exc
+    except _DECODE_ERRORS as exc:
+        raise _damaged(subject, None, exc) from exc
+    width, height = im.size
+    if width <= 0 or height <= 0:
+        raise _damaged(subject, im.format, ValueError(f"size {im.size}"))
+    if width * height > MAX_INPUT_PIXELS:
+        raise _too_many_pixels(subject, width * height, im.size)
+    return im
+
+
+def _damaged(subject: str, fmt: str | None, exc: BaseException) -> InputError:
+    kind = f" ({friendly_format(fmt)})" if fmt else ""
+    return InputError(
+        f"{_the_file(subject)}{kind} is damaged or incomplete (perhaps cut off during upload), so I can't read it. "
+        "Save or export it again and re-upload.",
+        detail=f"{subject} decode failed: {type(exc).__name__}: {exc}",
+    )
+
+
+@contextmanager
+def decoding(im: Image.Image, subject: str) -> Iterator[None]:
+    """Turn Pillow's many failure types while decoding pixels into one clear error. Keep the block to
+    Pillow calls only: our own bugs must not be reported as a damaged file."""
+    fmt, size = im.format, im.size
+    try:
+        yield
+    except Image.DecompressionBombError as exc:
+        raise _too_many_pixels(subject, size[0] * size[1], size) from exc
+    except _DECODE_ERRORS as exc:
+        raise _damaged(subject, fmt, exc) from exc
+
+
+def load_pixels(im: Image.Image, *, subject: str = "image") -> None:
+    with decoding(im, subject):
+        im.load()
+
+
+def decode_for_display(
+    data: bytes, *, max_side: int | None, subject: str, keep_alpha: bool = False, max_bytes: int
+) -> Image.Image:
+    """Decode for previews and thumbnails: JPEGs are decoded at a reduced DCT scale when only
+    ``max_side`` pixels are needed (Pillow's ``draft``, no-op for other formats), EXIF rotation is
+    applied, and the result is 8-bit RGB/L (RGBA/LA when ``keep_alpha`` and there is transparency)."""
+    im = open_image(data, subject=subject, max_bytes=max_bytes)
+    with decoding(im, subject):
+        if max_side:
+            im.draft(None, (max_side, max_side))
+        im.load()
+    if header_orientation(im) != 1:
+        ImageOps.exif_transpose(im, in_place=True)
+    if keep_alpha and im.has_transparency_data:
+        out = im.convert("LA" if im.mode in ("L", "LA") else "RGBA")
+    else:
+        out = split_alpha(im)[0]
+    if max_side:
+        out.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    return out
+
+
+def header_orientation(im: Image.Image) -> int:
+    """EXIF orientation known without decoding (PngImageFile.getexif would decode to find late chunks)."""
+    if im.format == "PNG" and "exif" not in im.info and not _pixels_loaded(im):
+        return 1
+    try:
+        value = im.getexif().get(ExifTags.Base.Orientation, 1)
+    except _DECODE_ERRORS:
+        return 1  # unreadable EXIF: treat as unrotated rather than refuse the photo
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def _pixels_loaded(im: Image.Image) -> bool:
+    return getattr(im, "fp", None) is None or not getattr(im, "tile", None)
+
+
+def oriented_size(im: Image.Image, orientation: int) -> tuple[int, int]:
+    return (im.height, im.width) if orientation in (5, 6, 7, 8) else im.size
+
+
+def is_16bit(im: Image.Image) -> bool:
+    """16-bit greys open as I;16*; 16-bit RGB(A) PNGs open as 8-bit RGB but their raw mode tells
+    (only while the tile list exists, i.e. before ``load``)."""
+    if im.mode.startswith("I;16"):
+        return True
+    tile = getattr(im, "tile", None)
+    return bool(tile) and im.format == "PNG" and ";16" in str(tile[0].args)
+
+
+def is_animated(im: Image.Image) -> bool:
+    """More than one frame, except MPO (the extra pictures of a phone JPEG are not an animation)."""
+    return im.format != "MPO" and bool(getattr(im, "is_animated", False))
+
+
+# --- Mode normalisation -------------------------------------------------------------------------
+
+
+def to_8bit(im: Image.Image) -> Image.Image:
+    """Any mode without alpha → 8-bit L or RGB, scaling 16-bit data instead of clipping it."""
+    if im.mode in ("L", "RGB"):
+        return im
+    if im.mode.startswith("I;16"):
+        return im.point(lambda v: v * (1 / 256)).convert("L")
+    if im.mode == "I":
+        high = im.getextrema()[1]
+        return (im.point(lambda v: v * (1 / 256)) if isinstance(high, int) and high > 255 else im).convert("L")
+    if im.mode == "1" or im.mode == "F":
+        return im.convert("L")
+    if im.mode == "CMYK":
+        return _cmyk_to_rgb(im)
+    return im.convert("RGB")
+
+
+def _cmyk_to_rgb(im: Image.Image) -> Image.Image:
+    icc = im.info.get("icc_profile")
+    if icc:
+        try:
+            source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            converted = ImageCms.profileToProfile(im, source, ImageCms.createProfile("sRGB"), outputMode="RGB")
+            if converted is not None:
+                return converted
+        except (ImageCms.PyCMSError, OSError, ValueError):
+            pass  # a broken profile: fall back to Pillow's plain conversion
+    return im.convert("RGB")
+
+
+def split_alpha(im: Image.Image) -> tuple[Image.Image, Image.Image | None]:
+    """Flatten transparency onto white. Returns (8-bit RGB/L pixels, alpha or None when fully opaque)."""
+    if not im.has_transparency_data:
+        return to_8bit(im), None
+    grey = im.mode in ("L", "LA", "1") or im.mode.startswith("I")
+    rgba = im.convert("LA" if grey else "RGBA")
+    alpha = rgba.getchannel("A")
+    if alpha.getextrema()[0] == 255:
+        return rgba.convert(rgba.mode[:-1]), None
+    flat = Image.new(rgba.mode[:-1], rgba.size, 255 if grey else (255, 255, 255))
+    flat.paste(rgba, mask=alpha)
+    return flat, alpha
+
+
+# --- The input image ----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class SourceImage:
+    """A validated input image: either its original bytes (pass-through) or normalised pixels."""
+
+    format: str  # Pillow's name of the source format
+    size: tuple[int, int]  # as the API will see it (after EXIF rotation)
+    original: ImageFile | None  # the untouched bytes when they can be sent as they are
+    pixels: Image.Image | None  # 8-bit RGB/L, transparency flattened onto white; None on pass-through
+    alpha: Image.Image | None = None  # the alpha channel (L) when some pixels were not fully opaque
+    lossless: bool = True  # the source was lossless: prefer PNG when re-encoding
+    icc_profile: bytes | None = None  # kept when re-encoding RGB/L so colours do not shift
+    notes: list[str] = field(default_factory=list)
+
+    def require_pixels(self) -> Image.Image:
+        """Decode a pass-through image after all (only needed when it must be downscaled)."""
+        if self.pixels is None:
+            assert self.original is not None
+            im = open_image(self.original.data)
+            load_pixels(im)
+            self.pixels = to_8bit(im)
+            self.icc_profile = im.info.get("icc_profile")
+        return self.pixels
+
+
+def decode_image(data: bytes, *, max_bytes: int = API_MAX_FILE_BYTES) -> SourceImage:
+    """Validate the user's image and decide pass-through vs conversion (see the module docstring)."""
+    im = open_image(data, subject="image")
+    fmt = im.format or "?"
+    orientation = header_orientation(im)
+    size = oriented_size(im, orientation)
+    if min(size) < MIN_SIDE:
+        raise InputError(
+            f"The image is only {size[0]}×{size[1]} pixels; it must be at least {MIN_SIDE} pixels on each "
+            "side. Upload a larger image."
+        )
+    animated = is_animated(im)
+    if (
+        fmt in PASSTHROUGH_FORMATS
+        and not animated
+        and orientation == 1
+        and im.mode in ("L", "RGB")
+        and not im.has_transparency_data
+        and not is_16bit(im)
+        and len(data) <= max_bytes
+    ):
+        original = ImageFile(data, PASSTHROUGH_FORMATS[fmt], im.width, im.height)
+        _check_intact(im, fmt, data)  # may shrink im (JPEG draft): sizes are taken before
+        return SourceImage(fmt, size, original, None, lossless=fmt not in LOSSY_FORMATS)
+    return _convert(im, animated=animated)
+
+
+def _check_intact(im: Image.Image, fmt: str, data: bytes) -> None:
+    """Prove the file is complete without paying for a full decode (see module docstring)."""
+    if fmt in LOSSY_FORMATS and data[-64:].rstrip(b"\0").endswith(b"\xff\xd9"):
+        return  # header parsed and the end-of-image marker present: not cut off
+    with decoding(im, "image"):
+        if fmt == "PNG":
+            im.verify()
+            return
+        if fmt in LOSSY_FORMATS:
+            im.draft(im.mode, (max(1, im.width // 8), max(1, im.height // 8)))
+        im.load()
+
+
+def _convert(im: Image.Image, *, animated: bool) -> SourceImage:
+    fmt = im.format or "?"
+    notes = _conversion_notes(im, animated)  # before load(), which drops the tile list is_16bit reads
+    load_pixels(im)
+    if header_orientation(im) != 1:
+        ImageOps.exif_transpose(im, in_place=True)
+        notes.append("rotated to match the photo's EXIF orientation")
+    icc = im.info.get("icc_profile") if im.mode in ("RGB", "L", "RGBA", "LA", "P") else None
+    try:
+        pixels, alpha = split_alpha(im)
+    except ValueError as exc:  # a colour mode Pillow cannot convert
+        raise InputError(
+            f"I can't convert this image's colour mode ({im.mode}). Save it as an RGB PNG or JPEG and re-upload.",
+            detail=f"conversion failed: {exc}",
+        ) from exc
+    return SourceImage(
+        fmt,
+        pixels.size,
+        None,
+        pixels,
+        alpha=alpha,
+        lossless=fmt not in LOSSY_FORMATS,
+        icc_profile=icc,
+        notes=notes,
+    )
+
+
+def _conversion_notes(im: Image.Image, animated: bool) -> list[str]:
+    fmt = im.format or "?"
+    notes: list[str] = []
+    reason = _mode_reason(im)
+    if fmt not in PASSTHROUGH_FORMATS:
+        notes.append(f"converted from {friendly_format(fmt)}")
+    elif reason:
+        notes.append(f"converted from {friendly_format(fmt)} ({reason})")
+    if animated:
+        kind = "multi-page TIFF" if fmt == "TIFF" else f"animated {friendly_format(fmt)}"
+        notes.append(f"used the first {'page' if fmt == 'TIFF' else 'frame'} of the {kind}")
+    return notes
+
+
+def _mode_reason(im: Image.Image) -> str | None:
+    """Why a file in an API format is still converted; transparency gets its own note in the pipeline."""
+    if is_16bit(im):
+        return "16-bit"
+    if im.mode == "CMYK":
+        return "CMYK colours"
+    if im.mode in ("P", "PA"):
+        return "palette colours"
+    if im.mode not in ("L", "RGB", "LA", "RGBA"):
+        return f"{im.mode} mode"
+    return None
+
+
+def load_image_info(data: bytes) -> tuple[str, int, int]:
+    """Cheap header-only probe: (format, width, height) as displayed (EXIF rotation applied when the
+    header says so). Raises InputError for what the header alone shows: not an image we read, damaged
+    header, over the byte or pixel cap. MIN_SIDE and the pixels are checked by ``prepare_edit``. MPO is
+    reported as JPEG."""
+    im = open_image(data)
+    width, height = oriented_size(im, header_orientation(im))
+    return ("JPEG" if im.format == "MPO" else im.format or "?"), width, height

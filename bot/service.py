@@ -1,0 +1,58 @@
+"""The one path from "an image, a mask and a prompt" to "edited images in hand".
+
+The command line calls it directly; the Discord bot reaches it through the job scheduler, so both use
+exactly the same preparation, validation and API code.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from bot.ideogram import IdeogramClient
+from bot.imaging import prepare_edit
+from bot.models import EditResult, MaskSpec, PreparedEdit
+from bot.options import EditOptions, check_prompt
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class EditOutcome:
+    prepared: PreparedEdit
+    result: EditResult
+    seconds: float  # wall time of the whole edit, preparation and downloads included
+
+
+class EditService:
+    def __init__(self, settings: Settings, client: IdeogramClient) -> None:
+        self.settings = settings
+        self.client = client
+
+    def validate(self, prompt: str, options: EditOptions) -> str:
+        options.validate(self.settings.ideogram_api)
+        return check_prompt(prompt)
+
+    async def prepare(self, image: bytes, spec: MaskSpec) -> PreparedEdit:
+        return await prepare_edit(image, spec)
+
+    async def run(self, prepared: PreparedEdit, prompt: str, options: EditOptions) -> EditResult:
+        prompt = self.validate(prompt, options)
+        return await self.client.edit(prepared.image, prepared.mask, prompt, options)
+
+    async def edit(self, image: bytes, spec: MaskSpec, prompt: str, options: EditOptions) -> EditOutcome:
+        started = time.perf_counter()
+        prompt = self.validate(prompt, options)
+        prepared = await self.prepare(image, spec)
+        result = await self.run(prepared, prompt, options)
+        seconds = time.perf_counter() - started
+        log.info(
+            "edit done: %d delivered, %d withheld, %.2fs (API %.2fs)",
+            len(result.delivered),
+            len(result.withheld),
+            seconds,
+            result.api_seconds,
+        )
+        return EditOutcome(prepared, result, seconds)
