@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
 
@@ -44,3 +45,30 @@ def redact(text: str, secrets: Iterable[Secret | str | None]) -> str:
         if value and len(value) >= 4:
             text = text.replace(value, "[redacted]")
     return text
+
+
+class SecretFilter(logging.Filter):
+    """Scrubs secrets from every record a handler emits, whatever library logged it."""
+
+    def __init__(self, secrets: Iterable[Secret]) -> None:
+        super().__init__()
+        self._secrets = tuple(s for s in secrets if s)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self._secrets:
+            message = record.getMessage()
+            cleaned = redact(message, self._secrets)
+            if record.exc_info and not record.exc_text:
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
+            if record.exc_text:
+                record.exc_text = redact(record.exc_text, self._secrets)
+            if cleaned != message:
+                record.msg, record.args = cleaned, ()
+        return True
+
+
+def install_secret_filter(secrets: Iterable[Secret]) -> None:
+    """Put the filter on every root handler, so third-party log lines are scrubbed too."""
+    secret_filter = SecretFilter(secrets)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(secret_filter)
