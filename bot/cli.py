@@ -53,9 +53,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"Configuration error: {exc.user_message}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    install_secret_filter(settings.secrets())
     command = args.command or "run"
+    if command in ("check", "edit"):  # the bot configures discord.py's logging itself
+        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        install_secret_filter(settings.secrets())
     if command == "check":
         return check(settings)
     if command == "edit":

@@ -156,23 +156,15 @@ class Settings:
             ideogram_api_key=Secret(get("IDEOGRAM_API_KEY") or ""),
             ideogram_base_url=parse("IDEOGRAM_BASE_URL", url, "https://api.ideogram.ai", "an http(s):// URL"),
             ideogram_api=shape,
-            ideogram_edit_path=parse(
-                "IDEOGRAM_EDIT_PATH", path, DEFAULT_EDIT_PATHS[shape], "a path starting with /"
-            ),
+            ideogram_edit_path=parse("IDEOGRAM_EDIT_PATH", path, DEFAULT_EDIT_PATHS[shape], "a path starting with /"),
             ideogram_auth=parse("IDEOGRAM_AUTH", choice(AuthScheme), AuthScheme.API_KEY, "api-key or bearer"),
-            ideogram_model=parse(
-                "IDEOGRAM_MODEL", choice(LegacyModel), LegacyModel.V_2_TURBO, "V_2 or V_2_TURBO"
-            ),
+            ideogram_model=parse("IDEOGRAM_MODEL", choice(LegacyModel), LegacyModel.V_2_TURBO, "V_2 or V_2_TURBO"),
             ideogram_task_path=task_path,
             ideogram_timeout_s=parse(
                 "IDEOGRAM_TIMEOUT_S", positive(float, 1, 3600), 180.0, "seconds between 1 and 3600"
             ),
-            ideogram_max_retries=parse(
-                "IDEOGRAM_MAX_RETRIES", positive(int, 0, 10), 3, "a whole number from 0 to 10"
-            ),
-            max_images_in_flight=parse(
-                "MAX_IMAGES_IN_FLIGHT", positive(int, 1, 64), 8, "a whole number from 1 to 64"
-            ),
+            ideogram_max_retries=parse("IDEOGRAM_MAX_RETRIES", positive(int, 0, 10), 3, "a whole number from 0 to 10"),
+            max_images_in_flight=parse("MAX_IMAGES_IN_FLIGHT", positive(int, 1, 64), 8, "a whole number from 1 to 64"),
             data_dir=Path(get("DATA_DIR") or "./data"),
             database_url=get("DATABASE_URL") or "",
             dev_guild_id=parse("DEV_GUILD_ID", positive(int), None, "a Discord server id"),
@@ -186,9 +178,7 @@ class Settings:
             ),
             limits=limits,
             retention_days=parse("RETENTION_DAYS", positive(int, 1, 36500), 30, "days ≥ 1"),
-            shutdown_grace_s=parse(
-                "SHUTDOWN_GRACE_S", positive(float, 0, 3600), 30.0, "seconds from 0 to 3600"
-            ),
+            shutdown_grace_s=parse("SHUTDOWN_GRACE_S", positive(float, 0, 3600), 30.0, "seconds from 0 to 3600"),
         )
 
     def __post_init__(self) -> None:
