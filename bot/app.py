@@ -1,0 +1,151 @@
+"""The entry point that starts the Discord client: the only core module that knows discord.py.
+
+Lifecycle follows discord.py's ``examples/advanced_startup.py``: resources are opened in
+``setup_hook`` (after login, before the gateway), cogs are loaded there, and ``close`` stops the queue
+with a grace period before the connection goes away, so SIGTERM loses no job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import signal
+from pathlib import Path
+
+import discord
+from discord.ext import commands
+
+from bot.discord_endpoints import apply_endpoints
+from bot.ideogram import IdeogramClient
+from bot.jobs import JobService
+from bot.scheduler import Scheduler
+from bot.secret import install_secret_filter
+from bot.service import EditService
+from bot.sessions import SessionService
+from bot.settings import Settings
+from cogs.delivery import DiscordNotifier
+from cogs.errors import BotTree
+from storage.base import Storage
+from storage.factory import open_storage
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = (
+    "cogs.forms",
+    "cogs.results",
+    "cogs.edit",
+    "cogs.history",
+    "cogs.admin",
+    "cogs.queue",
+    "cogs.sessions",
+)
+
+
+class InpaintBot(commands.Bot):
+    """Holds the core services; cogs reach them as ``bot.jobs``, ``bot.storage`` and so on."""
+
+    storage: Storage
+    ideogram: IdeogramClient
+    edits: EditService
+    scheduler: Scheduler
+    jobs: JobService
+    notifier: DiscordNotifier
+    sessions: SessionService
+
+    def __init__(self, settings: Settings, *, sync_only: bool = False) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True  # channel, thread and upload-limit cache; not a privileged intent
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            tree_cls=BotTree,
+            allowed_mentions=discord.AllowedMentions.none(),
+            help_command=None,
+            max_messages=None,
+        )
+        self.settings = settings
+        self.sync_only = sync_only
+        self.ready_once = asyncio.Event()
+
+    async def setup_hook(self) -> None:
+        self.storage = open_storage(self.settings)
+        await self.storage.open()
+        self.ideogram = IdeogramClient(self.settings)
+        self.edits = EditService(self.settings, self.ideogram)
+        self.notifier = DiscordNotifier(self)
+        self.scheduler = Scheduler(self.storage, self.edits, self.notifier, capacity=self.settings.max_images_in_flight)
+        self.jobs = JobService(self.settings, self.storage, self.edits, self.scheduler)
+        self.sessions = SessionService(self.storage, self.jobs)
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        await self.sync_commands(force=self.sync_only)
+        if self.sync_only:
+            return
+        await self.scheduler.start()
+
+    async def sync_commands(self, *, force: bool = False) -> None:
+        """Sync only when the command set changed: Discord rate-limits command writes per day."""
+        guild = discord.Object(self.settings.dev_guild_id) if self.settings.dev_guild_id else None
+        if guild is not None:
+            self.tree.copy_global_to(guild=guild)
+        payload = [command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
+        digest = hashlib.sha256(json.dumps([payload, guild and guild.id], sort_keys=True).encode()).hexdigest()
+        marker = Path(self.settings.data_dir) / "commands.sha256"
+        if not force and marker.is_file() and marker.read_text() == digest:
+            log.info("slash commands unchanged; not syncing")
+            return
+        synced = await self.tree.sync(guild=guild)
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(digest)
+        where = f"guild {guild.id}" if guild else "globally"
+        log.info("synced %d slash commands %s", len(synced), where)
+
+    async def on_ready(self) -> None:
+        self.ready_once.set()
+        log.info("ready as %s in %d guild(s)", self.user, len(self.guilds))
+
+    async def close(self) -> None:
+        scheduler = getattr(self, "scheduler", None)
+        if scheduler is not None:
+            await scheduler.stop(self.settings.shutdown_grace_s)
+        await super().close()
+        if hasattr(self, "ideogram"):
+            await self.ideogram.close()
+        if hasattr(self, "storage"):
+            await self.storage.close()
+
+
+def configure_logging(settings: Settings) -> None:
+    discord.utils.setup_logging(level=getattr(logging, settings.log_level), root=True)
+    install_secret_filter(settings.secrets())
+
+
+async def start_bot(settings: Settings, *, sync_only: bool = False) -> None:
+    apply_endpoints(settings.discord_api_base, settings.discord_gateway_url)
+    bot = InpaintBot(settings, sync_only=sync_only)
+    loop = asyncio.get_running_loop()
+    stopping: list[asyncio.Task[None]] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, lambda: stopping.append(asyncio.create_task(bot.close())))
+    async with bot:
+        if sync_only:
+            await bot.login(settings.discord_token.reveal())  # login runs setup_hook, which syncs
+            return
+        await bot.start(settings.discord_token.reveal())
+    if stopping:
+        await asyncio.gather(*stopping, return_exceptions=True)
+
+
+def run_bot(settings: Settings, *, sync_only: bool = False) -> int:
+    configure_logging(settings)
+    try:
+        asyncio.run(start_bot(settings, sync_only=sync_only))
+    except discord.LoginFailure:
+        log.error("Discord refused the token: check DISCORD_TOKEN (Developer Portal > Bot > Reset Token).")
+        return 2
+    except discord.PrivilegedIntentsRequired:  # pragma: no cover - we request none
+        log.error("This bot needs no privileged intents; check the Developer Portal settings.")
+        return 2
+    return 0

@@ -1,0 +1,167 @@
+"""``/limits``: server admins view and change this server's limits; every change is audited."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.errors import Forbidden
+from cogs import render
+from cogs.common import respond
+from storage.base import GuildConfig, RoleLimits
+
+if TYPE_CHECKING:
+    from bot.app import InpaintBot
+
+LIMIT_CHOICES = [
+    app_commands.Choice(name="Images per user per window", value="window_images"),
+    app_commands.Choice(name="Window length (minutes)", value="window_minutes"),
+    app_commands.Choice(name="Images per user per day", value="daily_images"),
+    app_commands.Choice(name="Edits queued or running per user", value="max_active_jobs"),
+    app_commands.Choice(name="Images for the whole server per day", value="guild_daily_images"),
+]
+LIMIT_NAMES = {c.value: c.name for c in LIMIT_CHOICES}
+
+
+def require_manage_guild(interaction: discord.Interaction) -> None:
+    """Default permissions hide the command; this check also covers servers that re-enabled it."""
+    if interaction.guild_id is None or not interaction.permissions.manage_guild:
+        raise Forbidden("You need the Manage Server permission to change the bot's limits.")
+
+
+def config_embed(bot: InpaintBot, config: GuildConfig, audit) -> discord.Embed:
+    defaults = bot.settings.limits
+    embed = discord.Embed(title="Limits on this server", colour=render.COLOUR)
+    lines = []
+    for key, label in LIMIT_NAMES.items():
+        value = getattr(config, key)
+        default = getattr(defaults, key if key.startswith("guild_") else f"user_{key}")
+        shown = f"**{value}**" if value is not None else f"{default} (default)"
+        lines.append(f"{label}: {shown}")
+    embed.description = "\n".join(lines)
+    for role in config.roles:
+        if role.exempt:
+            text = "exempt from per-user limits"
+        else:
+            parts = [
+                f"{label} {value}"
+                for label, value in (
+                    ("window", role.window_images),
+                    ("daily", role.daily_images),
+                    ("at once", role.max_active_jobs),
+                )
+                if value is not None
+            ]
+            text = ", ".join(parts) or "no overrides"
+        embed.add_field(name="Role override", value=f"<@&{role.role_id}>: {text}", inline=False)
+    if audit:
+        embed.add_field(
+            name="Recent changes",
+            value="\n".join(
+                f"{render.ts(a.created_at)} <@{a.actor_id}> {a.action}: {a.old_value} → {a.new_value}"
+                for a in audit[:5]
+            ),
+            inline=False,
+        )
+    return embed
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+class LimitsGroup(app_commands.Group, name="limits", description="View and change this server's image limits"):
+    def __init__(self, bot: InpaintBot) -> None:
+        super().__init__()
+        self.bot = bot
+
+    async def _show(self, interaction: discord.Interaction, config: GuildConfig, note: str | None = None) -> None:
+        audit = await self.bot.storage.audit_log(config.guild_id, limit=5)
+        await respond(interaction, note, embed=config_embed(self.bot, config, audit))
+
+    @app_commands.command(name="show", description="Show this server's limits, role overrides and recent changes")
+    async def show(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        require_manage_guild(interaction)
+        await self._show(interaction, await self.bot.storage.guild_config(interaction.guild_id))
+
+    @app_commands.command(name="set", description="Change one limit (leave the value empty to use the default)")
+    @app_commands.choices(limit=LIMIT_CHOICES)
+    @app_commands.describe(limit="Which limit", value="The new value; 0 blocks edits; empty = bot default")
+    async def set_(
+        self,
+        interaction: discord.Interaction,
+        limit: app_commands.Choice[str],
+        value: app_commands.Range[int, 0, 100_000] | None = None,
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        require_manage_guild(interaction)
+        if limit.value == "window_minutes" and value == 0:
+            value = 1
+        config = await self.bot.storage.update_guild_config(
+            interaction.guild_id, interaction.user.id, **{limit.value: value}
+        )
+        shown = value if value is not None else "the default"
+        await self._show(interaction, config, f"Set **{limit.name}** to {shown}.")
+
+    @app_commands.command(name="role", description="Give a role its own per-user limits")
+    @app_commands.describe(
+        role="The role",
+        window_images="Images per window for members with this role",
+        daily_images="Images per day",
+        max_active_jobs="Edits queued or running at once",
+        remove="Remove this role's override",
+    )
+    async def role(
+        self,
+        interaction: discord.Interaction,
+        role: discord.Role,
+        window_images: app_commands.Range[int, 0, 100_000] | None = None,
+        daily_images: app_commands.Range[int, 0, 100_000] | None = None,
+        max_active_jobs: app_commands.Range[int, 0, 1000] | None = None,
+        remove: bool = False,
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        require_manage_guild(interaction)
+        override = None if remove else RoleLimits(role.id, window_images, daily_images, max_active_jobs)
+        config = await self.bot.storage.set_role_limits(interaction.guild_id, interaction.user.id, override, role.id)
+        note = f"Removed the override for {role.mention}." if remove else f"Saved limits for {role.mention}."
+        await self._show(interaction, config, note)
+
+    @app_commands.command(name="exempt", description="Exempt a role from the per-user limits (not the server cap)")
+    async def exempt(self, interaction: discord.Interaction, role: discord.Role, exempt: bool = True) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        require_manage_guild(interaction)
+        config = await self.bot.storage.guild_config(interaction.guild_id)
+        current = next((r for r in config.roles if r.role_id == role.id), RoleLimits(role.id))
+        updated = RoleLimits(role.id, current.window_images, current.daily_images, current.max_active_jobs, exempt)
+        config = await self.bot.storage.set_role_limits(interaction.guild_id, interaction.user.id, updated, role.id)
+        note = f"{role.mention} is {'now' if exempt else 'no longer'} exempt from the per-user limits."
+        await self._show(interaction, config, note)
+
+    @app_commands.command(name="usage", description="Images used on this server, per member, over recent days")
+    async def usage(self, interaction: discord.Interaction, days: app_commands.Range[int, 1, 90] = 1) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        require_manage_guild(interaction)
+        since = datetime.now(UTC) - timedelta(days=days)
+        rows = await self.bot.storage.usage_report(interaction.guild_id, since)
+        total = sum(r.images for r in rows)
+        lines = [f"<@{r.user_id}>: {r.images} images in {r.jobs} edits" for r in rows[:20]]
+        text = f"**{total} images** in the last {days} day(s).\n" + ("\n".join(lines) or "No edits.")
+        await respond(interaction, text)
+
+
+class AdminCog(commands.Cog):
+    def __init__(self, bot: InpaintBot) -> None:
+        self.bot = bot
+        self.group = LimitsGroup(bot)
+        bot.tree.add_command(self.group)
+
+    async def cog_unload(self) -> None:
+        self.bot.tree.remove_command(self.group.name)
+
+
+async def setup(bot: InpaintBot) -> None:
+    await bot.add_cog(AdminCog(bot))

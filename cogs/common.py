@@ -1,0 +1,150 @@
+"""Small Discord helpers shared by the cogs: answering safely, requester identity, permissions."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.imaging import parse_box
+from bot.jobs import Origin
+from bot.models import MaskSpec, Region
+from storage.base import Requester
+
+if TYPE_CHECKING:
+    from bot.app import InpaintBot
+
+log = logging.getLogger(__name__)
+
+NO_MENTIONS = discord.AllowedMentions.none()
+TOKEN_GONE_CODES = {50027, 10015}  # Invalid Webhook Token, Unknown Webhook: the 15 minutes are over
+
+
+def token_expired(error: discord.HTTPException) -> bool:
+    return error.code in TOKEN_GONE_CODES or error.status == 401
+
+
+def bot_of(interaction: discord.Interaction) -> InpaintBot:
+    return interaction.client  # type: ignore[return-value]
+
+
+async def respond(
+    interaction: discord.Interaction,
+    content: str | None = None,
+    *,
+    ephemeral: bool = True,
+    embed: discord.Embed | None = None,
+    embeds: list[discord.Embed] | None = None,
+    view: discord.ui.View | None = None,
+    files: list[discord.File] | None = None,
+) -> discord.Message | None:
+    """Answer whatever state the interaction is in (Red-DiscordBot's "send safely").
+
+    First response if none was sent, a follow-up otherwise; once the 15-minute token has expired, a
+    DM for private answers and a channel message for public ones.
+    """
+    kwargs: dict[str, Any] = {"content": content, "allowed_mentions": NO_MENTIONS}
+    if embeds or embed:
+        kwargs["embeds"] = embeds or [embed]
+    if view is not None:
+        kwargs["view"] = view
+    if files:
+        kwargs["files"] = files
+    try:
+        if not interaction.response.is_done():
+            await interaction.response.send_message(ephemeral=ephemeral, **kwargs)
+            return None
+        return await interaction.followup.send(ephemeral=ephemeral, wait=True, **kwargs)
+    except discord.HTTPException as exc:
+        if not token_expired(exc):
+            raise
+        log.info("interaction token expired; answering outside the interaction")
+        for file in files or ():
+            file.reset()
+        target: discord.abc.Messageable | None = interaction.user if ephemeral else interaction.channel
+        if target is None:
+            return None
+        return await target.send(**kwargs)
+
+
+def origin_of(interaction: discord.Interaction, *, private: bool = False, session_id: int | None = None) -> Origin:
+    channel = interaction.channel
+    thread_id = channel.id if isinstance(channel, discord.Thread) else None
+    parent_id = channel.parent_id if isinstance(channel, discord.Thread) else interaction.channel_id
+    member = interaction.user
+    roles = tuple(r.id for r in getattr(member, "roles", ()) if not r.is_default())
+    return Origin(
+        requester=Requester(
+            user_id=interaction.user.id,
+            guild_id=interaction.guild_id,
+            channel_id=parent_id,
+            thread_id=thread_id,
+        ),
+        role_ids=roles,
+        private=private,
+        reply_token=interaction.token,
+        session_id=session_id,
+    )
+
+
+def can_manage_messages(interaction: discord.Interaction) -> bool:
+    return interaction.guild_id is not None and interaction.permissions.manage_messages
+
+
+def missing_post_permissions(interaction: discord.Interaction) -> list[str]:
+    """What the bot lacks to post results where the command was used (empty in DMs)."""
+    if interaction.guild_id is None:
+        return []
+    perms = interaction.app_permissions
+    in_thread = isinstance(interaction.channel, discord.Thread)
+    needed = {
+        "Send Messages in Threads" if in_thread else "Send Messages": (
+            perms.send_messages_in_threads if in_thread else perms.send_messages
+        ),
+        "Attach Files": perms.attach_files,
+        "Embed Links": perms.embed_links,
+    }
+    return [name for name, ok in needed.items() if not ok]
+
+
+REGION_WORDS = {r.value: r for r in Region} | {"centre": Region.CENTER, "middle": Region.CENTER}
+
+
+def parse_area(text: str | None) -> MaskSpec | None:
+    """A form's "area" field: a region word or a percent box; empty means "keep the mask"."""
+    text = (text or "").strip().lower()
+    if not text:
+        return None
+    word = text.removesuffix(" half").strip()
+    if word in REGION_WORDS:
+        return MaskSpec(region=REGION_WORDS[word])
+    return MaskSpec(box=parse_box(text))
+
+
+async def member_role_ids(interaction: discord.Interaction, user_id: int) -> tuple[int, ...]:
+    """Role ids of a member; the interaction carries the caller's, others are fetched (no intent)."""
+    if user_id == interaction.user.id:
+        return tuple(r.id for r in getattr(interaction.user, "roles", ()) if not r.is_default())
+    if interaction.guild is None:
+        return ()
+    try:
+        member = await interaction.guild.fetch_member(user_id)
+    except discord.HTTPException:
+        return ()
+    return tuple(r.id for r in member.roles if not r.is_default())
+
+
+async def session_origin(interaction: discord.Interaction, origin: Origin, session_id: int | None) -> Origin:
+    """Attach a job to its editing session: access check, and the owner's quota when the owner pays."""
+    if session_id is None:
+        return origin
+    bot = bot_of(interaction)
+    session = await bot.sessions.get(session_id)
+    bot.sessions.check_can_edit(
+        session,
+        interaction.user.id,
+        can_manage_threads=interaction.guild_id is not None and interaction.permissions.manage_threads,
+    )
+    owner_roles = await member_role_ids(interaction, session.owner_id) if session.owner_pays else ()
+    return bot.sessions.origin_for(origin, session, owner_roles)

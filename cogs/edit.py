@@ -1,0 +1,224 @@
+"""``/edit`` and the "Edit image" message context menu."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import limits
+from bot.errors import InputError, MaskMissing
+from bot.imaging import parse_box
+from bot.models import MaskSpec, Region
+from bot.options import EditOptions, MagicPrompt, RenderingSpeed, StyleType
+from cogs.common import bot_of, missing_post_permissions, origin_of, parse_area, respond, session_origin
+from cogs.forms import Field, build_form, form_handler
+from cogs.render import MASK_HELP
+from storage.base import JobAction
+
+if TYPE_CHECKING:
+    from bot.app import InpaintBot
+
+REGION_CHOICES = [
+    app_commands.Choice(name=label, value=region.value)
+    for label, region in [
+        ("Top half", Region.TOP),
+        ("Bottom half", Region.BOTTOM),
+        ("Left half", Region.LEFT),
+        ("Right half", Region.RIGHT),
+        ("Centre", Region.CENTER),
+        ("Border", Region.BORDER),
+    ]
+]
+STYLE_CHOICES = [app_commands.Choice(name=s.value.title(), value=s.value) for s in StyleType]
+SPEED_CHOICES = [
+    app_commands.Choice(name=s.value.title(), value=s.value)
+    for s in (RenderingSpeed.TURBO, RenderingSpeed.DEFAULT, RenderingSpeed.QUALITY)
+]
+MAGIC_CHOICES = [app_commands.Choice(name=m.value.title(), value=m.value) for m in MagicPrompt]
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff")
+
+
+def is_image(attachment: discord.Attachment) -> bool:
+    if attachment.content_type:
+        return attachment.content_type.startswith("image/")
+    return attachment.filename.lower().endswith(IMAGE_SUFFIXES)
+
+
+async def download(attachment: discord.Attachment, what: str) -> bytes:
+    """Size is checked from the attachment's metadata before a single byte is fetched."""
+    if attachment.size > limits.MAX_INPUT_BYTES:
+        raise InputError(
+            f"The {what} is {attachment.size / 1_048_576:.1f} MB; the limit is "
+            f"{limits.MAX_INPUT_BYTES // 1_048_576} MB. Save it smaller (e.g. as JPEG) and try again."
+        )
+    try:
+        return await attachment.read()
+    except discord.HTTPException as exc:
+        raise InputError(f"Discord would not give me the {what} ({exc.status}); upload it again.") from None
+
+
+class EditCog(commands.Cog):
+    def __init__(self, bot: InpaintBot) -> None:
+        self.bot = bot
+        self.menu = app_commands.ContextMenu(name="Edit image", callback=self.edit_image_menu)
+        bot.tree.add_command(self.menu)
+
+    async def cog_unload(self) -> None:
+        self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
+
+    @app_commands.command(name="edit", description="Change part of an image with a prompt")
+    @app_commands.describe(
+        prompt="What the changed area should show",
+        image="The image to edit (optional inside an editing-session thread)",
+        mask="Black = change, white = keep (or use invert_mask, transparency, region or box)",
+        region="Change a whole part of the image instead of drawing a mask",
+        box="Change a rectangle: x1,y1,x2,y2 in percent, e.g. 10,10,60,50",
+        invert_mask="My mask is white where the image should change",
+        seed="Repeat a result exactly (same inputs + same seed)",
+        count="How many versions to make",
+        magic_prompt="Let the API improve the prompt",
+        style="Style of the edit",
+        speed="Faster is cheaper; quality is slower",
+        private="Only you see the results",
+        thread="Open an editing-session thread on the result",
+    )
+    @app_commands.choices(region=REGION_CHOICES, style=STYLE_CHOICES, speed=SPEED_CHOICES, magic_prompt=MAGIC_CHOICES)
+    async def edit(
+        self,
+        interaction: discord.Interaction,
+        prompt: app_commands.Range[str, 1, limits.PROMPT_MAX_CHARS],
+        image: discord.Attachment | None = None,
+        mask: discord.Attachment | None = None,
+        region: app_commands.Choice[str] | None = None,
+        box: str | None = None,
+        invert_mask: bool = False,
+        seed: app_commands.Range[int, limits.SEED_MIN, limits.SEED_MAX] | None = None,
+        count: app_commands.Range[int, 1, limits.DISCORD_COUNT_MAX] = 1,
+        magic_prompt: app_commands.Choice[str] | None = None,
+        style: app_commands.Choice[str] | None = None,
+        speed: app_commands.Choice[str] | None = None,
+        private: bool = False,
+        thread: bool = False,
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)  # before any I/O
+        if not private and (missing := missing_post_permissions(interaction)):
+            raise InputError(
+                f"I can't post results here: I'm missing {', '.join(missing)}. Ask an admin to "
+                "grant it, or use `private:True`."
+            )
+        options = EditOptions(
+            num_images=count,
+            seed=seed,
+            magic_prompt=MagicPrompt(magic_prompt.value) if magic_prompt else None,
+            style_type=StyleType(style.value) if style else None,
+            rendering_speed=RenderingSpeed(speed.value) if speed else None,
+        )
+        self.bot.jobs.check(prompt, options)
+        if region and box:
+            raise InputError("Use either `region` or `box`, not both.")
+        if mask is not None and (region or box):
+            raise InputError("Give either a mask file or a region/box, not both.")
+        if image is not None and not is_image(image):
+            raise InputError(f"`{image.filename}` is not an image. Attach a PNG, JPEG or WebP.")
+        origin = origin_of(interaction, private=private)
+        session = await self.bot.sessions.for_thread(origin.requester.thread_id)
+        if session is not None:
+            origin = await session_origin(interaction, origin, session.id)
+        elif thread:
+            origin = replace(origin, open_thread=True)
+        spec = MaskSpec(
+            mask=await download(mask, "mask") if mask is not None else None,
+            invert=invert_mask,
+            region=Region(region.value) if region else None,
+            box=parse_box(box) if box else None,
+        )
+        if image is None:
+            if session is None:
+                raise InputError(
+                    "Attach the image to edit with the `image` option (inside an editing-session thread, "
+                    "the session's current head is used)."
+                )
+            given = spec.mask is not None or spec.region is not None or spec.box is not None
+            submitted = await self.bot.sessions.edit_head(session, origin, prompt, options, spec if given else None)
+        else:
+            data = await download(image, "image")
+            try:
+                submitted = await self.bot.jobs.submit(origin, data, spec, prompt, options)
+            except MaskMissing:
+                raise MaskMissing(MASK_HELP) from None  # the same advice, in this command's option names
+        await self.bot.notifier.track(submitted.job, interaction)
+
+    async def edit_image_menu(self, interaction: discord.Interaction, message: discord.Message) -> None:
+        """Opens a form at once (a modal must be the first answer, so nothing is fetched first)."""
+        images = [a for a in message.attachments if is_image(a)]
+        if not images:
+            await respond(interaction, "That message has no image attached. Use it on a message with an image.")
+            return
+        is_result = self.bot.user is not None and message.author.id == self.bot.user.id
+        fields = [Field("prompt", "What should the changed area show?", long=True, max_length=2000)]
+        if len(images) > 1:
+            fields.append(Field("image", f"Which image (1-{len(images)})?", default="1", max_length=2))
+        hint = "empty = same mask as this result" if is_result else "empty = use transparent pixels"
+        fields.append(
+            Field(
+                "area",
+                f"Area to change ({hint})",
+                required=False,
+                max_length=40,
+                placeholder="top, bottom, left, right, center, border, or x1,y1,x2,y2 %",
+            )
+        )
+        await interaction.response.send_modal(
+            build_form("Edit image", f"form:ctx:{message.channel.id}:{message.id}", fields)
+        )
+
+
+@form_handler(r"form:ctx:(?P<channel>\d+):(?P<message>\d+)")
+async def submit_context_edit(interaction: discord.Interaction, match: re.Match[str], values: dict[str, str]) -> None:
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    bot = bot_of(interaction)
+    channel_id, message_id = int(match["channel"]), int(match["message"])
+    raw = (values.get("image") or "1").strip()
+    if not raw.isdigit() or int(raw) < 1:
+        raise InputError(f"{raw!r} is not an image number; use 1, 2, …")
+    index = int(raw) - 1
+    prompt = values.get("prompt", "")
+    spec = parse_area(values.get("area"))
+    origin = origin_of(interaction)
+    session = await bot.sessions.for_thread(origin.requester.thread_id)
+    origin = await session_origin(interaction, origin, session.id if session else None)
+    if missing := missing_post_permissions(interaction):
+        raise InputError(f"I can't post results here: I'm missing {', '.join(missing)}.")
+    parent = await bot.storage.job_by_message(channel_id, message_id)
+    if parent is not None:
+        submitted = await bot.jobs.submit_followup(
+            origin, parent, JobAction.USE_AS_BASE, prompt=prompt, image_index=index, spec=spec
+        )
+        await bot.notifier.track(submitted.job, interaction)
+        return
+    channel = bot.get_partial_messageable(channel_id, guild_id=interaction.guild_id)
+    try:
+        message = await channel.fetch_message(message_id)
+    except discord.HTTPException:
+        raise InputError("I can't read that message any more (deleted, or I lack access).") from None
+    images = [a for a in message.attachments if is_image(a)]
+    if index >= len(images):
+        raise InputError(f"That message has images 1 to {len(images)}.")
+    data = await download(images[index], "image")
+    try:
+        submitted = await bot.jobs.submit(origin, data, spec or MaskSpec(), prompt, EditOptions())
+    except MaskMissing:
+        raise MaskMissing(
+            "That image has no transparent area, so say which part to change in the **Area** field: "
+            "top, bottom, left, right, center, border, or a box like `10,10,60,60` (percent)."
+        ) from None
+    await bot.notifier.track(submitted.job, interaction)
+
+
+async def setup(bot: InpaintBot) -> None:
+    await bot.add_cog(EditCog(bot))

@@ -1,0 +1,219 @@
+"""``/history`` (list, show, delete) and ``/quota``: a user's own past edits and remaining limits."""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.errors import Forbidden, NotFound
+from bot.imaging import thumbnail_async
+from cogs import render
+from cogs.common import bot_of, can_manage_messages, origin_of, respond
+from cogs.errors import BaseView, guarded
+from storage.base import ImageKind, Job
+
+if TYPE_CHECKING:
+    from bot.app import InpaintBot
+
+PAGE_SIZE = 5
+THUMB_SIDE = 160
+SEARCH_IN_ID = 60  # custom ids are at most 100 characters; the search text rides along, cut to this
+
+
+class HistoryPage(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"hist:(?P<user>\d+):(?P<offset>\d+):(?P<search>.*)",
+):
+    """Paging buttons; the page lives in the custom id, so they work after restarts too."""
+
+    def __init__(self, user_id: int, offset: int, search: str, label: str, disabled: bool = False) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label,
+                style=discord.ButtonStyle.secondary,
+                disabled=disabled,
+                custom_id=f"hist:{user_id}:{offset}:{search[:SEARCH_IN_ID]}",
+            )
+        )
+        self.user_id, self.offset, self.search = user_id, offset, search
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> HistoryPage:
+        return cls(int(match["user"]), int(match["offset"]), match["search"], item.label or "")
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        async def page() -> None:
+            if interaction.user.id != self.user_id:
+                raise Forbidden("These are someone else's edits; use `/history list` for yours.")
+            await interaction.response.defer()
+            await show_page(interaction, self.offset, self.search or None, edit=True)
+
+        await guarded(interaction, page())
+
+
+async def show_page(interaction: discord.Interaction, offset: int, search: str | None, *, edit: bool) -> None:
+    bot = bot_of(interaction)
+    user_id = interaction.user.id
+    total = await bot.storage.count_history(user_id, search=search)
+    jobs = await bot.storage.history(user_id, search=search, limit=PAGE_SIZE, offset=offset)
+    if not jobs:
+        text = "No edits match that search." if search else "You have no edits yet. Try `/edit`!"
+        await respond(interaction, text)
+        return
+    embeds, files = [], []
+    for job in jobs:
+        embed = discord.Embed(description=render.history_line(job, render.jump_url(job)), colour=render.COLOUR)
+        thumb = await _thumbnail(bot, job)
+        if thumb is not None:
+            files.append(thumb)
+            embed.set_thumbnail(url=f"attachment://{thumb.filename}")
+        embeds.append(embed)
+    last = min(offset + PAGE_SIZE, total)
+    header = f"Your edits {offset + 1}–{last} of {total}" + (f" matching “{search}”" if search else "")
+    view = discord.ui.View(timeout=None)
+    view.add_item(HistoryPage(user_id, max(offset - PAGE_SIZE, 0), search or "", "◀ Newer", disabled=offset == 0))
+    view.add_item(HistoryPage(user_id, offset + PAGE_SIZE, search or "", "Older ▶", disabled=last >= total))
+    if edit:
+        await interaction.edit_original_response(content=header, embeds=embeds, attachments=files, view=view)
+    else:
+        await respond(interaction, header, embeds=embeds, files=files, view=view)
+
+
+async def _thumbnail(bot: InpaintBot, job: Job) -> discord.File | None:
+    images = await bot.storage.job_images(job.id)
+    source = next((i for i in render.outputs_of(images) if i.sha), None) or next(
+        (i for i in images if i.kind is ImageKind.INPUT and i.sha), None
+    )
+    if source is None or source.sha is None or not bot.storage.files.exists(source.sha):
+        return None
+    thumb = await thumbnail_async(await bot.storage.files.get(source.sha), THUMB_SIDE)
+    return discord.File(io.BytesIO(thumb.data), filename=f"thumb-{job.id}.{thumb.extension}")
+
+
+class ConfirmDelete(BaseView):
+    def __init__(self, user_id: int, job_id: int | None) -> None:
+        super().__init__(timeout=120)
+        self.user_id, self.job_id = user_id, job_id
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        return interaction.user.id == self.user_id
+
+    @discord.ui.button(label="Delete", style=discord.ButtonStyle.danger)
+    async def confirm(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        await interaction.response.defer()
+        storage = bot_of(interaction).storage
+        if self.job_id is None:
+            count = await storage.delete_user_history(self.user_id)
+            text = f"Deleted your whole history ({count} edits)."
+        else:
+            await storage.delete_job(self.job_id)
+            text = f"Deleted edit #{self.job_id} from your history."
+        self.stop()
+        await interaction.edit_original_response(content=text, view=None)
+
+    @discord.ui.button(label="Keep", style=discord.ButtonStyle.secondary)
+    async def keep(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        self.stop()
+        await interaction.response.edit_message(content="Nothing was deleted.", view=None)
+
+
+class HistoryCog(commands.Cog):
+    history = app_commands.Group(name="history", description="Your past edits")
+
+    def __init__(self, bot: InpaintBot) -> None:
+        self.bot = bot
+        bot.add_dynamic_items(HistoryPage)
+
+    @history.command(name="list", description="Your edits, newest first")
+    @app_commands.describe(search="Only edits whose prompt contains this")
+    async def list_(self, interaction: discord.Interaction, search: str | None = None) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        await show_page(interaction, 0, search, edit=False)
+
+    @history.command(name="show", description="Post a past edit again, with its buttons")
+    @app_commands.describe(job="The edit's number (#123)")
+    async def show(self, interaction: discord.Interaction, job: int) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        found = await self.bot.storage.get_job(job)
+        if found is None or (found.requester.user_id != interaction.user.id and not can_manage_messages(interaction)):
+            raise NotFound(f"You have no edit #{job}. `/history list` shows your edits.")
+        if not render.outputs_of(await self.bot.storage.job_images(found.id)):
+            raise NotFound(f"Edit #{job} has no images to show ({found.status}).")
+        here = origin_of(interaction).requester  # re-post where the command was used
+        relocated = replace(
+            found,
+            requester=replace(
+                found.requester, channel_id=here.channel_id, thread_id=here.thread_id, guild_id=here.guild_id
+            ),
+            reply_token=interaction.token,
+        )
+        message = await self.bot.notifier.post_results(relocated, repost=True)
+        await respond(interaction, f"Posted edit #{job} again: {message.jump_url}" if message else "Posted.")
+
+    @history.command(name="delete", description="Delete one edit, or your whole history")
+    @app_commands.describe(job="The edit's number; leave empty to delete everything")
+    async def delete(self, interaction: discord.Interaction, job: int | None = None) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        if job is not None:
+            found = await self.bot.storage.get_job(job)
+            if found is None or found.requester.user_id != interaction.user.id:
+                raise NotFound(f"You have no edit #{job}.")
+            if found.status.active:
+                raise Forbidden(f"Edit #{job} is still {found.status}; cancel it or wait for it first.")
+            question = f"Delete edit #{job} and its images from your history?"
+        else:
+            count = await self.bot.storage.count_history(interaction.user.id)
+            question = f"Delete all {count} of your edits and their images? This cannot be undone."
+        await respond(interaction, question, view=ConfirmDelete(interaction.user.id, job))
+
+    @app_commands.command(name="quota", description="How many images you can still make, and when limits reset")
+    async def quota(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        origin = origin_of(interaction)
+        limits = await self.bot.jobs.limits_for(origin.requester, origin.role_ids)
+        status = await self.bot.storage.quota_status(origin.requester, limits)
+        await respond(interaction, embed=quota_embed(status))
+
+
+def quota_embed(status) -> discord.Embed:
+    limits = status.limits
+    embed = discord.Embed(title="Your image quota", colour=render.COLOUR)
+    if limits.exempt:
+        embed.description = "Your role is exempt from the per-user limits."
+    else:
+        window_left = max(limits.window_images - status.window_used, 0)
+        frees = f", more {render.ts(status.window_frees_at)}" if status.window_frees_at and window_left == 0 else ""
+        embed.add_field(
+            name=f"Every {limits.window_seconds // 60} minutes",
+            value=f"{window_left} of {limits.window_images} images left{frees}",
+            inline=False,
+        )
+        embed.add_field(
+            name="Today",
+            value=f"{max(limits.daily_images - status.daily_used, 0)} of {limits.daily_images} images left; "
+            f"resets {render.ts(status.daily_resets_at)}",
+            inline=False,
+        )
+        embed.add_field(
+            name="At once", value=f"{status.active_jobs} of {limits.max_active_jobs} edits queued or running"
+        )
+    if status.guild_daily_used is not None:
+        embed.add_field(
+            name="This server today",
+            value=f"{max(limits.guild_daily_images - status.guild_daily_used, 0)} of "
+            f"{limits.guild_daily_images} images left",
+            inline=False,
+        )
+    return embed
+
+
+async def setup(bot: InpaintBot) -> None:
+    await bot.add_cog(HistoryCog(bot))

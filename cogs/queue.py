@@ -1,0 +1,68 @@
+"""``/queue``: what is waiting on this server, and cancelling a queued edit."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from cogs import render
+from cogs.common import can_manage_messages, respond
+from storage.base import JobStatus
+
+if TYPE_CHECKING:
+    from bot.app import InpaintBot
+
+SHOWN = 15
+
+
+class QueueCog(commands.Cog):
+    queue = app_commands.Group(name="queue", description="Edits waiting on this server", guild_only=True)
+
+    def __init__(self, bot: InpaintBot) -> None:
+        self.bot = bot
+
+    @queue.command(name="show", description="Edits running and waiting on this server")
+    async def show(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        scheduler = self.bot.scheduler
+        running = await self.bot.storage.jobs_with_status(JobStatus.RUNNING, guild_id=interaction.guild_id)
+        waiting = [e for e in scheduler.queue() if e.job.requester.guild_id == interaction.guild_id]
+        lines = [
+            f"🎨 **#{job.id}** <@{job.requester.user_id}> — {render.short(job.prompt, 60)}"
+            f" (running {render.duration(scheduler.running_since(job.id) or 0)})"
+            for job in running
+        ]
+        lines += [
+            f"⏳ {e.position}. **#{e.job.id}** <@{e.job.requester.user_id}> — {render.short(e.job.prompt, 60)}"
+            f" (starts in about {render.duration(e.eta_seconds)})"
+            for e in waiting[:SHOWN]
+        ]
+        if len(waiting) > SHOWN:
+            lines.append(f"… and {len(waiting) - SHOWN} more.")
+        embed = discord.Embed(
+            title=f"Queue — {len(running)} running, {len(waiting)} waiting",
+            description="\n".join(lines) or "Nothing is waiting. 🎉",
+            colour=render.COLOUR,
+        )
+        if can_manage_messages(interaction):
+            embed.set_footer(text="Cancel a waiting edit with /queue cancel job:<number>.")
+        await respond(interaction, embed=embed)
+
+    @queue.command(name="cancel", description="Cancel an edit that has not started (yours, or any as a moderator)")
+    @app_commands.describe(job="The edit's number (#123)")
+    async def cancel(self, interaction: discord.Interaction, job: int) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        cancelled = await self.bot.jobs.cancel(job, interaction.user.id, can_manage=can_manage_messages(interaction))
+        await self.bot.notifier.render(cancelled.id)
+        if cancelled.requester.user_id != interaction.user.id:
+            await self.bot.notifier.tell(
+                cancelled, f"🚫 Your edit #{cancelled.id} was cancelled by a moderator; its images were refunded."
+            )
+        await respond(interaction, render.finished_line(cancelled, None))
+
+
+async def setup(bot: InpaintBot) -> None:
+    await bot.add_cog(QueueCog(bot))

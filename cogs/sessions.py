@@ -1,0 +1,253 @@
+"""Editing sessions in threads: opening them, owner controls, the version tree, compare, revert."""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.errors import InputError, NotFound
+from bot.imaging import side_by_side_async
+from bot.sessions import tree_lines
+from cogs import render
+from cogs.common import NO_MENTIONS, bot_of, respond
+from cogs.errors import guarded
+from storage.base import ImageKind, Job, Session
+
+if TYPE_CHECKING:
+    from bot.app import InpaintBot
+
+THREAD_ARCHIVE_MINUTES = 1440
+SESSION_ACTIONS = {
+    "lock": ("Lock / unlock", "🔒", discord.ButtonStyle.secondary),
+    "pay": ("Who pays", "💳", discord.ButtonStyle.secondary),
+    "close": ("Close session", "📕", discord.ButtonStyle.danger),
+}
+
+
+def can_manage_threads(interaction: discord.Interaction) -> bool:
+    return interaction.guild_id is not None and interaction.permissions.manage_threads
+
+
+def intro_text(session: Session) -> str:
+    access = f"only <@{session.owner_id}> can edit" if session.locked else "everyone here can edit"
+    payer = (
+        f"<@{session.owner_id}> pays for every edit" if session.owner_pays else "each editor pays from their own quota"
+    )
+    return (
+        f"🧵 **Editing session #{session.id}** — owner <@{session.owner_id}>; {access}; {payer}.\n"
+        "• `/edit prompt:…` here (no image needed) edits the current head, reusing its mask unless you "
+        "give a new `mask`, `region` or `box`.\n"
+        "• Buttons on any version: Edit again, Use as base, Make head, Compare.\n"
+        "• `/session tree` shows every version; `/session revert version:N` goes back."
+    )
+
+
+class SessionButton(discord.ui.DynamicItem[discord.ui.Button], template=r"ses:(?P<action>lock|pay|close):(?P<id>\d+)"):
+    def __init__(self, action: str, session_id: int) -> None:
+        label, emoji, style = SESSION_ACTIONS[action]
+        super().__init__(
+            discord.ui.Button(label=label, emoji=emoji, style=style, custom_id=f"ses:{action}:{session_id}")
+        )
+        self.action, self.session_id = action, session_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> SessionButton:
+        return cls(match["action"], int(match["id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await guarded(interaction, self.run(interaction))
+
+    async def run(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        bot = bot_of(interaction)
+        session = await bot.sessions.get(self.session_id)
+        manage = can_manage_threads(interaction)
+        if self.action == "lock":
+            session = await bot.sessions.configure(
+                session, interaction.user.id, can_manage_threads=manage, locked=not session.locked
+            )
+        elif self.action == "pay":
+            session = await bot.sessions.configure(
+                session, interaction.user.id, can_manage_threads=manage, owner_pays=not session.owner_pays
+            )
+        else:
+            await close_session(interaction, session)
+            return
+        if interaction.message is not None:
+            await interaction.message.edit(content=intro_text(session), allowed_mentions=NO_MENTIONS)
+        await respond(interaction, "Saved. " + intro_text(session).split("\n")[0])
+
+
+def session_view(session: Session) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for action in SESSION_ACTIONS:
+        view.add_item(SessionButton(action, session.id))
+    return view
+
+
+async def close_session(interaction: discord.Interaction, session: Session) -> None:
+    bot = bot_of(interaction)
+    await bot.sessions.configure(
+        session, interaction.user.id, can_manage_threads=can_manage_threads(interaction), closed=True
+    )
+    await respond(interaction, "Session closed; its version tree stays in the bot's history.")
+    thread = interaction.channel
+    if isinstance(thread, discord.Thread) and thread.id == session.thread_id:
+        try:
+            await thread.send("📕 This editing session was closed.", allowed_mentions=NO_MENTIONS)
+            await thread.edit(archived=True, locked=True)
+        except discord.HTTPException:
+            pass  # closing in storage is what counts; archiving needs Manage Threads
+
+
+async def start_session(bot: InpaintBot, message: discord.Message, job: Job, owner_id: int) -> Session:
+    """Create the thread on the result message and the session around it."""
+    existing = await bot.storage.session_by_root(job.id)
+    if existing is not None:
+        raise InputError(f"This result already has an editing session: <#{existing.thread_id}>.")
+    name = render.short(job.prompt, 90) or f"Edit #{job.id}"
+    thread = await message.create_thread(name=name, auto_archive_duration=THREAD_ARCHIVE_MINUTES)
+    session = await bot.sessions.open(job, thread_id=thread.id, owner_id=owner_id)
+    await thread.send(intro_text(session), view=session_view(session), allowed_mentions=NO_MENTIONS)
+    return session
+
+
+async def open_from_result(interaction: discord.Interaction, job_id: int) -> None:
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    bot = bot_of(interaction)
+    if interaction.guild_id is None or interaction.message is None:
+        raise InputError("Editing sessions work in server channels.")
+    if not interaction.app_permissions.create_public_threads:
+        raise InputError("I need the Create Public Threads permission here to open a session.")
+    job = await bot.storage.get_job(job_id)
+    if job is None:
+        raise NotFound("That edit is no longer in the bot's history.")
+    session = await start_session(bot, interaction.message, job, interaction.user.id)
+    await respond(interaction, f"Started editing session #{session.id} in <#{session.thread_id}>.")
+
+
+async def make_head(interaction: discord.Interaction, job_id: int) -> None:
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    bot = bot_of(interaction)
+    job = await bot.storage.get_job(job_id)
+    if job is None or job.session_id is None:
+        raise NotFound("That version is not part of an editing session.")
+    session = await bot.sessions.get(job.session_id)
+    await bot.sessions.make_head(session, job, interaction.user.id, can_manage_threads=can_manage_threads(interaction))
+    await respond(interaction, f"Edit #{job.id} is now the head: the next `/edit` here starts from it.")
+
+
+async def compare(interaction: discord.Interaction, job_id: int) -> None:
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    bot = bot_of(interaction)
+    job = await bot.storage.get_job(job_id)
+    if job is None:
+        raise NotFound("That edit is no longer in the bot's history.")
+    outputs = [i for i in await bot.storage.job_images(job.id) if i.kind is ImageKind.OUTPUT and i.sha]
+    if not outputs:
+        raise NotFound("That edit has no image to compare.")
+    before = await bot.storage.files.get(job.input_sha)
+    after = await bot.storage.files.get(outputs[0].sha)
+    image = await side_by_side_async(before, after, ("Before", f"After (#{job.id})"))
+    file = discord.File(io.BytesIO(image.data), filename=f"compare-{job.id}.{image.extension}")
+    channel = interaction.channel
+    if channel is None:
+        raise InputError("I can't post here.")
+    await channel.send(f"Before / after of edit #{job.id}", file=file, allowed_mentions=NO_MENTIONS)
+    await respond(interaction, "Posted the comparison.")
+
+
+@app_commands.guild_only()
+class SessionGroup(app_commands.Group, name="session", description="The editing session in this thread"):
+    def __init__(self, bot: InpaintBot) -> None:
+        super().__init__()
+        self.bot = bot
+
+    async def _session(self, interaction: discord.Interaction) -> Session:
+        thread_id = interaction.channel_id if isinstance(interaction.channel, discord.Thread) else None
+        session = await self.bot.sessions.for_thread(thread_id)
+        if session is None:
+            raise InputError("Use this inside an editing-session thread (open one with 🧵 on any result).")
+        return session
+
+    @app_commands.command(name="tree", description="Every version of this session and how they relate")
+    async def tree(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        session = await self._session(interaction)
+        versions = await self.bot.sessions.versions(session)
+        lines = []
+        for depth, version in tree_lines(versions, session.head_job_id):
+            job = version.job
+            link = render.jump_url(job)
+            head = " ← **head**" if job.id == session.head_job_id else ""
+            name = f"[v{version.number}]({link})" if link else f"v{version.number}"
+            lines.append(
+                f"{'　' * depth}{'└ ' if depth else ''}{name} · #{job.id} · {render.short(job.prompt, 50)}"
+                f" — <@{job.requester.user_id}>{head}"
+            )
+        embed = discord.Embed(
+            title=f"Session #{session.id}: {len(versions)} versions",
+            description="\n".join(lines) or "No versions yet.",
+            colour=render.COLOUR,
+        )
+        await respond(interaction, embed=embed)
+
+    @app_commands.command(name="revert", description="Make an earlier version the head again")
+    @app_commands.describe(version="The version number from /session tree")
+    async def revert(self, interaction: discord.Interaction, version: app_commands.Range[int, 1, 10_000]) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        session = await self._session(interaction)
+        chosen = await self.bot.sessions.revert(
+            session, version, interaction.user.id, can_manage_threads=can_manage_threads(interaction)
+        )
+        await respond(interaction, f"v{chosen.number} (edit #{chosen.job.id}) is the head again.")
+
+    @app_commands.command(name="settings", description="Owner: who may edit and who pays")
+    @app_commands.describe(locked="Only the owner may edit", owner_pays="Charge every edit to the owner's quota")
+    async def settings(
+        self, interaction: discord.Interaction, locked: bool | None = None, owner_pays: bool | None = None
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        session = await self._session(interaction)
+        changes = {k: v for k, v in (("locked", locked), ("owner_pays", owner_pays)) if v is not None}
+        if changes:
+            session = await self.bot.sessions.configure(
+                session, interaction.user.id, can_manage_threads=can_manage_threads(interaction), **changes
+            )
+        await respond(interaction, intro_text(session).split("\n")[0])
+
+    @app_commands.command(name="close", description="Owner: close this session and archive the thread")
+    async def close(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        await close_session(interaction, await self._session(interaction))
+
+
+class SessionsCog(commands.Cog):
+    def __init__(self, bot: InpaintBot) -> None:
+        self.bot = bot
+        self.group = SessionGroup(bot)
+        bot.tree.add_command(self.group)
+        bot.add_dynamic_items(SessionButton)
+
+    async def cog_unload(self) -> None:
+        self.bot.tree.remove_command(self.group.name)
+
+    @commands.Cog.listener()
+    async def on_result_posted(self, job: Job, message: discord.Message) -> None:
+        """``/edit … thread:true``: open the session as soon as the result is posted."""
+        if job.options.get("open_thread") and job.session_id is None and job.requester.thread_id is None:
+            try:
+                await start_session(self.bot, message, job, job.requester.user_id)
+            except (discord.HTTPException, InputError) as exc:
+                await self.bot.notifier.tell(job, f"I could not open a thread for edit #{job.id}: {exc}")
+
+
+async def setup(bot: InpaintBot) -> None:
+    await bot.add_cog(SessionsCog(bot))
