@@ -51,8 +51,7 @@ class World:
             ready.cancel()
             self.task.result()
             raise RuntimeError("the bot stopped during start-up")
-        await ready
-        await asyncio.wait_for(_until(lambda: getattr(bot, "scheduler", None) is not None), 10)
+        await ready  # setup_hook (storage, scheduler, cogs) finished before the gateway connected
         return bot
 
     async def stop_bot(self) -> None:
@@ -87,11 +86,6 @@ class World:
 def _from_bot(world: World, message: SimMessage) -> bool:
     author = getattr(message, "author", None)
     return author is None or getattr(author, "id", None) == world.sim.bot_user.id
-
-
-async def _until(predicate, interval: float = 0.01) -> None:
-    while not predicate():
-        await asyncio.sleep(interval)
 
 
 def decode(data: bytes) -> Image.Image:
