@@ -1,4 +1,3 @@
-# ruff: noqa: ASYNC109 -- wait_* take ``timeout=`` on purpose: tests read better than asyncio.timeout blocks
 """A local Discord (REST + gateway + CDN) that the *unmodified* discord.py client can run against.
 
 One aiohttp server on 127.0.0.1 serves ``/api/v10/...`` (REST), ``/gateway`` (websocket) and
