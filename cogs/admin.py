@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,7 @@ LIMIT_CHOICES = [
     app_commands.Choice(name="Images for the whole server per day", value="guild_daily_images"),
 ]
 LIMIT_NAMES = {c.value: c.name for c in LIMIT_CHOICES}
+MAX_ROLES_SHOWN = 20
 
 
 def require_manage_guild(interaction: discord.Interaction) -> None:
@@ -43,7 +45,7 @@ def config_embed(bot: InpaintBot, config: GuildConfig, audit) -> discord.Embed:
         shown = f"**{value}**" if value is not None else f"{default} (default)"
         lines.append(f"{label}: {shown}")
     embed.description = "\n".join(lines)
-    for role in config.roles:
+    for role in config.roles[:MAX_ROLES_SHOWN]:
         if role.exempt:
             text = "exempt from per-user limits"
         else:
@@ -58,16 +60,32 @@ def config_embed(bot: InpaintBot, config: GuildConfig, audit) -> discord.Embed:
             ]
             text = ", ".join(parts) or "no overrides"
         embed.add_field(name="Role override", value=f"<@&{role.role_id}>: {text}", inline=False)
+    if len(config.roles) > MAX_ROLES_SHOWN:  # an embed holds at most 25 fields
+        embed.add_field(name="More role overrides", value=f"… and {len(config.roles) - MAX_ROLES_SHOWN} more.")
     if audit:
         embed.add_field(
             name="Recent changes",
             value="\n".join(
-                f"{render.ts(a.created_at)} <@{a.actor_id}> {a.action}: {a.old_value} → {a.new_value}"
+                f"{render.ts(a.created_at)} <@{a.actor_id}> {audit_action(a.action)}: {a.old_value} → {a.new_value}"
                 for a in audit[:5]
-            ),
+            )[:1024],
             inline=False,
         )
     return embed
+
+
+def audit_action(action: str) -> str:
+    """Storage records ``set daily_images`` and ``role 123 [removed]``; show names people know."""
+    if action.startswith("set ") and action[4:] in LIMIT_NAMES:
+        return LIMIT_NAMES[action[4:]]
+    role = re.fullmatch(r"role (\d+)( removed)?", action)
+    if role:
+        return f"<@&{role[1]}>" + (" removed" if role[2] else "")
+    return action
+
+
+def plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 @app_commands.guild_only()
@@ -125,7 +143,11 @@ class LimitsGroup(app_commands.Group, name="limits", description="View and chang
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         require_manage_guild(interaction)
-        override = None if remove else RoleLimits(role.id, window_images, daily_images, max_active_jobs)
+        override = None
+        if not remove:  # an exempt role stays exempt when it also gets limits
+            current = await self.bot.storage.guild_config(interaction.guild_id)
+            exempt = any(r.exempt for r in current.roles if r.role_id == role.id)
+            override = RoleLimits(role.id, window_images, daily_images, max_active_jobs, exempt)
         config = await self.bot.storage.set_role_limits(interaction.guild_id, interaction.user.id, override, role.id)
         note = f"Removed the override for {role.mention}." if remove else f"Saved limits for {role.mention}."
         await self._show(interaction, config, note)
@@ -148,8 +170,10 @@ class LimitsGroup(app_commands.Group, name="limits", description="View and chang
         since = datetime.now(UTC) - timedelta(days=days)
         rows = await self.bot.storage.usage_report(interaction.guild_id, since)
         total = sum(r.images for r in rows)
-        lines = [f"<@{r.user_id}>: {r.images} images in {r.jobs} edits" for r in rows[:20]]
-        text = f"**{total} images** in the last {days} day(s).\n" + ("\n".join(lines) or "No edits.")
+        lines = [f"<@{r.user_id}>: {plural(r.images, 'image')} in {plural(r.jobs, 'edit')}" for r in rows[:20]]
+        if len(rows) > 20:
+            lines.append(f"… and {len(rows) - 20} more members.")
+        text = f"**{plural(total, 'image')}** in the last {days} day(s).\n" + ("\n".join(lines) or "No edits.")
         await respond(interaction, text)
 
 

@@ -15,7 +15,7 @@ from bot.errors import Forbidden, NotFound
 from bot.imaging import thumbnail_async
 from cogs import render
 from cogs.common import bot_of, can_manage_messages, origin_of, respond
-from cogs.errors import BaseView, guarded
+from cogs.errors import guarded
 from storage.base import ImageKind, Job
 
 if TYPE_CHECKING:
@@ -63,14 +63,20 @@ async def show_page(interaction: discord.Interaction, offset: int, search: str |
     bot = bot_of(interaction)
     user_id = interaction.user.id
     total = await bot.storage.count_history(user_id, search=search)
+    if total and offset >= total:  # edits were deleted since this page was shown: go to the last page
+        offset = (total - 1) // PAGE_SIZE * PAGE_SIZE
     jobs = await bot.storage.history(user_id, search=search, limit=PAGE_SIZE, offset=offset)
     if not jobs:
         text = "No edits match that search." if search else "You have no edits yet. Try `/edit`!"
-        await respond(interaction, text)
+        if edit:
+            await interaction.edit_original_response(content=text, embeds=[], attachments=[], view=None)
+        else:
+            await respond(interaction, text)
         return
     embeds, files = [], []
     for job in jobs:
-        embed = discord.Embed(description=render.history_line(job, render.jump_url(job)), colour=render.COLOUR)
+        link = None if job.private else render.jump_url(job)  # a private result has no message to open
+        embed = discord.Embed(description=render.history_line(job, link), colour=render.COLOUR)
         thumb = await _thumbnail(bot, job)
         if thumb is not None:
             files.append(thumb)
@@ -98,31 +104,62 @@ async def _thumbnail(bot: InpaintBot, job: Job) -> discord.File | None:
     return discord.File(io.BytesIO(thumb.data), filename=f"thumb-{job.id}.{thumb.extension}")
 
 
-class ConfirmDelete(BaseView):
-    def __init__(self, user_id: int, job_id: int | None) -> None:
-        super().__init__(timeout=120)
-        self.user_id, self.job_id = user_id, job_id
+class ConfirmDelete(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"hdel:(?P<user>\d+):(?P<job>\d+|all):(?P<choice>yes|no)",
+):
+    """The Delete / Keep answer to ``/history delete``; like every button, it survives restarts."""
 
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        return interaction.user.id == self.user_id
+    def __init__(self, user_id: int, job_id: int | None, confirm: bool) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Delete" if confirm else "Keep",
+                style=discord.ButtonStyle.danger if confirm else discord.ButtonStyle.secondary,
+                custom_id=f"hdel:{user_id}:{job_id if job_id is not None else 'all'}:{'yes' if confirm else 'no'}",
+            )
+        )
+        self.user_id, self.job_id, self.confirm = user_id, job_id, confirm
 
-    @discord.ui.button(label="Delete", style=discord.ButtonStyle.danger)
-    async def confirm(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> ConfirmDelete:
+        job = None if match["job"] == "all" else int(match["job"])
+        return cls(int(match["user"]), job, match["choice"] == "yes")
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await guarded(interaction, self.answer(interaction))
+
+    async def answer(self, interaction: discord.Interaction) -> None:
+        if interaction.user.id != self.user_id:
+            raise Forbidden("Only the person who asked can answer this.")
+        if not self.confirm:
+            await interaction.response.edit_message(content="Nothing was deleted.", view=None)
+            return
         await interaction.response.defer()
         storage = bot_of(interaction).storage
         if self.job_id is None:
             count = await storage.delete_user_history(self.user_id)
+            kept = await storage.count_history(self.user_id)
             text = f"Deleted your whole history ({count} edits)."
+            if kept:
+                text += f" {kept} edits still queued or running were kept."
         else:
-            await storage.delete_job(self.job_id)
-            text = f"Deleted edit #{self.job_id} from your history."
-        self.stop()
+            job = await storage.get_job(self.job_id)
+            if job is None or job.requester.user_id != self.user_id:
+                text = f"Edit #{self.job_id} is not in your history any more."
+            elif not await storage.delete_job(self.job_id):
+                text = f"Edit #{self.job_id} is {job.status}; cancel it or wait for it first."
+            else:
+                text = f"Deleted edit #{self.job_id} from your history."
         await interaction.edit_original_response(content=text, view=None)
 
-    @discord.ui.button(label="Keep", style=discord.ButtonStyle.secondary)
-    async def keep(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        self.stop()
-        await interaction.response.edit_message(content="Nothing was deleted.", view=None)
+
+def confirm_view(user_id: int, job_id: int | None) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(ConfirmDelete(user_id, job_id, True))
+    view.add_item(ConfirmDelete(user_id, job_id, False))
+    return view
 
 
 class HistoryCog(commands.Cog):
@@ -130,11 +167,13 @@ class HistoryCog(commands.Cog):
 
     def __init__(self, bot: InpaintBot) -> None:
         self.bot = bot
-        bot.add_dynamic_items(HistoryPage)
+        bot.add_dynamic_items(HistoryPage, ConfirmDelete)
 
     @history.command(name="list", description="Your edits, newest first")
     @app_commands.describe(search="Only edits whose prompt contains this")
-    async def list_(self, interaction: discord.Interaction, search: str | None = None) -> None:
+    async def list_(
+        self, interaction: discord.Interaction, search: app_commands.Range[str, 1, SEARCH_IN_ID] | None = None
+    ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         await show_page(interaction, 0, search, edit=False)
 
@@ -143,7 +182,9 @@ class HistoryCog(commands.Cog):
     async def show(self, interaction: discord.Interaction, job: int) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         found = await self.bot.storage.get_job(job)
-        if found is None or (found.requester.user_id != interaction.user.id and not can_manage_messages(interaction)):
+        mine = found is not None and found.requester.user_id == interaction.user.id
+        # moderators may re-post someone's public edit, never a private one
+        if found is None or not (mine or (not found.private and can_manage_messages(interaction))):
             raise NotFound(f"You have no edit #{job}. `/history list` shows your edits.")
         if not render.outputs_of(await self.bot.storage.job_images(found.id)):
             raise NotFound(f"Edit #{job} has no images to show ({found.status}).")
@@ -171,8 +212,11 @@ class HistoryCog(commands.Cog):
             question = f"Delete edit #{job} and its images from your history?"
         else:
             count = await self.bot.storage.count_history(interaction.user.id)
+            if count == 0:
+                await respond(interaction, "You have no edits to delete.")
+                return
             question = f"Delete all {count} of your edits and their images? This cannot be undone."
-        await respond(interaction, question, view=ConfirmDelete(interaction.user.id, job))
+        await respond(interaction, question, view=confirm_view(interaction.user.id, job))
 
     @app_commands.command(name="quota", description="How many images you can still make, and when limits reset")
     async def quota(self, interaction: discord.Interaction) -> None:
@@ -190,7 +234,7 @@ def quota_embed(status) -> discord.Embed:
         embed.description = "Your role is exempt from the per-user limits."
     else:
         window_left = max(limits.window_images - status.window_used, 0)
-        frees = f", more {render.ts(status.window_frees_at)}" if status.window_frees_at and window_left == 0 else ""
+        frees = f"; the next frees up {render.ts(status.window_frees_at)}" if status.window_frees_at else ""
         embed.add_field(
             name=f"Every {limits.window_seconds // 60} minutes",
             value=f"{window_left} of {limits.window_images} images left{frees}",

@@ -14,8 +14,9 @@ import discord
 from discord.ext import commands
 
 from bot.errors import Forbidden, InputError, NotFound
+from cogs import render
 from cogs import sessions as sessions_ui
-from cogs.common import bot_of, can_manage_messages, origin_of, parse_area, respond, session_origin
+from cogs.common import NO_MENTIONS, bot_of, can_manage_messages, origin_of, parse_area, respond, session_origin
 from cogs.errors import guarded
 from cogs.forms import Field, build_form, form_handler
 from storage.base import Job, JobAction
@@ -153,11 +154,23 @@ async def open_again_form(interaction: discord.Interaction, job_id: int) -> None
     await interaction.response.send_modal(build_form("Edit again", f"form:again:{job_id}", fields))
 
 
+def _shown_images(interaction: discord.Interaction) -> list[int]:
+    """The image numbers on the result (``edit-<job>-<n>.png``): a withheld image leaves a gap."""
+    attachments = interaction.message.attachments if interaction.message else []
+    numbers = []
+    for attachment in attachments:
+        found = re.fullmatch(r"edit-\d+-(\d+)\.\w+", attachment.filename)
+        numbers.append(int(found[1]) if found else len(numbers) + 1)
+    return sorted(set(numbers)) or [1]
+
+
 async def open_base_form(interaction: discord.Interaction, job_id: int) -> None:
-    count = len(interaction.message.attachments) if interaction.message else 1
+    numbers = _shown_images(interaction)
     fields = [Field("prompt", "What should change next?", long=True, max_length=2000)]
-    if count > 1:
-        fields.append(Field("image", f"Which image (1-{count})?", default="1", max_length=2))
+    if len(numbers) > 1:
+        contiguous = numbers == list(range(numbers[0], numbers[-1] + 1))
+        which = f"{numbers[0]}-{numbers[-1]}" if contiguous else ", ".join(map(str, numbers))
+        fields.append(Field("image", f"Which image ({which})?", default=str(numbers[0]), max_length=2))
     fields.append(
         Field("area", "Area to change (empty = same mask)", placeholder=AREA_HINT, required=False, max_length=40)
     )
@@ -184,24 +197,50 @@ async def submit_base(interaction: discord.Interaction, match: re.Match[str], va
     )
 
 
+def _shown_requester(interaction: discord.Interaction) -> int | None:
+    """The requester named in the result's embed: the fallback once the job left the history."""
+    message = interaction.message
+    for embed in message.embeds[:1] if message is not None else ():
+        for field in embed.fields:
+            found = re.fullmatch(r"<@!?(\d+)>", (field.value or "").strip())
+            if field.name == "Requested by" and found:
+                return int(found[1])
+    return None
+
+
 async def delete_result(interaction: discord.Interaction, job_id: int) -> None:
-    await interaction.response.defer(ephemeral=True, thinking=True)
-    job = await load_job(bot_of(interaction), job_id)
-    if job.requester.user_id != interaction.user.id and not can_manage_messages(interaction):
+    message = interaction.message
+    ephemeral = message is not None and message.flags.ephemeral
+    if ephemeral:  # a private result can only be removed through this interaction
+        await interaction.response.defer()
+    else:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+    job = await bot_of(interaction).storage.get_job(job_id)
+    requester = job.requester.user_id if job is not None else _shown_requester(interaction)
+    if requester != interaction.user.id and not can_manage_messages(interaction):
         raise Forbidden("Only the person who asked for this edit, or someone with Manage Messages, can delete it.")
-    if interaction.message is not None:
-        await interaction.message.delete()
-    await respond(
-        interaction,
-        f"Deleted the result of edit #{job.id}. It stays in `/history` until you delete it there.",
-    )
+    if message is not None:
+        try:
+            if ephemeral:
+                await interaction.delete_original_response()
+            else:
+                await message.delete()
+        except discord.NotFound:
+            pass  # deleted already (a double click, or someone else was quicker)
+    kept = " It stays in `/history` until you delete it there." if job is not None else ""
+    await respond(interaction, f"Deleted the result of edit #{job_id}.{kept}")
 
 
 async def cancel_job(interaction: discord.Interaction, job_id: int) -> None:
     await interaction.response.defer()
     bot = bot_of(interaction)
     job = await bot.jobs.cancel(job_id, interaction.user.id, can_manage=can_manage_messages(interaction))
-    await bot.notifier.render(job.id)
+    await bot.notifier.render(job.id)  # under the job's lock: no queue update in flight can win afterwards
+    # the progress message is the one this button is on: edit it through this (fresh) interaction too,
+    # which works even when the job's own 15-minute token has expired in a long queue
+    await interaction.edit_original_response(
+        content=render.finished_line(job, None), view=None, allowed_mentions=NO_MENTIONS
+    )
 
 
 class Results(commands.Cog):
