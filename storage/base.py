@@ -193,6 +193,24 @@ class UsageRow:
 
 
 @dataclass(frozen=True, slots=True)
+class Session:
+    """An editing session: a thread around one image. Versions are the jobs with its ``id``."""
+
+    id: int
+    guild_id: int
+    channel_id: int  # the channel the thread hangs off
+    thread_id: int
+    owner_id: int
+    root_job_id: int
+    head_job_id: int
+    head_index: int  # which of the head job's images is the head
+    locked: bool
+    owner_pays: bool
+    closed: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class CleanupReport:
     jobs_removed: int
     files_removed: int
@@ -224,6 +242,8 @@ class Storage(Protocol):
     async def set_progress_message(self, job_id: int, channel_id: int, message_id: int) -> None: ...
     async def mark_posted(self, job_id: int, channel_id: int, message_id: int) -> bool: ...
     async def job_images(self, job_id: int) -> list[JobImage]: ...
+    async def undelivered_jobs(self, since: datetime) -> list[Job]: ...  # finished since, never posted
+    async def job_by_message(self, channel_id: int, message_id: int) -> Job | None: ...  # by mark_posted
 
     # History
     async def history(
@@ -256,3 +276,14 @@ class Storage(Protocol):
 
     # Retention
     async def cleanup(self, older_than: datetime) -> CleanupReport: ...
+
+    # Editing sessions (threads). ``complete_job`` moves the head of the job's session to it.
+    async def create_session(
+        self, *, guild_id: int, channel_id: int, thread_id: int, owner_id: int, root_job_id: int, head_index: int
+    ) -> Session: ...
+    async def get_session(self, session_id: int) -> Session | None: ...
+    async def session_by_thread(self, thread_id: int) -> Session | None: ...
+    async def session_by_root(self, root_job_id: int) -> Session | None: ...
+    async def update_session(self, session_id: int, **changes: int | bool) -> Session: ...
+    async def attach_job_to_session(self, job_id: int, session_id: int) -> None: ...
+    async def session_jobs(self, session_id: int) -> list[Job]: ...

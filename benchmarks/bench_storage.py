@@ -1,0 +1,161 @@
+"""Storage throughput and latency: reserve-and-insert (``submit_job``) and settle (claim + complete).
+
+A plain script, not run by CI:  ``.venv/bin/python benchmarks/bench_storage.py [--ops N] [--sync FULL]``
+
+Each concurrency level gets a fresh database in a temp directory, pre-filled with ``--prefill`` finished
+jobs from yesterday (so indexes have realistic depth without the rows counting towards today's limits).
+Submissions go round-robin to ``--users`` members spread over ``--guilds`` servers, the shape of real
+traffic (a member's limits keep their own rows few; a server's daily rows grow with its traffic: the
+defaults make 1,000 images per server per day). Limits are set high enough never to refuse, but every
+one is checked (nobody is exempt). Target: ≥ 1,000 ops/s and p99 < 10 ms.
+
+Two load shapes. *Closed loop*: each task issues its next operation as soon as the last returns; this
+measures the maximum throughput, and its latency is pure queueing (Little's law: latency = tasks /
+throughput, so 50 tasks can only see p99 < 10 ms above ~5,000 ops/s). *Open loop*: the tasks together
+offer ``--rate`` operations per second on a fixed schedule, and latency is measured from each
+operation's scheduled start (so a stall is not hidden by the schedule slipping); this answers "at the
+target rate, how long does an operation take?".
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from storage.base import EffectiveLimits, JobAction, NewJob, OutputImage, Requester
+from storage.files import LocalFileStore
+from storage.sqlite import SqliteStorage
+
+TARGET_OPS = 1000.0
+TARGET_P99_MS = 10.0
+LIMITS = EffectiveLimits(
+    window_images=10**9, window_seconds=600, daily_images=10**9, max_active_jobs=10**9, guild_daily_images=10**9
+)
+
+
+def prefill(path: Path, jobs: int, sha: str) -> None:
+    """Old finished jobs, written directly (the API would take longer than the benchmark)."""
+    yesterday = int((datetime.now(UTC) - timedelta(days=1)).timestamp() * 1000)
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.executemany(
+            "INSERT INTO jobs (id, user_id, guild_id, action, prompt, prompt_folded, options, status, attempts,"
+            " images_requested, images_delivered, payer_user_id, created_at, started_at, finished_at)"
+            " VALUES (?, ?, ?, 'edit', 'old prompt', 'old prompt', '{}', 'succeeded', 1, 1, 1, ?, ?, ?, ?)",
+            [
+                (i, 10_000 + i % 500, i % 10, 10_000 + i % 500, yesterday + i, yesterday + i, yesterday + i)
+                for i in range(1, jobs + 1)
+            ],
+        )
+        conn.executemany(
+            "INSERT INTO job_images (job_id, kind, idx, sha) VALUES (?, ?, 0, ?)",
+            [(i, kind, sha) for i in range(1, jobs + 1) for kind in ("input", "mask", "output")],
+        )
+        conn.executemany(
+            "INSERT INTO usage_ledger (job_id, user_id, guild_id, reserved, charged, created_at)"
+            " VALUES (?, ?, ?, 0, 1, ?)",
+            [(i, 10_000 + i % 500, i % 10, yesterday + i) for i in range(1, jobs + 1)],
+        )
+    conn.close()
+
+
+Row = tuple[str, str, int, int, float, list[float]]
+
+
+async def run_level(root: Path, tasks: int, ops: int, rate: float | None, args: argparse.Namespace) -> list[Row]:
+    storage = SqliteStorage(root / "bench.sqlite3", LocalFileStore(root / "images"), synchronous=args.sync)
+    await storage.open()
+    input_sha = await storage.files.put(b"input image bytes")
+    mask_sha = await storage.files.put(b"mask image bytes")
+    output_sha = await storage.files.put(b"output image bytes")
+    await storage.close()
+    prefill(storage.path, args.prefill, input_sha)
+    await storage.open()
+    per_task = max(ops // tasks, 1)
+    created: dict[int, list[int]] = {t: [] for t in range(tasks)}
+
+    output = [OutputImage(0, output_sha, 1, True, "a red bicycle", "1024x1024", 1024, 1024, "image/png")]
+
+    async def submit(t: int, i: int) -> None:
+        user = (t * per_task + i) % args.users
+        requester = Requester(user_id=1_000 + user, guild_id=user % args.guilds, channel_id=5)
+        job = NewJob(requester, JobAction.EDIT, "a red bicycle", {"num_images": 1}, 1, input_sha, mask_sha)
+        created[t].append((await storage.submit_job(job, LIMITS)).id)
+
+    async def settle(t: int, i: int) -> None:
+        job_id = created[t][i]
+        await storage.claim_job(job_id)
+        await storage.complete_job(job_id, output)
+
+    async def worker(op, t: int, latencies: list[float], origin: float) -> None:
+        for i in range(per_task):
+            if rate is None:
+                start = time.perf_counter()
+            else:  # open loop: slot (i * tasks + t) of a schedule at ``rate`` per second
+                start = origin + (i * tasks + t) / rate
+                if (delay := start - time.perf_counter()) > 0:
+                    await asyncio.sleep(delay)
+            await op(t, i)
+            latencies.append(time.perf_counter() - start)
+
+    shape = "closed" if rate is None else f"open {rate:,.0f}/s"
+    results: list[Row] = []
+    for name, op in (("reserve+insert (submit_job)", submit), ("settle (claim+complete)", settle)):
+        latencies: list[float] = []
+        start = time.perf_counter()
+        await asyncio.gather(*(worker(op, t, latencies, start) for t in range(tasks)))
+        elapsed = time.perf_counter() - start
+        results.append((name, shape, tasks, len(latencies), len(latencies) / elapsed, latencies))
+    await storage.close()
+    return results
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ops", type=int, default=5000, help="operations per phase and level")
+    parser.add_argument("--prefill", type=int, default=20000, help="old finished jobs in the database")
+    parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--guilds", type=int, default=5)
+    parser.add_argument("--sync", default="FULL", help="PRAGMA synchronous (FULL is what the bot uses)")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 50])
+    parser.add_argument("--rate", type=float, default=TARGET_OPS, help="offered ops/s in the open-loop runs (0: skip)")
+    args = parser.parse_args()
+    rows: list[Row] = []
+    levels = [(tasks, None) for tasks in args.concurrency]
+    if args.rate:
+        levels += [(max(args.concurrency), args.rate)]
+    for tasks, rate in levels:
+        with tempfile.TemporaryDirectory() as tmp:
+            ops = args.ops if rate is None else min(args.ops, int(args.rate * 3))
+            rows += await run_level(Path(tmp), tasks, ops, rate, args)
+    print(
+        f"SQLite {sqlite3.sqlite_version}, synchronous={args.sync}, prefill={args.prefill} jobs, "
+        f"{args.users} users in {args.guilds} guilds"
+    )
+    print(f"target: ≥ {TARGET_OPS:,.0f} ops/s and p99 < {TARGET_P99_MS:.0f} ms\n")
+    header = f"| {'operation':<28} | {'load':<13} | tasks | ops   |   ops/s | p50 ms | p99 ms | target |"
+    print(header)
+    print("|" + "|".join("-" * (len(c)) for c in header.split("|")[1:-1]) + "|")
+    for name, shape, tasks, count, rate, latencies in rows:
+        p50, p99 = statistics.median(latencies) * 1000, percentile(latencies, 0.99) * 1000
+        ok = "met" if rate >= TARGET_OPS * 0.98 and p99 < TARGET_P99_MS else "MISSED"
+        cells = f"{name:<28} | {shape:<13} | {tasks:>5} | {count:<5} | {rate:>7,.0f} | {p50:>6.2f} | {p99:>6.2f}"
+        print(f"| {cells} | {ok:<6} |")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

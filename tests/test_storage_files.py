@@ -1,0 +1,78 @@
+"""Content-addressed image files."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.errors import NotFound
+from storage.files import LocalFileStore
+
+
+async def test_put_stores_under_the_sha256_and_is_idempotent(tmp_path: Path) -> None:
+    files = LocalFileStore(tmp_path)
+    data = b"\x89PNG fake image"
+    sha = await files.put(data)
+    assert sha == hashlib.sha256(data).hexdigest()
+    assert files.path(sha) == tmp_path / sha[:2] / sha
+    assert await files.get(sha) == data and files.exists(sha)
+    before = files.path(sha).stat().st_mtime_ns
+    assert await files.put(data) == sha
+    assert files.path(sha).stat().st_mtime_ns == before  # written once, never modified
+
+
+async def test_concurrent_puts_of_the_same_bytes_leave_one_complete_file(tmp_path: Path) -> None:
+    files = LocalFileStore(tmp_path)
+    data = os.urandom(256 * 1024)
+    shas = await asyncio.gather(*(files.put(data) for _ in range(20)))
+    assert len(set(shas)) == 1
+    assert [p.name for p in (tmp_path / shas[0][:2]).iterdir()] == [shas[0]]  # no temporary files left
+    assert await files.get(shas[0]) == data
+
+
+async def test_missing_files(tmp_path: Path) -> None:
+    files = LocalFileStore(tmp_path)
+    sha = "0" * 64
+    assert not files.exists(sha)
+    with pytest.raises(NotFound):
+        await files.get(sha)
+    assert files.remove(sha) is False
+
+
+@pytest.mark.parametrize("bad", ["../../etc/passwd", "ABCDEF" + "0" * 58, "0" * 63, "g" * 64, ""])
+async def test_only_sha256_names_are_accepted(tmp_path: Path, bad: str) -> None:
+    files = LocalFileStore(tmp_path)
+    with pytest.raises(ValueError):
+        files.exists(bad)
+    with pytest.raises(ValueError):
+        await files.get(bad)
+
+
+async def test_pins_protect_fresh_uploads_until_unpinned_or_expired(tmp_path: Path) -> None:
+    files = LocalFileStore(tmp_path, pin_seconds=3600)
+    sha = await files.put(b"fresh")
+    assert files.pinned(sha)
+    files.unpin(sha, None)
+    assert not files.pinned(sha)
+    expiring = LocalFileStore(tmp_path, pin_seconds=0)
+    assert not expiring.pinned(await expiring.put(b"gone at once"))
+
+
+async def test_stale_files_lists_old_images_and_crashed_temp_files(tmp_path: Path) -> None:
+    files = LocalFileStore(tmp_path)
+    old, new = await files.put(b"old"), await files.put(b"new")
+    stray = tmp_path / old[:2] / ".abc.123.tmp"
+    stray.write_bytes(b"partial")
+    (tmp_path / "README").write_text("not an image")
+    long_ago = time.time() - 100
+    for path in (files.path(old), stray):
+        os.utime(path, (long_ago, long_ago))
+    found = {(sha, path.name) for sha, path in files.stale_files(time.time() - 50)}
+    assert found == {(old, old), (None, stray.name)}
+    assert new not in {sha for sha, _ in found}
+    assert list(LocalFileStore(tmp_path / "nothing").stale_files(time.time())) == []
