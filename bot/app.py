@@ -20,6 +20,7 @@ from discord.ext import commands
 from bot.discord_endpoints import apply_endpoints
 from bot.ideogram import IdeogramClient
 from bot.jobs import JobService
+from bot.retention import retention_loop
 from bot.scheduler import Scheduler
 from bot.secret import install_secret_filter
 from bot.service import EditService
@@ -84,6 +85,9 @@ class InpaintBot(commands.Bot):
         if self.sync_only:
             return
         await self.scheduler.start()
+        self.retention = asyncio.create_task(
+            retention_loop(self.storage, self.settings.retention_days), name="retention"
+        )
 
     async def sync_commands(self, *, force: bool = False) -> None:
         """Sync only when the command set changed: Discord rate-limits command writes per day."""
@@ -107,6 +111,9 @@ class InpaintBot(commands.Bot):
         log.info("ready as %s in %d guild(s)", self.user, len(self.guilds))
 
     async def close(self) -> None:
+        retention = getattr(self, "retention", None)
+        if retention is not None:
+            retention.cancel()
         scheduler = getattr(self, "scheduler", None)
         if scheduler is not None:
             await scheduler.stop(self.settings.shutdown_grace_s)

@@ -1,0 +1,29 @@
+"""Retention: finished jobs and the images only they used are deleted after ``RETENTION_DAYS``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+
+from storage.base import CleanupReport, Storage
+
+log = logging.getLogger(__name__)
+
+CLEANUP_EVERY_S = 6 * 3600  # retention is counted in days; a few runs a day keep the disk in check
+
+
+async def clean_once(storage: Storage, retention_days: int, now: datetime | None = None) -> CleanupReport:
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=retention_days)
+    return await storage.cleanup(cutoff)
+
+
+async def retention_loop(storage: Storage, retention_days: int, every_s: float = CLEANUP_EVERY_S) -> None:
+    """Runs for the bot's lifetime; a failed run is logged and retried at the next interval."""
+    while True:
+        try:
+            report = await clean_once(storage, retention_days)
+            log.info("retention: removed %d jobs and %d files", report.jobs_removed, report.files_removed)
+        except Exception:
+            log.exception("retention clean-up failed; will retry")
+        await asyncio.sleep(every_s)
