@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.errors import InputError
 from bot.imaging import parse_box
 from bot.jobs import Origin
 from bot.models import MaskSpec, Region
@@ -119,6 +120,11 @@ def parse_area(text: str | None) -> MaskSpec | None:
     word = text.removesuffix(" half").strip()
     if word in REGION_WORDS:
         return MaskSpec(region=REGION_WORDS[word])
+    if not any(ch.isdigit() for ch in text):
+        raise InputError(
+            f"“{text[:40]}” is not an area I know. Use top, bottom, left, right, center or border, "
+            "or a box in percent like 10,10,60,60."
+        )
     return MaskSpec(box=parse_box(text))
 
 

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 PROGRESS_EVERY_S = 5.0  # Discord rate-limits message edits; a few seconds is plenty for a progress line
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
+UPLOAD_ATTEMPTS = 4  # a 413 makes us re-encode smaller and try again, this many sends in all
 
 
 class DiscordNotifier:
@@ -39,6 +40,8 @@ class DiscordNotifier:
         self._shown: dict[int, str] = {}
         self._last_edit: dict[int, float] = {}
         self._tickers: dict[int, asyncio.Task[None]] = {}
+        self._later: dict[int, asyncio.Task[None]] = {}  # a throttled update, shown when the wait is over
+        self._upload_limits: dict[int, int] = {}  # job id -> the upload limit its interaction reported
 
     # --- JobNotifier ---------------------------------------------------------------------------
 
@@ -52,9 +55,10 @@ class DiscordNotifier:
                 await self.render(entry.job.id, throttle=True)
 
     async def deliver(self, job: Job) -> None:
-        ticker = self._tickers.pop(job.id, None)
-        if ticker is not None:
-            ticker.cancel()
+        for tasks in (self._tickers, self._later):
+            task = tasks.pop(job.id, None)
+            if task is not None:
+                task.cancel()
         async with self._lock(job.id):
             job = await self.bot.storage.get_job(job.id) or job
             if job.posted:
@@ -76,16 +80,33 @@ class DiscordNotifier:
 
     async def track(self, job: Job, interaction: discord.Interaction) -> None:
         """Adopt the command's deferred response as the job's progress message."""
+        limit = getattr(interaction, "filesize_limit", None)
+        if limit:
+            self._upload_limits[job.id] = int(limit)
         async with self._lock(job.id):
             text, view = await self._progress_content(job.id)
-            message = await interaction.edit_original_response(content=text, view=view)
+            try:
+                message = await interaction.edit_original_response(
+                    content=text, view=view, allowed_mentions=NO_MENTIONS
+                )
+            except discord.HTTPException as exc:
+                # The job is queued and its results will be posted (failures go by DM), so the user must
+                # not be told that the command failed; there is just no progress message to update.
+                log.warning("job %d: could not show its progress (%s %s)", job.id, exc.status, exc.code)
+                return
             await self.bot.storage.set_progress_message(job.id, message.channel.id, message.id)
             self._shown[job.id] = text
+            self._last_edit[job.id] = time.monotonic()
 
     async def render(self, job_id: int, *, throttle: bool = False) -> None:
-        """Show the job's current state; serialised per job so a stale state never wins."""
+        """Show the job's current state; serialised per job so a stale state never wins.
+
+        ``throttle``: at most one edit per ``PROGRESS_EVERY_S``; an update that comes too soon is not
+        dropped but shown when the wait is over (so "queued" does not linger once the job runs)."""
         async with self._lock(job_id):
-            if throttle and time.monotonic() - self._last_edit.get(job_id, 0.0) < PROGRESS_EVERY_S:
+            last = self._last_edit.get(job_id)
+            if throttle and last is not None and (wait := last + PROGRESS_EVERY_S - time.monotonic()) > 0:
+                self._render_later(job_id, wait)
                 return
             job = await self.bot.storage.get_job(job_id)
             if job is None or job.progress_message_id is None or not job.reply_token:
@@ -122,12 +143,29 @@ class DiscordNotifier:
         return text, discord.ui.View()
 
     async def _tick(self, job_id: int) -> None:
-        while True:
-            await asyncio.sleep(PROGRESS_EVERY_S)
+        """While a job runs: show "being generated" (throttled), then the time spent every few seconds."""
+        while not self.bot.is_closed():
             try:
-                await self.render(job_id)
+                await self.render(job_id, throttle=True)
             except Exception:
                 log.debug("progress update failed", exc_info=True)
+            await asyncio.sleep(PROGRESS_EVERY_S)
+
+    def _render_later(self, job_id: int, delay: float) -> None:
+        if job_id in self._later:
+            return
+
+        async def later() -> None:
+            await asyncio.sleep(delay)
+            self._later.pop(job_id, None)
+            if self.bot.is_closed():
+                return
+            try:
+                await self.render(job_id, throttle=True)
+            except Exception:
+                log.debug("progress update failed", exc_info=True)
+
+        self._later[job_id] = asyncio.create_task(later(), name=f"progress-later-{job_id}")
 
     def _webhook(self, token: str) -> discord.Webhook:
         """The interaction's own (application-type) webhook, as ``Interaction.followup`` builds it:
@@ -139,21 +177,38 @@ class DiscordNotifier:
         return self._locks.setdefault(job_id, asyncio.Lock())
 
     def _forget(self, job_id: int) -> None:
-        for store in (self._shown, self._last_edit, self._locks):
+        for store in (self._shown, self._last_edit, self._locks, self._upload_limits):
             store.pop(job_id, None)
 
     # --- results ---------------------------------------------------------------------------------
 
     async def post_results(self, job: Job, *, repost: bool = False) -> discord.Message | None:
-        """Post a job's images from storage; also used by ``/history show`` to re-post."""
+        """Post a job's images from storage; also used by ``/history show`` to re-post.
+
+        Images are re-encoded to fit the upload limit: the one the interaction reported when known,
+        else the guild's. Should Discord still answer 413 (a stale or unknown limit, e.g. after a
+        restart), the images are fitted again to half the largest file and sent again."""
+        images = await self.bot.storage.job_images(job.id)
+        limit = self._upload_limit(job)
+        for attempt in range(1, UPLOAD_ATTEMPTS + 1):
+            files, largest = await self._files(job, images, limit)
+            try:
+                return await self._send_results(job, images, files, repost=repost)
+            except discord.HTTPException as exc:
+                if exc.status != 413 or attempt == UPLOAD_ATTEMPTS or largest <= 1:
+                    raise
+                limit = min(limit, largest) // 2
+                log.info("job %d: results too large for the channel; re-encoding within %d bytes", job.id, limit)
+        raise AssertionError("unreachable")
+
+    async def _send_results(
+        self, job: Job, images, files: list[discord.File], *, repost: bool
+    ) -> discord.Message | None:
         from cogs.results import result_view
 
-        images = await self.bot.storage.job_images(job.id)
         embed = render.result_embed(job, images)
         view = result_view(job)
         channel_id = job.requester.thread_id or job.requester.channel_id
-        limit = self._upload_limit(job)
-        files = await self._files(job, images, limit)
         content = f"<@{job.requester.user_id}> your edit is ready." if not repost else None
         mention = discord.AllowedMentions(users=[discord.Object(job.requester.user_id)])
         if job.private or channel_id is None:
@@ -180,8 +235,10 @@ class DiscordNotifier:
                 files=files,
             )
 
-    async def _files(self, job: Job, images, limit: int) -> list[discord.File]:
+    async def _files(self, job: Job, images, limit: int) -> tuple[list[discord.File], int]:
+        """The job's images as uploads within ``limit`` bytes each, and the largest size."""
         files = []
+        largest = 0
         for image in render.outputs_of(images):
             if image.sha is None:
                 continue
@@ -191,9 +248,13 @@ class DiscordNotifier:
             )
             name = f"edit-{job.id}-{image.index + 1}.{fitted.extension}"
             files.append(discord.File(io.BytesIO(fitted.data), filename=name))
-        return files
+            largest = max(largest, len(fitted.data))
+        return files, largest
 
     def _upload_limit(self, job: Job) -> int:
+        known = self._upload_limits.get(job.id)
+        if known:
+            return known
         guild = self.bot.get_guild(job.requester.guild_id) if job.requester.guild_id else None
         return guild.filesize_limit if guild is not None else DEFAULT_UPLOAD_LIMIT
 
@@ -222,10 +283,13 @@ class DiscordNotifier:
         if job.reply_token and job.progress_message_id:
             webhook = self._webhook(job.reply_token)
             try:
-                return await webhook.edit_message(
+                message = await webhook.edit_message(
                     job.progress_message_id, content=text, view=None, allowed_mentions=NO_MENTIONS
                 )
             except discord.HTTPException as exc:
-                if not token_expired(exc):
+                if not token_expired(exc) and exc.status != 404:
                     raise
+            else:
+                self._shown[job.id] = text  # the progress message already says it: no second edit
+                return message
         return await self.tell(job, content=text)

@@ -49,13 +49,18 @@ def is_image(attachment: discord.Attachment) -> bool:
     return attachment.filename.lower().endswith(IMAGE_SUFFIXES)
 
 
-async def download(attachment: discord.Attachment, what: str) -> bytes:
-    """Size is checked from the attachment's metadata before a single byte is fetched."""
+def check_size(attachment: discord.Attachment, what: str) -> None:
+    """Refuse from the attachment's metadata, before a single byte is fetched."""
     if attachment.size > limits.MAX_INPUT_BYTES:
         raise InputError(
             f"The {what} is {attachment.size / 1_048_576:.1f} MB; the limit is "
             f"{limits.MAX_INPUT_BYTES // 1_048_576} MB. Save it smaller (e.g. as JPEG) and try again."
         )
+
+
+async def download(attachment: discord.Attachment, what: str) -> bytes:
+    """Size is checked from the attachment's metadata before a single byte is fetched."""
+    check_size(attachment, what)
     try:
         return await attachment.read()
     except discord.HTTPException as exc:
@@ -125,24 +130,29 @@ class EditCog(commands.Cog):
             raise InputError("Give either a mask file or a region/box, not both.")
         if image is not None and not is_image(image):
             raise InputError(f"`{image.filename}` is not an image. Attach a PNG, JPEG or WebP.")
+        for attachment, what in ((image, "image"), (mask, "mask")):
+            if attachment is not None:
+                check_size(attachment, what)  # both, before either is downloaded
+        area_box = parse_box(box) if box else None
         origin = origin_of(interaction, private=private)
         session = await self.bot.sessions.for_thread(origin.requester.thread_id)
         if session is not None:
             origin = await session_origin(interaction, origin, session.id)
         elif thread:
             origin = replace(origin, open_thread=True)
+        if image is None and session is None:
+            raise InputError(
+                "Attach the image to edit with the `image` option (inside an editing-session thread, "
+                "the session's current head is used)."
+            )
         spec = MaskSpec(
             mask=await download(mask, "mask") if mask is not None else None,
             invert=invert_mask,
             region=Region(region.value) if region else None,
-            box=parse_box(box) if box else None,
+            box=area_box,
         )
         if image is None:
-            if session is None:
-                raise InputError(
-                    "Attach the image to edit with the `image` option (inside an editing-session thread, "
-                    "the session's current head is used)."
-                )
+            assert session is not None
             given = spec.mask is not None or spec.region is not None or spec.box is not None
             submitted = await self.bot.sessions.edit_head(session, origin, prompt, options, spec if given else None)
         else:
