@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.imaging import fit_for_upload_async
-from bot.models import ImageFile
+from bot.imaging import fit_for_upload_async, preview_async
+from bot.models import ImageFile, PreparedEdit
 from cogs import render
 from cogs.common import NO_MENTIONS, token_expired
 from storage.base import Job, JobStatus
@@ -78,8 +78,13 @@ class DiscordNotifier:
 
     # --- progress ------------------------------------------------------------------------------
 
-    async def track(self, job: Job, interaction: discord.Interaction) -> None:
-        """Adopt the command's deferred response as the job's progress message."""
+    async def track(self, job: Job, interaction: discord.Interaction, prepared: PreparedEdit | None = None) -> None:
+        """Adopt the command's deferred response as the job's progress message; with ``prepared``, it
+        also shows the input with the area that will change tinted, so a wrong mask is caught early."""
+        attachments = []
+        if prepared is not None:
+            shown = await preview_async(prepared)
+            attachments.append(discord.File(io.BytesIO(shown.data), filename=f"area-{job.id}.{shown.extension}"))
         limit = getattr(interaction, "filesize_limit", None)
         if limit:
             self._upload_limits[job.id] = int(limit)
@@ -87,7 +92,7 @@ class DiscordNotifier:
             text, view = await self._progress_content(job.id)
             try:
                 message = await interaction.edit_original_response(
-                    content=text, view=view, allowed_mentions=NO_MENTIONS
+                    content=text, view=view, allowed_mentions=NO_MENTIONS, attachments=attachments
                 )
             except discord.HTTPException as exc:
                 # The job is queued and its results will be posted (failures go by DM), so the user must

@@ -161,7 +161,7 @@ class EditCog(commands.Cog):
                 submitted = await self.bot.jobs.submit(origin, data, spec, prompt, options)
             except MaskMissing:
                 raise MaskMissing(MASK_HELP) from None  # the same advice, in this command's option names
-        await self.bot.notifier.track(submitted.job, interaction)
+        await self.bot.notifier.track(submitted.job, interaction, submitted.prepared)
 
     async def edit_image_menu(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """Opens a form at once (a modal must be the first answer, so nothing is fetched first)."""
@@ -209,7 +209,7 @@ async def submit_context_edit(interaction: discord.Interaction, match: re.Match[
         submitted = await bot.jobs.submit_followup(
             origin, parent, JobAction.USE_AS_BASE, prompt=prompt, image_index=index, spec=spec
         )
-        await bot.notifier.track(submitted.job, interaction)
+        await bot.notifier.track(submitted.job, interaction, submitted.prepared)
         return
     channel = bot.get_partial_messageable(channel_id, guild_id=interaction.guild_id)
     try:
@@ -227,7 +227,7 @@ async def submit_context_edit(interaction: discord.Interaction, match: re.Match[
             "That image has no transparent area, so say which part to change in the **Area** field: "
             "top, bottom, left, right, center, border, or a box like `10,10,60,60` (percent)."
         ) from None
-    await bot.notifier.track(submitted.job, interaction)
+    await bot.notifier.track(submitted.job, interaction, submitted.prepared)
 
 
 async def setup(bot: InpaintBot) -> None:

@@ -65,8 +65,16 @@ class World:
         await self.stop_bot()
         return await self.start_bot()
 
-    async def edit(self, prompt: str = "a red hat", *, user=None, channel=None, image: bytes | None = None,
-                   mask: bytes | None = None, **options: Any):
+    async def edit(
+        self,
+        prompt: str = "a red hat",
+        *,
+        user=None,
+        channel=None,
+        image: bytes | None = None,
+        mask: bytes | None = None,
+        **options: Any,
+    ):
         attachments: dict[str, Any] = {"image": (image if image is not None else sample_image(*IMAGE_SIZE), "in.png")}
         if mask is not None:
             attachments["mask"] = (mask, "mask.png")
@@ -79,8 +87,13 @@ class World:
     async def result_message(self, channel=None, *, timeout: float = 10.0, after: int = 0) -> SimMessage:
         channel = channel or self.sim.channel
         return await self.sim.wait_for_message(
-            channel, lambda m: bool(m.attachments) and m.id > after and _from_bot(self, m), timeout=timeout
+            channel, lambda m: is_result(m) and m.id > after and _from_bot(self, m), timeout=timeout
         )
+
+
+def is_result(message: SimMessage) -> bool:
+    """A posted result (``edit-<job>-<n>.<ext>`` files), not the progress message's area preview."""
+    return any(a.filename.startswith("edit-") for a in message.attachments)
 
 
 def _from_bot(world: World, message: SimMessage) -> bool:
@@ -128,5 +141,13 @@ async def make_world(tmp_path: Path, **settings: Any) -> AsyncIterator[World]:
                 await world.stop_bot()
 
 
-__all__ = ["IMAGE_SIZE", "MASK_BOX", "World", "decode", "make_world", "outside_mask_unchanged", "sample_image",
-           "sample_mask"]
+__all__ = [
+    "IMAGE_SIZE",
+    "MASK_BOX",
+    "World",
+    "decode",
+    "make_world",
+    "outside_mask_unchanged",
+    "sample_image",
+    "sample_mask",
+]

@@ -28,6 +28,7 @@ from tests.bot_harness import (
     MASK_BOX,
     World,
     decode,
+    is_result,
     make_world,
     outside_mask_unchanged,
     sample_image,
@@ -214,7 +215,7 @@ async def test_private_results_are_ephemeral(tmp_path: Path) -> None:
     async with running(tmp_path) as world:
         inter = await world.edit(mask=sample_mask(W, H), private=True)
         await assert_deferred(world, inter)
-        result = await reply(world, inter, lambda m: bool(m.attachments))
+        result = await reply(world, inter, is_result)
         assert result.ephemeral
         assert outside_mask_unchanged(sample_image(W, H), result.attachments[0].data)
         await reply(world, inter, lambda m: "sent to you privately" in m.content)
@@ -600,7 +601,7 @@ async def test_edit_in_thread_posts_in_the_thread(tmp_path: Path) -> None:
         outcome = await world.sim.wait_for_message(
             None,
             lambda m: (
-                (m.channel_id == thread.id and bool(m.attachments))
+                (m.channel_id == thread.id and is_result(m))
                 or (m.interaction_id == inter.id and ("❌" in m.content or "wrong" in m.content))
             ),
             timeout=10,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot.settings import LimitDefaults
 from storage.base import ImageKind
-from tests.bot_harness import World, decode, make_world, sample_mask
+from tests.bot_harness import World, decode, is_result, make_world, sample_mask
 from tests.discord_sim import CallbackType, MessageFlag, SimInteraction, SimMessage
 
 W, H = 96, 64
@@ -196,7 +196,7 @@ async def test_history_show_reposts_stored_images_with_buttons(tmp_path: Path) -
         assert refusal.flags & EPHEMERAL
         missing = await world.sim.slash("history", {"job": 999}, subcommand="show")
         await reply(world, missing, "You have no edit #999")
-        assert len([m for m in world.sim.messages_in(world.sim.channel) if m.attachments]) == 1
+        assert len([m for m in world.sim.messages_in(world.sim.channel) if is_result(m)]) == 1
 
 
 # --- /history delete -----------------------------------------------------------------------------------
