@@ -12,10 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from bot import limits
-from bot.errors import Forbidden, InputError, NotFound
+from bot.errors import Forbidden, InputError, NotFound, QuotaExceeded
 from bot.models import MaskSpec, PreparedEdit
 from bot.options import EditOptions
-from bot.quota import resolve_limits
+from bot.quota import ACTIVE, GUILD_DAILY, resolve_limits
 from bot.scheduler import QueueEntry, Scheduler
 from bot.service import EditService
 from bot.settings import Settings
@@ -44,6 +44,26 @@ class Origin:
     open_thread: bool = False  # /edit thread:true: start an editing session when the result is posted
 
 
+def _for_payer(refusal: QuotaExceeded, origin: Origin) -> QuotaExceeded:
+    """A refusal from someone else's quota (an editing session's owner pays) names whose it is."""
+    payer = origin.payer_user_id
+    if payer is None or payer == origin.requester.user_id or refusal.limit in (ACTIVE, GUILD_DAILY):
+        return refusal  # the requester's own limits (active jobs count per requester) or the server's
+    text = refusal.user_message
+    for mine, theirs in (
+        ("You've", "They've"),
+        ("You can edit again", "Edits here can continue"),
+        ("Your ", "Their "),
+        ("your ", "their "),
+    ):
+        text = text.replace(mine, theirs)
+    message = (
+        f"This session's owner <@{payer}> pays for its edits, and the owner's limit is reached. {text} "
+        "The owner can switch 💳 Who pays so that each editor uses their own quota."
+    )
+    return QuotaExceeded(refusal.limit, refusal.retry_at, message)
+
+
 def new_seed() -> int:
     return secrets.randbelow(limits.SEED_MAX + 1)
 
@@ -68,6 +88,11 @@ class JobService:
                 f"This bot makes at most {self.settings.max_images_in_flight} images at a time; ask for fewer."
             )
         return self.service.validate(prompt, options)
+
+    async def precheck(self, origin: Origin, images: int) -> None:
+        """Refuse over-limit requests before any download (the reservation re-checks atomically)."""
+        limits_ = await self.limits_for(origin.requester, origin.role_ids)
+        await self.storage.precheck(origin.requester, origin.payer_user_id, images, limits_)
 
     async def submit(
         self,
@@ -137,24 +162,27 @@ class JobService:
         parent_job_id: int | None,
     ) -> Job:
         limits_ = await self.limits_for(origin.requester, origin.role_ids)
-        job = await self.storage.submit_job(
-            NewJob(
-                requester=origin.requester,
-                action=action,
-                prompt=prompt,
-                options=options.to_json() | ({"open_thread": True} if origin.open_thread else {}),
-                images_requested=options.num_images,
-                input_sha=input_sha,
-                mask_sha=mask_sha,
-                seed=options.seed,
-                parent_job_id=parent_job_id,
-                session_id=origin.session_id,
-                payer_user_id=origin.payer_user_id,
-                private=origin.private,
-                reply_token=origin.reply_token,
-            ),
-            limits_,
-        )
+        try:
+            job = await self.storage.submit_job(
+                NewJob(
+                    requester=origin.requester,
+                    action=action,
+                    prompt=prompt,
+                    options=options.to_json() | ({"open_thread": True} if origin.open_thread else {}),
+                    images_requested=options.num_images,
+                    input_sha=input_sha,
+                    mask_sha=mask_sha,
+                    seed=options.seed,
+                    parent_job_id=parent_job_id,
+                    session_id=origin.session_id,
+                    payer_user_id=origin.payer_user_id,
+                    private=origin.private,
+                    reply_token=origin.reply_token,
+                ),
+                limits_,
+            )
+        except QuotaExceeded as exc:
+            raise _for_payer(exc, origin) from None
         log.info("job %d queued: %s by user %d", job.id, action, origin.requester.user_id)
         await self.scheduler.refresh()
         return job

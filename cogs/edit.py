@@ -145,6 +145,7 @@ class EditCog(commands.Cog):
                 "Attach the image to edit with the `image` option (inside an editing-session thread, "
                 "the session's current head is used)."
             )
+        await self.bot.jobs.precheck(origin, options.num_images)  # refuse over-limit before downloading
         spec = MaskSpec(
             mask=await download(mask, "mask") if mask is not None else None,
             invert=invert_mask,

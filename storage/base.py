@@ -232,6 +232,9 @@ class Storage(Protocol):
 
     # Jobs: the queue. ``submit_job`` checks every limit and reserves the images in one transaction.
     async def submit_job(self, job: NewJob, limits: EffectiveLimits, now: datetime | None = None) -> Job: ...
+    async def precheck(
+        self, requester: Requester, payer_user_id: int | None, images: int, limits: EffectiveLimits
+    ) -> None: ...  # submit_job's limit checks without reserving (raises QuotaExceeded)
     async def get_job(self, job_id: int) -> Job | None: ...
     async def jobs_with_status(self, *statuses: JobStatus, guild_id: int | None = None) -> list[Job]: ...
     async def claim_job(self, job_id: int) -> Job | None: ...  # queued -> running, attempts += 1

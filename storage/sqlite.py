@@ -48,7 +48,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from bot.errors import InputError, NotFound
+from bot.errors import InputError, NotFound, QuotaExceeded
 from bot.quota import Usage, check_submission, day_start, next_midnight
 from storage.base import (
     AuditEntry,
@@ -331,6 +331,16 @@ class SqliteStorage:
         created = await self._write(_submit, self.files, job, limits, _ms(now or self._clock()))
         self.files.unpin(job.input_sha, job.mask_sha)
         return created
+
+    async def precheck(
+        self, requester: Requester, payer_user_id: int | None, images: int, limits: EffectiveLimits
+    ) -> None:
+        """``submit_job``'s limit checks without reserving anything, so a caller can refuse before it
+        downloads and prepares images. Advisory: ``submit_job`` checks again atomically."""
+        payer = payer_user_id if payer_user_id is not None else requester.user_id
+        refusal = await self._read(_refusal, requester, payer, images, limits, self._clock())
+        if refusal is not None:
+            raise refusal
 
     async def get_job(self, job_id: int) -> Job | None:
         return await self._read(_get_job, job_id)
@@ -650,6 +660,13 @@ def _window_entries(conn: sqlite3.Connection, payer: int, window_start: int) -> 
     return [(_dt(at), images) for at, images in rows]
 
 
+def _refusal(
+    conn: sqlite3.Connection, requester: Requester, payer: int, images: int, limits: EffectiveLimits, now: datetime
+) -> QuotaExceeded | None:
+    usage, window_start = _usage(conn, payer, requester, limits, now)
+    return check_submission(limits, usage, images, now, lambda: _window_entries(conn, payer, window_start))
+
+
 def _submit(conn: sqlite3.Connection, files: LocalFileStore, job: NewJob, limits: EffectiveLimits, now_ms: int) -> Job:
     for sha in (job.input_sha, job.mask_sha):
         if not files.exists(sha):
@@ -660,10 +677,7 @@ def _submit(conn: sqlite3.Connection, files: LocalFileStore, job: NewJob, limits
     requester = job.requester
     payer = job.payer_user_id if job.payer_user_id is not None else requester.user_id
     now = _dt(now_ms)
-    usage, window_start = _usage(conn, payer, requester, limits, now)
-    refusal = check_submission(
-        limits, usage, job.images_requested, now, lambda: _window_entries(conn, payer, window_start)
-    )
+    refusal = _refusal(conn, requester, payer, job.images_requested, limits, now)
     if refusal is not None:
         raise refusal
     options = json.dumps(job.options, separators=(",", ":"), sort_keys=True)

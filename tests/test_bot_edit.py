@@ -398,8 +398,10 @@ async def test_user_limit_refusal_names_the_limit(tmp_path: Path) -> None:
         first = await world.edit(mask=sample_mask(W, H))
         await world.result_message()
         await reply(world, first, lambda m: "is ready" in m.content)
+        fetched = len(world.sim.cdn_requests)
         text = await refusal(world, await world.edit("again", mask=sample_mask(W, H)))
         assert "1 image per 10 minutes" in text and "<t:" in text, text
+        assert len(world.sim.cdn_requests) == fetched  # refused before downloading anything
         assert len(world.api.edit_requests) == 1
         assert (await quota(world)).window_used == 1
 
