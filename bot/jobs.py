@@ -92,7 +92,10 @@ class JobService:
     async def precheck(self, origin: Origin, images: int) -> None:
         """Refuse over-limit requests before any download (the reservation re-checks atomically)."""
         limits_ = await self.limits_for(origin.requester, origin.role_ids)
-        await self.storage.precheck(origin.requester, origin.payer_user_id, images, limits_)
+        try:
+            await self.storage.precheck(origin.requester, origin.payer_user_id, images, limits_)
+        except QuotaExceeded as exc:
+            raise _for_payer(exc, origin) from None
 
     async def submit(
         self,

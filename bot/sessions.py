@@ -1,9 +1,11 @@
 """Editing sessions: a thread built around one image, with a version tree and a movable head.
 
 A session's state (owner, head, lock, who pays) lives in storage, so a restart changes nothing. Each
-version is a job; its parent is the job it was made from. The head advances to every new version as
-it succeeds (storage does that in the same transaction that completes the job) and can be moved back
-with "Make head" or ``/session revert`` — the next edit then starts a branch.
+version is a job. In the tree, a version's parent is the version whose *image* it edits: for "Use as
+base" and ``/edit`` in the thread that is the job it was made from; a Reroll or "Edit again" repeats
+its parent's inputs, so it hangs next to that parent, under the same version. The head advances to
+every new version as it succeeds (storage does that in the same transaction that completes the job)
+and can be moved back with "Make head" or ``/session revert`` — the next edit then starts a branch.
 """
 
 from __future__ import annotations
@@ -29,21 +31,32 @@ class SessionService:
         self.storage = storage
         self.jobs = jobs
 
-    async def open(self, job: Job, *, thread_id: int, owner_id: int) -> Session:
+    async def check_can_open(self, job: Job) -> int:
+        """Refuse a job that cannot start a session (before a thread is created for it); returns the
+        index of its first shown image, the session's first head."""
         if job.status is not JobStatus.SUCCEEDED:
             raise InputError("Only a finished edit can start an editing session.")
+        if job.private:
+            raise InputError("A private edit cannot start an editing session: sessions are shared in a thread.")
         if job.requester.guild_id is None or job.requester.channel_id is None:
             raise InputError("Editing sessions need a server channel.")
+        if job.session_id is not None:
+            raise InputError("This edit is already a version of an editing session.")
         outputs = [i for i in await self.storage.job_images(job.id) if i.kind is ImageKind.OUTPUT and i.sha]
         if not outputs:
             raise InputError("That edit has no image to start a session from.")
+        return min(i.index for i in outputs)
+
+    async def open(self, job: Job, *, thread_id: int, owner_id: int) -> Session:
+        head_index = await self.check_can_open(job)
+        assert job.requester.guild_id is not None and job.requester.channel_id is not None
         session = await self.storage.create_session(
             guild_id=job.requester.guild_id,
             channel_id=job.requester.channel_id,
             thread_id=thread_id,
             owner_id=owner_id,
             root_job_id=job.id,
-            head_index=min(i.index for i in outputs),
+            head_index=head_index,
         )
         await self.storage.attach_job_to_session(job.id, session.id)
         return session
@@ -71,10 +84,16 @@ class SessionService:
 
     @staticmethod
     def origin_for(origin: Origin, session: Session, owner_roles: tuple[int, ...] = ()) -> Origin:
-        """Jobs in a session belong to it; with "owner pays", the owner's quota is charged."""
+        """Jobs in a session belong to it and are posted in its thread (also when a button on the
+        thread's starter message, in the parent channel, made them); with "owner pays", the owner's
+        quota is charged."""
+        if origin.private:
+            raise InputError("Edits in an editing session are shared in its thread; leave out `private`.")
+        requester = replace(origin.requester, channel_id=session.channel_id, thread_id=session.thread_id)
+        origin = replace(origin, requester=requester, session_id=session.id, open_thread=False)
         if session.owner_pays:
-            return replace(origin, session_id=session.id, payer_user_id=session.owner_id, role_ids=owner_roles)
-        return replace(origin, session_id=session.id)
+            return replace(origin, payer_user_id=session.owner_id, role_ids=owner_roles)
+        return origin
 
     async def edit_head(
         self, session: Session, origin: Origin, prompt: str, options: EditOptions, spec: MaskSpec | None
@@ -95,12 +114,12 @@ class SessionService:
         )
 
     async def versions(self, session: Session) -> list[Version]:
-        jobs = [j for j in await self.storage.session_jobs(session.id) if j.status is JobStatus.SUCCEEDED]
-        numbers = {job.id: n for n, job in enumerate(sorted(jobs, key=lambda j: j.id), start=1)}
-        return [
-            Version(numbers[job.id], job, numbers.get(job.parent_job_id) if job.parent_job_id else None)
-            for job in sorted(jobs, key=lambda j: j.id)
-        ]
+        """The session's finished versions, numbered v1… by creation, each with its tree parent."""
+        every = sorted(await self.storage.session_jobs(session.id), key=lambda j: j.id)
+        by_id = {job.id: job for job in every}
+        jobs = [j for j in every if j.status is JobStatus.SUCCEEDED]
+        numbers = {job.id: n for n, job in enumerate(jobs, start=1)}
+        return [Version(numbers[job.id], job, numbers.get(image_source(job, by_id))) for job in jobs]
 
     async def make_head(self, session: Session, job: Job, user_id: int, *, can_manage_threads: bool) -> Session:
         self.check_can_edit(session, user_id, can_manage_threads=can_manage_threads)
@@ -127,17 +146,47 @@ class SessionService:
         return await self.storage.update_session(session.id, **changes)
 
 
-def tree_lines(versions: list[Version], head_job_id: int) -> list[tuple[int, Version]]:
-    """Depth-first order with depths, children in creation order: what ``/session tree`` draws."""
+REPEATS_PARENT_INPUTS = (JobAction.REROLL, JobAction.EDIT_AGAIN)
+
+
+def image_source(job: Job, by_id: dict[int, Job]) -> int | None:
+    """The job whose output image ``job`` edits (None: an uploaded image, or a job outside the session).
+
+    Reroll and Edit again reuse their parent's input image, so their source is their parent's source."""
+    seen = {job.id}
+    while job.action in REPEATS_PARENT_INPUTS:
+        parent = by_id.get(job.parent_job_id) if job.parent_job_id is not None else None
+        if parent is None or parent.id in seen:
+            return None
+        seen.add(parent.id)
+        job = parent
+    return job.parent_job_id
+
+
+def head_path(versions: list[Version], head_job_id: int) -> list[Version]:
+    """The versions from a root down to the head: what the next edit builds on."""
+    by_number = {v.number: v for v in versions}
+    current = next((v for v in versions if v.job.id == head_job_id), None)
+    path: list[Version] = []
+    while current is not None and current not in path:
+        path.append(current)
+        current = by_number.get(current.parent) if current.parent is not None else None
+    return path[::-1]
+
+
+def tree_lines(versions: list[Version], head_job_id: int | None = None) -> list[tuple[int, Version]]:
+    """What ``/session tree`` draws: depth-first, children in creation order, each with its indent.
+
+    A first child stays in its parent's column, so a straight run of edits (the usual session) is a
+    flat list; every further child (a branch) is indented one more than its parent."""
     children: dict[int | None, list[Version]] = {}
     for version in versions:
         children.setdefault(version.parent, []).append(version)
     ordered: list[tuple[int, Version]] = []
-
-    def walk(parent: int | None, depth: int) -> None:
-        for version in children.get(parent, []):
-            ordered.append((depth, version))
-            walk(version.number, depth + 1)
-
-    walk(None, 0)
+    stack = [(0, version) for version in reversed(children.get(None, []))]
+    while stack:  # iterative: a session can be thousands of versions deep
+        indent, version = stack.pop()
+        ordered.append((indent, version))
+        kids = children.get(version.number, [])
+        stack.extend((indent + (i > 0), kid) for i, kid in reversed(list(enumerate(kids))))
     return ordered

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import discord
@@ -12,7 +13,7 @@ from discord.ext import commands
 
 from bot.errors import InputError, NotFound
 from bot.imaging import side_by_side_async
-from bot.sessions import tree_lines
+from bot.sessions import Version, head_path, tree_lines
 from cogs import render
 from cogs.common import NO_MENTIONS, bot_of, respond
 from cogs.errors import guarded
@@ -45,6 +46,66 @@ def intro_text(session: Session) -> str:
         "• Buttons on any version: Edit again, Use as base, Make head, Compare.\n"
         "• `/session tree` shows every version; `/session revert version:N` goes back."
     )
+
+
+TREE_MAX_CHARS = 4000  # an embed description holds 4096 characters
+TREE_MAX_INDENT = 6
+TREE_MAX_PATH = 12  # versions named in the "Head:" line
+
+
+def tree_line(indent: int, version: Version, session: Session, *, linked: bool, branches: bool = False) -> str:
+    """One version; ``branches``: it is not its parent's first child, so it starts a branch (└)."""
+    job = version.job
+    link = render.jump_url(job) if linked else None
+    name = f"[v{version.number}]({link})" if link else f"v{version.number}"
+    parent = f" ← v{version.parent}" if version.parent is not None else ""
+    head = " 📌 **head**" if job.id == session.head_job_id else ""
+    margin = "　" * min(indent, TREE_MAX_INDENT)
+    if branches and margin:
+        margin = margin[:-1] + "└ "
+    return f"{margin}{name}{parent} · #{job.id} · {render.short(job.prompt, 50)} — <@{job.requester.user_id}>{head}"
+
+
+def tree_text(session: Session, versions: list[Version], limit: int = TREE_MAX_CHARS) -> str:
+    """What ``/session tree`` shows: every version with its link and the version it was made from
+    (``v3 ← v1``; branches indented), the head marked, and the path to the head.
+
+    A big tree first loses the links off the head's path, then the links, then the lines furthest
+    from the head's."""
+    ordered = tree_lines(versions, session.head_job_id)
+    if not ordered:
+        return "No versions yet."
+    path = [f"v{v.number}" for v in head_path(versions, session.head_job_id)]
+    if len(path) > TREE_MAX_PATH:
+        path = [*path[:2], "…", *path[3 - TREE_MAX_PATH :]]
+    footer = f"\n\nHead: {' → '.join(path)} — the next `/edit` here builds on it." if path else ""
+    on_path = {v.number for v in head_path(versions, session.head_job_id)}
+    lines: list[str] = []
+    for linked in (lambda v: True, lambda v: v.number in on_path, lambda v: False):
+        lines = [
+            tree_line(indent, v, session, linked=linked(v), branches=i > 0 and ordered[i - 1][1].number != v.parent)
+            for i, (indent, v) in enumerate(ordered)
+        ]
+        if len("\n".join(lines)) + len(footer) <= limit:
+            return "\n".join(lines) + footer
+    head = next((i for i, (_, v) in enumerate(ordered) if v.job.id == session.head_job_id), len(lines) - 1)
+    first, last = head, head + 1  # grow a window around the head's line while it fits
+    room = limit - len(footer) - 80 - len(lines[head])
+    while room > 0 and (first > 0 or last < len(lines)):
+        grew = False
+        for side in ("before", "after"):
+            if side == "before" and first > 0 and len(lines[first - 1]) < room:
+                first, room, grew = first - 1, room - len(lines[first - 1]) - 1, True
+            elif side == "after" and last < len(lines) and len(lines[last]) < room:
+                last, room, grew = last + 1, room - len(lines[last]) - 1, True
+        if not grew:
+            break
+    shown = lines[first:last]
+    if first:
+        shown.insert(0, f"… {first} more versions")
+    if last < len(lines):
+        shown.append(f"… {len(lines) - last} more versions")
+    return "\n".join(shown) + footer
 
 
 class SessionButton(discord.ui.DynamicItem[discord.ui.Button], template=r"ses:(?P<action>lock|pay|close):(?P<id>\d+)"):
@@ -85,6 +146,24 @@ class SessionButton(discord.ui.DynamicItem[discord.ui.Button], template=r"ses:(?
         await respond(interaction, "Saved. " + intro_text(session).split("\n")[0])
 
 
+async def refresh_intro(thread: object, session: Session) -> None:
+    """Show changed settings on the intro message (the bot's first message with the owner controls)."""
+    if not isinstance(thread, discord.Thread):
+        return
+    lock_id = f"ses:lock:{session.id}"
+    try:
+        async for message in thread.history(limit=10, oldest_first=True):
+            if any(
+                getattr(c, "custom_id", None) == lock_id
+                for row in message.components
+                for c in getattr(row, "children", ())
+            ):
+                await message.edit(content=intro_text(session), allowed_mentions=NO_MENTIONS)
+                return
+    except discord.HTTPException:
+        pass  # cosmetic: the settings are saved either way
+
+
 def session_view(session: Session) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     for action in SESSION_ACTIONS:
@@ -109,13 +188,25 @@ async def close_session(interaction: discord.Interaction, session: Session) -> N
 
 async def start_session(bot: InpaintBot, message: discord.Message, job: Job, owner_id: int) -> Session:
     """Create the thread on the result message and the session around it."""
+    from cogs.results import result_view  # results imports this module for its buttons
+
     existing = await bot.storage.session_by_root(job.id)
     if existing is not None:
         raise InputError(f"This result already has an editing session: <#{existing.thread_id}>.")
+    await bot.sessions.check_can_open(job)  # before a thread exists that no session would own
     name = render.short(job.prompt, 90) or f"Edit #{job.id}"
-    thread = await message.create_thread(name=name, auto_archive_duration=THREAD_ARCHIVE_MINUTES)
+    try:
+        thread = await message.create_thread(name=name, auto_archive_duration=THREAD_ARCHIVE_MINUTES)
+    except discord.HTTPException as exc:
+        if exc.status >= 500:
+            raise
+        raise InputError(f"Discord would not let me open a thread on that result ({exc.text or exc.status}).") from None
     session = await bot.sessions.open(job, thread_id=thread.id, owner_id=owner_id)
     await thread.send(intro_text(session), view=session_view(session), allowed_mentions=NO_MENTIONS)
+    try:  # the result is now v1: Make head and Compare instead of Open thread
+        await message.edit(view=result_view(replace(job, session_id=session.id)))
+    except discord.HTTPException:
+        pass  # cosmetic; the old Open thread button answers that the session exists
     return session
 
 
@@ -182,19 +273,9 @@ class SessionGroup(app_commands.Group, name="session", description="The editing 
         await interaction.response.defer(ephemeral=True, thinking=True)
         session = await self._session(interaction)
         versions = await self.bot.sessions.versions(session)
-        lines = []
-        for depth, version in tree_lines(versions, session.head_job_id):
-            job = version.job
-            link = render.jump_url(job)
-            head = " ← **head**" if job.id == session.head_job_id else ""
-            name = f"[v{version.number}]({link})" if link else f"v{version.number}"
-            lines.append(
-                f"{'　' * depth}{'└ ' if depth else ''}{name} · #{job.id} · {render.short(job.prompt, 50)}"
-                f" — <@{job.requester.user_id}>{head}"
-            )
         embed = discord.Embed(
             title=f"Session #{session.id}: {len(versions)} versions",
-            description="\n".join(lines) or "No versions yet.",
+            description=tree_text(session, versions),
             colour=render.COLOUR,
         )
         await respond(interaction, embed=embed)
@@ -221,6 +302,7 @@ class SessionGroup(app_commands.Group, name="session", description="The editing 
             session = await self.bot.sessions.configure(
                 session, interaction.user.id, can_manage_threads=can_manage_threads(interaction), **changes
             )
+            await refresh_intro(interaction.channel, session)
         await respond(interaction, intro_text(session).split("\n")[0])
 
     @app_commands.command(name="close", description="Owner: close this session and archive the thread")
