@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -19,7 +19,7 @@ from PIL import Image
 from bot.app import InpaintBot
 from bot.secret import Secret
 from bot.settings import Settings
-from tests.discord_sim import DiscordSim, SimMessage, use_sim_endpoints
+from tests.discord_sim import DiscordSim, SimInteraction, SimMessage, use_sim_endpoints
 from tests.fakes.ideogram import FakeIdeogram, sample_image, sample_mask
 
 BOT_TOKEN = "MTAxMDEw.sim-bot-token.DoNotLeakThis0123456789"
@@ -89,6 +89,31 @@ class World:
         return await self.sim.wait_for_message(
             channel, lambda m: is_result(m) and m.id > after and _from_bot(self, m), timeout=timeout
         )
+
+
+def text_of(message: SimMessage) -> str:
+    """Everything a user reads in a message: content, embed titles, descriptions and fields."""
+    parts = [message.content or ""]
+    for embed in message.embeds:
+        parts += [embed.get("title") or "", embed.get("description") or ""]
+        parts += [f"{f['name']}: {f['value']}" for f in embed.get("fields", [])]
+    return "\n".join(p for p in parts if p)
+
+
+async def reply(
+    world: World,
+    inter: SimInteraction,
+    match: str | Callable[[SimMessage], bool] | None = None,
+    *,
+    timeout: float = 10.0,
+) -> SimMessage:
+    """A message the bot showed through this interaction (filled deferral, edit or follow-up) whose
+    text contains ``match`` (or that ``match`` accepts); with no ``match``, any non-empty one."""
+    if callable(match):
+        accept = match
+    else:
+        accept = (lambda m: match in text_of(m)) if match else (lambda m: bool(text_of(m)))
+    return await world.sim.wait_for_message(None, lambda m: m.interaction_id == inter.id and accept(m), timeout=timeout)
 
 
 def is_result(message: SimMessage) -> bool:

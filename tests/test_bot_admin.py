@@ -8,26 +8,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.bot_harness import World, make_world, sample_mask
+from tests.bot_harness import World, make_world, reply, sample_mask, text_of
 from tests.discord_sim import CallbackType, MessageFlag, SimInteraction, SimMessage, SimRole, SimUser
 
 W, H = 96, 64
 EPHEMERAL = int(MessageFlag.EPHEMERAL)
-
-
-def text_of(message: SimMessage) -> str:
-    parts = [message.content or ""]
-    for embed in message.embeds:
-        parts += [embed.get("title") or "", embed.get("description") or ""]
-        parts += [f"{f['name']}: {f['value']}" for f in embed.get("fields", [])]
-    return "\n".join(p for p in parts if p)
-
-
-async def reply(world: World, inter: SimInteraction, contains: str = "", *, timeout: float = 10.0) -> SimMessage:
-    """The bot's (non-loading) message for this interaction whose text contains ``contains``."""
-    return await world.sim.wait_for_message(
-        None, lambda m: m.interaction_id == inter.id and contains in text_of(m), timeout=timeout
-    )
 
 
 async def limits(

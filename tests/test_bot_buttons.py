@@ -13,7 +13,17 @@ from pathlib import Path
 from PIL import Image
 
 from bot.settings import LimitDefaults
-from tests.bot_harness import MASK_BOX, World, decode, make_world, outside_mask_unchanged, sample_image, sample_mask
+from tests.bot_harness import (
+    MASK_BOX,
+    World,
+    decode,
+    make_world,
+    outside_mask_unchanged,
+    reply,
+    sample_image,
+    sample_mask,
+    text_of,
+)
 from tests.discord_sim import CallbackType, MessageFlag, SimInteraction, SimMessage
 
 W, H = 96, 64
@@ -22,21 +32,6 @@ ROOMY = LimitDefaults(user_window_images=100, user_daily_images=100, user_max_ac
 
 
 # --- helpers ---------------------------------------------------------------------------------------
-
-
-def text_of(message: SimMessage) -> str:
-    parts = [message.content or ""]
-    for embed in message.embeds:
-        parts += [embed.get("title") or "", embed.get("description") or ""]
-        parts += [f"{f['name']}: {f['value']}" for f in embed.get("fields", [])]
-    return "\n".join(p for p in parts if p)
-
-
-async def reply(world: World, inter: SimInteraction, contains: str = "", *, timeout: float = 10.0) -> SimMessage:
-    """The bot's (non-loading) message for this interaction whose text contains ``contains``."""
-    return await world.sim.wait_for_message(
-        None, lambda m: m.interaction_id == inter.id and contains in text_of(m), timeout=timeout
-    )
 
 
 async def edit_and_wait(world: World, prompt: str = "a red hat", *, user=None, after: int = 0, **options) -> SimMessage:

@@ -31,6 +31,7 @@ from tests.bot_harness import (
     is_result,
     make_world,
     outside_mask_unchanged,
+    reply,
     sample_image,
     sample_mask,
 )
@@ -78,13 +79,6 @@ async def assert_deferred(world: World, inter: SimInteraction) -> None:
     assert ack.json["type"] == 5, ack.json
     assert ack.json.get("data", {}).get("flags", 0) & EPHEMERAL
     assert inter.ack_latency is not None and inter.ack_latency < 2.0
-
-
-async def reply(
-    world: World, inter: SimInteraction, predicate: Callable[[SimMessage], bool] = lambda m: bool(m.content), **kw: Any
-) -> SimMessage:
-    """A message the bot showed through this interaction (filled deferral, edit or follow-up)."""
-    return await world.sim.wait_for_message(None, lambda m: m.interaction_id == inter.id and predicate(m), **kw)
 
 
 async def refusal(world: World, inter: SimInteraction) -> str:

@@ -9,27 +9,12 @@ from pathlib import Path
 
 from bot.settings import LimitDefaults
 from storage.base import ImageKind
-from tests.bot_harness import World, decode, is_result, make_world, sample_mask
+from tests.bot_harness import World, decode, is_result, make_world, reply, sample_mask, text_of
 from tests.discord_sim import CallbackType, MessageFlag, SimInteraction, SimMessage
 
 W, H = 96, 64
 EPHEMERAL = int(MessageFlag.EPHEMERAL)
 ROOMY = LimitDefaults(user_window_images=100, user_daily_images=100, user_max_active_jobs=10)
-
-
-def text_of(message: SimMessage) -> str:
-    parts = [message.content or ""]
-    for embed in message.embeds:
-        parts += [embed.get("title") or "", embed.get("description") or ""]
-        parts += [f"{f['name']}: {f['value']}" for f in embed.get("fields", [])]
-    return "\n".join(p for p in parts if p)
-
-
-async def reply(world: World, inter: SimInteraction, contains: str = "", *, timeout: float = 10.0) -> SimMessage:
-    """The bot's (non-loading) message for this interaction whose text contains ``contains``."""
-    return await world.sim.wait_for_message(
-        None, lambda m: m.interaction_id == inter.id and contains in text_of(m), timeout=timeout
-    )
 
 
 async def make_edits(world: World, prompts: list[str], *, user=None, **options) -> list[SimMessage]:

@@ -15,7 +15,17 @@ from PIL import Image, ImageChops, ImageStat
 
 from bot.settings import LimitDefaults
 from storage.base import JobStatus, QuotaStatus, Requester, Session
-from tests.bot_harness import MASK_BOX, World, decode, make_world, outside_mask_unchanged, sample_image, sample_mask
+from tests.bot_harness import (
+    MASK_BOX,
+    World,
+    decode,
+    make_world,
+    outside_mask_unchanged,
+    reply,
+    sample_image,
+    sample_mask,
+    text_of,
+)
 from tests.discord_sim import CallbackType, ChannelType, MessageFlag, SimChannel, SimInteraction, SimMessage, SimUser
 
 W, H = 96, 64
@@ -25,21 +35,6 @@ TOP = (0, 0, W, H // 2)  # region:top, as a box
 
 
 # --- helpers ---------------------------------------------------------------------------------------
-
-
-def text_of(message: SimMessage) -> str:
-    parts = [message.content or ""]
-    for embed in message.embeds:
-        parts += [embed.get("title") or "", embed.get("description") or ""]
-        parts += [f"{f['name']}: {f['value']}" for f in embed.get("fields", [])]
-    return "\n".join(p for p in parts if p)
-
-
-async def reply(world: World, inter: SimInteraction, contains: str, *, timeout: float = 10.0) -> SimMessage:
-    """The bot's message for this interaction whose text contains ``contains``."""
-    return await world.sim.wait_for_message(
-        None, lambda m: m.interaction_id == inter.id and contains in text_of(m), timeout=timeout
-    )
 
 
 async def private_reply(world: World, inter: SimInteraction, contains: str) -> SimMessage:
