@@ -1,0 +1,473 @@
+"""End-to-end figures of the real bot process against the Discord simulation and the fake API (not CI).
+
+    .venv/bin/python benchmarks/bench_bot.py [--latency 1.0] [--quick]
+
+Each scenario starts ``python -m bot`` as a subprocess (its own data directory, settings from the
+environment as an operator would set them), drives it through ``tests/discord_sim`` and
+``tests/fakes/ideogram.py`` running in this process, and measures from the outside:
+
+* acknowledgement latency (interaction written → deferral received, ``SimInteraction.ack_latency``)
+  of ``/edit`` and ``/queue show`` arriving at 20/s while 50 or more edits are in progress;
+* bot overhead per job: end-to-end (interaction → result posted) minus the fake API's own time
+  (its edit request and the result downloads), one job at a time, 1024² and 2048² JPEG photos;
+* makespan of 100 jobs (1–4 images) from 20 users against the floor ceil(images / cap) × latency;
+* fairness: how long a one-job user waits behind a user with 50 queued jobs (that user's limits are
+  raised through the settings);
+* peak RSS of the bot process (``VmHWM`` in ``/proc``) with 50 queued 2048² jobs, through to their
+  completion;
+* image preparation vs a bare Pillow decode (``bench_imaging.py``'s pass-through cases).
+
+The simulation and the fake share this process and the machine's cores with the bot, so the figures
+are pessimistic for a real deployment, where Discord and Ideogram run elsewhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import platform
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import bench_imaging  # noqa: E402  (a sibling script, not a package)
+import discord  # noqa: E402
+import PIL  # noqa: E402
+
+from tests.discord_sim import DiscordSim, RecordedCall, SimInteraction, SimUser  # noqa: E402
+from tests.fakes.ideogram import FakeIdeogram  # noqa: E402
+
+TOKEN = "MTAxMDEw.sim-bot-token.Benchmark0123456789"
+CAP = 8
+HIGH_LIMITS = {
+    "USER_MAX_ACTIVE_JOBS": "200",
+    "USER_WINDOW_IMAGES": "100000",
+    "USER_DAILY_IMAGES": "100000",
+    "GUILD_DAILY_IMAGES": "1000000",
+}
+WAIT_S = 600.0
+
+
+# --- a bot process with its simulated world ---------------------------------------------------------
+
+
+@dataclass
+class Rig:
+    """``python -m bot`` on a fresh data directory, with the sim, the fake API and some members."""
+
+    latency_s: float
+    users: int = 1
+    env: dict[str, str] = field(default_factory=dict)
+    sim: DiscordSim = field(init=False)
+    api: FakeIdeogram = field(init=False)
+    members: list[SimUser] = field(init=False, default_factory=list)
+    proc: asyncio.subprocess.Process | None = field(init=False, default=None)
+    _tmp: tempfile.TemporaryDirectory[str] | None = field(init=False, default=None)
+
+    async def __aenter__(self) -> Rig:
+        self._tmp = tempfile.TemporaryDirectory(prefix="bench-bot-")
+        tmp = Path(self._tmp.name)
+        self.api = await FakeIdeogram(latency_s=self.latency_s).start()
+        self.sim = await DiscordSim().start()
+        self.members = [self.sim.user]
+        for i in range(1, self.users):
+            member = self.sim.add_user(f"user{i}")
+            self.sim.add_member(self.sim.guild, member)
+            self.members.append(member)
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "PYTHONPATH": str(ROOT),
+            "HOME": str(tmp),
+            "DISCORD_TOKEN": TOKEN,
+            "IDEOGRAM_API_KEY": self.api.api_key,
+            "IDEOGRAM_BASE_URL": self.api.base_url,
+            "DISCORD_API_BASE": self.sim.api_base,
+            "DISCORD_GATEWAY_URL": self.sim.gateway_url,
+            "DATA_DIR": str(tmp / "data"),
+            "MAX_IMAGES_IN_FLIGHT": str(CAP),
+            "SHUTDOWN_GRACE_S": "0",
+            **HIGH_LIMITS,
+            **self.env,
+        }
+        with (tmp / "bot.log").open("wb") as log:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", cwd=tmp, env=env, stdout=log, stderr=log
+            )
+        ready = asyncio.ensure_future(self.sim.wait_ready(identifies=1, timeout=60))
+        exited = asyncio.ensure_future(self.proc.wait())
+        await asyncio.wait([ready, exited], return_when=asyncio.FIRST_COMPLETED)
+        if not ready.done():
+            ready.cancel()
+            raise RuntimeError(f"the bot exited during start-up:\n{(tmp / 'bot.log').read_text()[-3000:]}")
+        exited.cancel()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        try:
+            if self.proc is not None and self.proc.returncode is None:
+                self.proc.send_signal(signal.SIGTERM)
+                try:
+                    await asyncio.wait_for(self.proc.wait(), 30)
+                except TimeoutError:
+                    self.proc.kill()
+                    await self.proc.wait()
+        finally:
+            await self.sim.stop()
+            await self.api.stop()
+            if self._tmp is not None:
+                self._tmp.cleanup()
+
+    # --- driving ---------------------------------------------------------------------------------
+
+    async def edit(self, user: SimUser, prompt: str, image: bytes, *, count: int = 1) -> SimInteraction:
+        return await self.sim.slash(
+            "edit",
+            {"prompt": prompt, "region": "center", "count": count},
+            user=user,
+            attachments={"image": (image, "photo.jpg")},
+        )
+
+    async def job_id(self, inter: SimInteraction) -> int:
+        """Wait until the edit is stored (its progress message names the job); fail on a refusal."""
+        message = await self.sim.wait_for_message(
+            predicate=lambda m: m.interaction_id == inter.id and bool(m.content), timeout=WAIT_S
+        )
+        if "Edit #" not in message.content:
+            raise RuntimeError(f"the bot refused an edit: {message.content}")
+        return int(message.content.split("Edit #", 1)[1].split()[0])
+
+    async def posted(self, job_id: int) -> RecordedCall:
+        """The POST that published the job's result (its nonce is derived from the job id)."""
+        return await self.sim.wait_for_call(
+            predicate=lambda c: c.method == "POST" and c.ok and (c.json or {}).get("nonce") == f"job-{job_id}",
+            timeout=WAIT_S,
+        )
+
+    def api_request(self, prompt: str):
+        return next((r for r in self.api.edit_requests if r.field("prompt") == prompt), None)
+
+    async def until(self, condition: Callable[[], bool]) -> None:
+        """Poll something the fake API records (it has no waiters)."""
+        deadline = time.monotonic() + WAIT_S
+        while not condition():
+            if time.monotonic() > deadline:
+                raise TimeoutError("the fake API never saw the request")
+            await asyncio.sleep(0.002)
+
+    def rss_mb(self) -> tuple[float, float]:
+        """(current, peak) resident set size of the bot process, from /proc."""
+        assert self.proc is not None
+        fields = {}
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            fields[key] = value.strip()
+        return _kb(fields["VmRSS"]) / 1024, _kb(fields["VmHWM"]) / 1024
+
+
+def _kb(value: str) -> float:
+    return float(value.split()[0])
+
+
+def jpeg(side: int) -> bytes:
+    return bench_imaging.encode(bench_imaging.photo(side), "JPEG", quality=92)
+
+
+def pct(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (p99 of 100 samples is the 99th smallest)."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+
+
+# --- the scenarios ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    metric: str
+    value: str
+    target: str = ""
+    verdict: str = ""
+
+
+async def bench_ack(quick: bool) -> list[Row]:
+    measured_n = 40 if quick else 100
+    async with Rig(latency_s=3600, users=10) as rig:  # nothing finishes: everything stays in progress
+        image = jpeg(1024)
+        fill = [await rig.edit(rig.members[i % 10], f"fill {i}", image) for i in range(50)]
+        for inter in fill:
+            await rig.job_id(inter)
+        measured: list[SimInteraction] = []
+        for i in range(measured_n):
+            user = rig.members[i % 10]
+            if i % 2:
+                measured.append(await rig.sim.slash("queue", {}, subcommand="show", user=user))
+            else:
+                measured.append(await rig.edit(user, f"measured {i}", image))
+            await asyncio.sleep(0.05)
+        for inter in measured:
+            await rig.sim.wait_for_ack(inter, timeout=WAIT_S)
+        fill_ms = [inter.ack_latency * 1000 for inter in fill]  # type: ignore[operator]
+        ms = [inter.ack_latency * 1000 for inter in measured]  # type: ignore[operator]
+    p99 = pct(ms, 99)
+    return [
+        Row(
+            "ack latency, burst of 50 /edit (0→50 in progress) p50 / p99",
+            f"{pct(fill_ms, 50):.1f} / {pct(fill_ms, 99):.1f} ms",
+            "(info)",
+        ),
+        Row(f"ack latency, {measured_n} /edit + /queue show at 20/s, ≥50 in progress, p50", f"{pct(ms, 50):.1f} ms"),
+        Row(f"ack latency, same, p99 (max {max(ms):.1f} ms)", f"{p99:.1f} ms", "< 100 ms", _verdict(p99 / 100)),
+    ]
+
+
+async def bench_overhead(quick: bool) -> list[Row]:
+    rows = []
+    runs = 5 if quick else 12
+    latency = 0.2
+    async with Rig(latency_s=latency, users=1) as rig:
+        for side in (1024, 2048):
+            image = jpeg(side)
+            overheads, e2es = [], []
+            for i in range(runs + 1):  # the first one warms caches up and is not counted
+                prompt = f"overhead {side} {i}"
+                inter = await rig.edit(rig.sim.user, prompt, image)
+                job = await rig.job_id(inter)
+                post = await rig.posted(job)
+                request = rig.api_request(prompt)
+                assert request is not None and request.finished is not None
+                downloads = [
+                    r.finished - r.started
+                    for r in rig.api.result_requests
+                    if r.finished is not None and request.started <= r.started <= post.at
+                ]
+                api_s = request.finished - request.started + sum(downloads)
+                if i:
+                    e2es.append(post.at - inter.dispatched_at)
+                    overheads.append(post.at - inter.dispatched_at - api_s)
+            p50 = statistics.median(overheads) * 1000
+            target = "< 250 ms" if side == 1024 else "(info)"
+            rows.append(
+                Row(
+                    f"bot overhead per job, {side}² JPEG ({len(image) / 1e6:.1f} MB), p50 (max)",
+                    f"{p50:.0f} ms ({max(overheads) * 1000:.0f})",
+                    target,
+                    _verdict(p50 / 250) if side == 1024 else "",
+                )
+            )
+            rows.append(
+                Row(
+                    f"  end-to-end at {side}², p50, with {latency * 1000:.0f} ms fake latency",
+                    f"{statistics.median(e2es) * 1000:.0f} ms",
+                )
+            )
+    return rows
+
+
+MAKESPAN_COUNTS = (1, 2, 3, 4, 1, 3, 2, 1, 4, 2)  # repeated: 23 images per 10 jobs
+
+
+async def bench_makespan(latency: float, quick: bool) -> list[Row]:
+    """Median of 3 runs (the schedule depends on timing noise: about ±2% between runs)."""
+    jobs = 40 if quick else 100
+    users = 8 if quick else 20
+    repeats = 1 if quick else 3
+    counts = [MAKESPAN_COUNTS[i % len(MAKESPAN_COUNTS)] for i in range(jobs)]
+    total = sum(counts)
+    floor = math.ceil(total / CAP) * latency
+    spans, api_spans, service, peaks = [], [], [], []
+    for _ in range(repeats):
+        async with Rig(latency_s=latency, users=users) as rig:
+            image = jpeg(256)
+            started = time.monotonic()
+            inters = [
+                await rig.edit(rig.members[i % users], f"makespan {i}", image, count=counts[i]) for i in range(jobs)
+            ]
+            ids = [await rig.job_id(inter) for inter in inters]
+            posts = [await rig.posted(job) for job in ids]
+            spans.append(max(p.at for p in posts) - started)
+            requests = rig.api.edit_requests
+            api_spans.append(max(r.finished or 0 for r in requests) - min(r.started for r in requests))
+            service.append(statistics.mean((r.finished or 0) - r.started for r in requests))
+            peaks.append(rig.api.peak_in_flight_images)
+    ratios = sorted(span / floor for span in spans)
+    ratio = statistics.median(ratios)
+    measured_floor = math.ceil(total / CAP) * statistics.mean(service)
+    runs = f"median of {repeats}, {ratios[0]:.3f}–{ratios[-1]:.3f}" if repeats > 1 else "1 run"
+    return [
+        Row(
+            f"makespan, {jobs} jobs / {total} images from {users} users, cap {CAP}, latency {latency:g} s",
+            f"{statistics.median(spans):.2f} s",
+        ),
+        Row("  floor ceil(images / cap) × latency", f"{floor:.2f} s"),
+        Row(f"  makespan / floor ({runs})", f"{ratio:.3f}", "≤ 1.10", _verdict(ratio / 1.10)),
+        Row(
+            f"  makespan / floor using the fake's measured time per request ({statistics.mean(service):.3f} s)",
+            f"{statistics.median(spans) / measured_floor:.3f}",
+            "(info)",
+        ),
+        Row(
+            "  API-side span (first request → last answer) / floor",
+            f"{statistics.median(api_spans) / floor:.3f}",
+            "(info)",
+        ),
+        Row("  peak images in flight at the API", f"{max(peaks)}", f"≤ {CAP}", "ok" if max(peaks) <= CAP else "MISSED"),
+    ]
+
+
+async def bench_fairness(latency: float, quick: bool) -> list[Row]:
+    flood = 50
+    newcomers = 2 if quick else 3
+    async with Rig(latency_s=latency, users=1 + newcomers, env={"USER_MAX_ACTIVE_JOBS": "60"}) as rig:
+        image = jpeg(256)
+        heavy, *others = rig.members
+        inters = [await rig.edit(heavy, f"flood {i}", image) for i in range(flood)]
+        for inter in inters:
+            await rig.job_id(inter)
+        waits = []
+        for k, user in enumerate(others):
+            await asyncio.sleep(latency * (0.37 + k * 0.29))  # arrive at different points of a batch
+            prompt = f"newcomer {k}"
+            inter = await rig.edit(user, prompt, image)
+            await rig.until(lambda prompt=prompt: rig.api_request(prompt) is not None)
+            request = rig.api_request(prompt)
+            waits.append(request.started - inter.dispatched_at)
+        flood_started = sum(1 for r in rig.api.edit_requests if r.field("prompt").startswith("flood"))
+    worst = max(waits)
+    return [
+        Row(
+            f"fairness: wait of a 1-job user behind a {flood}-job user (worst of {newcomers})",
+            f"{worst:.2f} s = {worst / latency:.2f} × latency",
+            "≤ 2 × latency",
+            _verdict(worst / latency / 2),
+        ),
+        Row("  (the 50-job user's jobs already started when the last newcomer did)", f"{flood_started}"),
+    ]
+
+
+async def bench_rss(latency: float, quick: bool) -> list[Row]:
+    jobs = 20 if quick else 50
+    async with Rig(latency_s=latency, users=10) as rig:
+        idle = rig.rss_mb()[0]
+        image = jpeg(2048)
+        inters = [await rig.edit(rig.members[i % 10], f"rss {i}", image) for i in range(jobs)]
+        ids = [await rig.job_id(inter) for inter in inters]
+        queued_rss, queued_peak = rig.rss_mb()
+        for job in ids:
+            await rig.posted(job)
+        _, peak = rig.rss_mb()
+    return [
+        Row("bot RSS idle (after start-up)", f"{idle:.0f} MB"),
+        Row(
+            f"bot RSS with {jobs} 2048² jobs queued ({CAP} running): now / peak so far",
+            f"{queued_rss:.0f} / {queued_peak:.0f} MB",
+        ),
+        Row(
+            f"bot peak RSS (VmHWM) through all {jobs} results posted",
+            f"{peak:.0f} MB",
+            "< 400 MB",
+            _verdict(peak / 400),
+        ),
+    ]
+
+
+def bench_prepare(quick: bool) -> list[Row]:
+    repeats = 3 if quick else 7
+    rows = []
+    worst: dict[int, float] = {}
+    for label, data, spec, counted in bench_imaging.cases():
+        if not counted:
+            continue
+        decode = bench_imaging.median_ms(lambda data=data: bench_imaging.bare_decode(data), repeats)
+        prepare = bench_imaging.median_ms(
+            lambda data=data, spec=spec: bench_imaging.prepare_edit_sync(data, spec), repeats
+        )
+        side = int(label.split("²")[0])
+        worst[side] = max(worst.get(side, 0.0), prepare / decode)
+        rows.append(
+            Row(f"  prepare vs bare decode, {label}", f"{prepare:.0f} / {decode:.0f} ms = {prepare / decode:.2f}×")
+        )
+    head = [
+        Row(
+            f"image preparation / bare Pillow decode, worst pass-through case at {side}²",
+            f"{ratio:.2f}×",
+            f"≤ {bench_imaging.TARGET}×",
+            _verdict(ratio / bench_imaging.TARGET),
+        )
+        for side, ratio in sorted(worst.items())
+    ]
+    return head + rows
+
+
+def _verdict(ratio_to_target: float) -> str:
+    return f"ok ({ratio_to_target:.2f} of target)" if ratio_to_target <= 1 else f"MISSED by {ratio_to_target:.2f}×"
+
+
+# --- main -----------------------------------------------------------------------------------------------
+
+
+def print_table(rows: list[Row]) -> None:
+    width = max(len(r.metric) for r in rows)
+    vwidth = max(len(r.value) for r in rows)
+    twidth = max(len(r.target) for r in rows)
+    print(f"| {'metric':<{width}} | {'value':>{vwidth}} | {'target':<{twidth}} | verdict |")
+    print(f"|{'-' * (width + 2)}|{'-' * (vwidth + 2)}|{'-' * (twidth + 2)}|---------|")
+    for r in rows:
+        print(f"| {r.metric:<{width}} | {r.value:>{vwidth}} | {r.target:<{twidth}} | {r.verdict} |")
+
+
+async def run(args: argparse.Namespace) -> list[Row]:
+    scenarios: list[tuple[str, Any]] = [
+        ("ack", lambda: bench_ack(args.quick)),
+        ("overhead", lambda: bench_overhead(args.quick)),
+        ("makespan", lambda: bench_makespan(args.latency, args.quick)),
+        ("fairness", lambda: bench_fairness(args.latency, args.quick)),
+        ("rss", lambda: bench_rss(args.latency, args.quick)),
+    ]
+    rows: list[Row] = []
+    for name, scenario in scenarios:
+        if args.only and name not in args.only:
+            continue
+        began = time.monotonic()
+        print(f"… {name}", file=sys.stderr, flush=True)
+        rows += await scenario()
+        print(f"  {name} took {time.monotonic() - began:.0f} s", file=sys.stderr, flush=True)
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--latency", type=float, default=1.0, help="fake API latency for makespan/fairness/RSS")
+    parser.add_argument("--quick", action="store_true", help="fewer samples (a smoke run, not for the README)")
+    parser.add_argument(
+        "--only", nargs="*", choices=["ack", "overhead", "makespan", "fairness", "rss", "prepare"], default=None
+    )
+    args = parser.parse_args(argv)
+    python = os.path.relpath(sys.executable) if Path(sys.executable).is_relative_to(Path.cwd()) else "python"
+    print(f"command: {' '.join([python, *sys.argv])}")
+    print(
+        f"machine: {os.cpu_count()} cores, {platform.machine()}, {platform.system()} {platform.release()}; "
+        f"Python {platform.python_version()}, discord.py {discord.__version__}, Pillow {PIL.__version__}"
+    )
+    print(f"settings: MAX_IMAGES_IN_FLIGHT={CAP}, fake API latency {args.latency:g} s (overhead runs: 0.2 s)")
+    rows = asyncio.run(run(args))
+    if not args.only or "prepare" in args.only:
+        print("… prepare", file=sys.stderr, flush=True)
+        rows += bench_prepare(args.quick)
+    print()
+    print_table(rows)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,552 @@
+"""The scheduler on its own: fair order, the image cap, backfilling and its starvation bound, queue
+positions and estimates, restart recovery and shutdown.
+
+It runs against the real ``SqliteStorage`` (the queue *is* the jobs table) with a stub edit service
+whose calls a test releases one by one, a recording notifier and a hand-driven clock, so nothing here
+depends on timing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import random
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from bot.errors import ApiError
+from bot.fairness import fair_order
+from bot.models import EditResult, ImageFile, PreparedEdit, ResultImage
+from bot.options import EditOptions
+from bot.scheduler import INTERNAL_FAILURE, MAX_ATTEMPTS, RESTART_FAILURE, Scheduler
+from storage.base import EffectiveLimits, Job, JobAction, JobStatus, NewJob, OutputImage, Requester
+from storage.files import LocalFileStore
+from storage.sqlite import SqliteStorage
+from tests.fakes.ideogram import sample_image, sample_mask
+
+UNLIMITED = EffectiveLimits(
+    window_images=10**6, window_seconds=600, daily_images=10**6, max_active_jobs=10**6, guild_daily_images=10**6
+)
+GUILD = 10
+
+
+# --- fair_order, as a pure function ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class J:
+    id: int
+    user: int
+    guild: int | None = GUILD
+
+    @property
+    def requester(self) -> Requester:
+        return Requester(self.user, self.guild)
+
+
+def ids(jobs: list[J]) -> list[int]:
+    return [j.id for j in jobs]
+
+
+def test_users_take_turns_within_a_guild() -> None:
+    jobs = [J(1, user=1), J(2, user=1), J(3, user=1), J(4, user=2), J(5, user=3), J(6, user=2)]
+    assert ids(fair_order(jobs)) == [1, 4, 5, 2, 6, 3]
+
+
+def test_guilds_take_turns_whatever_their_size() -> None:
+    busy = [J(i, user=i, guild=1) for i in range(1, 6)]  # five users in a busy guild
+    assert ids(fair_order([*busy, J(9, user=9, guild=2)])) == [1, 9, 2, 3, 4, 5]
+
+
+def test_each_dm_user_is_a_slot_of_its_own() -> None:
+    jobs = [J(1, user=1, guild=None), J(2, user=1, guild=None), J(3, user=2, guild=None)]
+    assert ids(fair_order(jobs)) == [1, 3, 2]
+
+
+def test_input_order_does_not_matter() -> None:
+    jobs = [J(1, user=1), J(2, user=2), J(3, user=1), J(4, user=3)]
+    assert fair_order(list(reversed(jobs))) == fair_order(jobs)
+
+
+def test_running_jobs_count_as_turns_already_taken() -> None:
+    """User 1 has two edits generating: a newcomer's first job goes before user 1's third."""
+    queued = [J(3, user=1), J(4, user=2)]
+    running = [J(1, user=1), J(2, user=1)]
+    assert ids(fair_order(queued)) == [3, 4]
+    assert ids(fair_order(queued, running)) == [4, 3]
+
+
+def test_a_guild_with_jobs_running_yields_to_an_idle_guild() -> None:
+    queued = [J(3, user=1, guild=1), J(4, user=2, guild=2)]
+    running = [J(1, user=5, guild=1)]  # another member of guild 1
+    assert ids(fair_order(queued, running)) == [4, 3]
+
+
+def test_one_job_behind_fifty_waits_for_at_most_one() -> None:
+    flood = [J(i, user=1) for i in range(1, 51)]
+    order = ids(fair_order([*flood, J(51, user=2)]))
+    assert order.index(51) == 1
+    assert ids(fair_order([*flood[8:], J(51, user=2)], running=flood[:8]))[0] == 51
+
+
+# --- the scheduler with real storage ------------------------------------------------------------------
+
+
+def png(size: tuple[int, int] = (8, 8), colour: str = "red") -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, colour).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class StubService:
+    """``EditService.run`` that waits until the test releases the job (``finish``/``fail``)."""
+
+    def __init__(self, scheduler_ref: Callable[[], Scheduler]) -> None:
+        self._scheduler = scheduler_ref
+        self.started: list[str] = []  # prompts, as the API calls arrive (reading inputs may reorder them)
+        self.peak_images = 0
+        self._gates: dict[str, asyncio.Future[EditResult]] = {}
+        self.auto = False  # answer at once
+
+    async def run(self, prepared: PreparedEdit, prompt: str, options: EditOptions) -> EditResult:
+        self.started.append(prompt)
+        self.peak_images = max(self.peak_images, self._scheduler().images_running)
+        if self.auto:
+            return self.result(options.num_images)
+        gate = self._gates.setdefault(prompt, asyncio.get_running_loop().create_future())
+        return await gate
+
+    @staticmethod
+    def result(n: int) -> EditResult:
+        image = ImageFile(png(), "image/png", 8, 8)
+        return EditResult(images=tuple(ResultImage(i, 42 + i, True, "p", "8x8", image) for i in range(n)))
+
+    def finish(self, prompt: str, n: int = 1) -> None:
+        self._gate(prompt).set_result(self.result(n))
+
+    def fail(self, prompt: str, error: Exception) -> None:
+        self._gate(prompt).set_exception(error)
+
+    def _gate(self, prompt: str) -> asyncio.Future[EditResult]:
+        return self._gates.setdefault(prompt, asyncio.get_running_loop().create_future())
+
+
+@dataclass
+class StubNotifier:
+    """Records what the scheduler tells Discord; ``deliver`` records the post in storage, as the real
+    notifier does, so recovery does not deliver the same job twice."""
+
+    storage: SqliteStorage
+    started: list[str] = field(default_factory=list)  # prompts, in the order the scheduler started them
+    delivered: list[Job] = field(default_factory=list)
+    queue_changes: int = 0
+    block_queue_changed: bool = False
+    deliver_gate: asyncio.Event | None = None
+
+    async def job_started(self, job: Job) -> None:
+        self.started.append(job.prompt)
+
+    async def deliver(self, job: Job) -> None:
+        if self.deliver_gate is not None:
+            await self.deliver_gate.wait()
+        self.delivered.append(job)
+        await self.storage.mark_posted(job.id, 100, 1000 + job.id)
+
+    async def queue_changed(self, scheduler: Scheduler) -> None:
+        self.queue_changes += 1
+        if self.block_queue_changed:
+            await asyncio.Event().wait()  # a slow Discord must not hold the queue up
+
+
+@dataclass
+class Rig:
+    storage: SqliteStorage
+    service: StubService
+    notifier: StubNotifier
+    clock: Clock
+    scheduler: Scheduler
+
+    async def submit(self, prompt: str, *, user: int = 1, images: int = 1, guild: int | None = GUILD) -> Job:
+        input_sha = await self.storage.files.put(sample_image(32, 32))
+        mask_sha = await self.storage.files.put(sample_mask(32, 32))
+        job = await self.storage.submit_job(
+            NewJob(
+                requester=Requester(user, guild, 100),
+                action=JobAction.EDIT,
+                prompt=prompt,
+                options=EditOptions(num_images=images).to_json(),
+                images_requested=images,
+                input_sha=input_sha,
+                mask_sha=mask_sha,
+            ),
+            UNLIMITED,
+        )
+        await self.scheduler.refresh()  # as JobService does after every submission
+        return job
+
+    async def status(self, job: Job) -> JobStatus:
+        fresh = await self.storage.get_job(job.id)
+        assert fresh is not None
+        return fresh.status
+
+    def queued_prompts(self) -> list[str]:
+        return [e.job.prompt for e in self.scheduler.queue()]
+
+
+async def eventually(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Let the event loop run until ``condition`` holds (the scheduler works in its own tasks)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise TimeoutError("condition not reached")
+        await asyncio.sleep(0.002)
+
+
+async def settle(rig: Rig) -> None:
+    """Until the scheduler has nothing more to do right now."""
+    for _ in range(5):
+        await asyncio.sleep(0)
+    async with rig.scheduler._fill_lock:  # a pass in progress has finished
+        pass
+    await rig.scheduler.refresh()
+
+
+@pytest.fixture
+async def make_rig(tmp_path: Path) -> AsyncIterator[Callable[..., object]]:
+    rigs: list[Rig] = []
+
+    async def make(capacity: int = 2, *, start: bool = True, **options: object) -> Rig:
+        storage = SqliteStorage(tmp_path / "bot.sqlite3", LocalFileStore(tmp_path / "images"))
+        await storage.open()
+        clock = Clock()
+        holder: list[Scheduler] = []
+        service = StubService(lambda: holder[0])
+        notifier = StubNotifier(storage)
+        scheduler = Scheduler(storage, service, notifier, capacity=capacity, clock=clock, **options)  # type: ignore[arg-type]
+        holder.append(scheduler)
+        rig = Rig(storage, service, notifier, clock, scheduler)
+        rigs.append(rig)
+        if start:
+            await scheduler.start()
+        return rig
+
+    yield make
+    for rig in rigs:
+        rig.service.auto = True
+        await rig.scheduler.stop(0)
+        await rig.storage.close()
+
+
+async def test_starts_jobs_in_fair_order_within_the_image_cap(make_rig) -> None:
+    rig = await make_rig(capacity=2, start=False)
+    for i in range(3):
+        await rig.submit(f"alice {i}", user=1)
+    await rig.submit("bob 0", user=2)
+    await rig.submit("carol 0", user=3)
+    await rig.scheduler.start()
+    await eventually(lambda: len(rig.notifier.started) == 2)
+    assert rig.notifier.started == ["alice 0", "bob 0"]
+    assert rig.queued_prompts() == ["carol 0", "alice 1", "alice 2"]
+    for prompt in ["alice 0", "bob 0", "carol 0", "alice 1", "alice 2"]:
+        await eventually(lambda prompt=prompt: prompt in rig.service.started)
+        rig.service.finish(prompt)
+    await eventually(lambda: len(rig.notifier.delivered) == 5)
+    assert rig.notifier.started == ["alice 0", "bob 0", "carol 0", "alice 1", "alice 2"]
+    assert rig.service.peak_images <= 2
+    assert {j.status for j in rig.notifier.delivered} == {JobStatus.SUCCEEDED}
+
+
+async def test_a_jobs_image_count_counts_against_the_cap(make_rig) -> None:
+    rig = await make_rig(capacity=4)
+    big = await rig.submit("three", user=1, images=3)
+    await eventually(lambda: rig.notifier.started == ["three"])
+    await rig.submit("two", user=2, images=2)
+    await settle(rig)
+    assert rig.notifier.started == ["three"] and rig.scheduler.images_running == 3
+    rig.service.finish("three", 3)
+    await eventually(lambda: rig.notifier.started == ["three", "two"])
+    assert rig.service.peak_images <= 4
+    await eventually(lambda: len(rig.notifier.delivered) == 1)
+    assert await rig.status(big) is JobStatus.SUCCEEDED
+    assert rig.notifier.delivered[0].images_delivered == 3
+
+
+async def test_backfill_starts_a_smaller_job_when_the_head_does_not_fit(make_rig) -> None:
+    rig = await make_rig(capacity=4)
+    await rig.submit("a3", user=1, images=3)
+    await eventually(lambda: rig.notifier.started == ["a3"])
+    await rig.submit("b2", user=2, images=2)  # first in line, but only 1 image is free
+    await rig.submit("c1", user=3, images=1)
+    await settle(rig)
+    assert rig.notifier.started == ["a3", "c1"]
+    assert rig.queued_prompts() == ["b2"]
+    assert rig.scheduler.images_running == 4
+
+
+async def test_backfill_prefers_the_job_that_fills_the_gap(make_rig) -> None:
+    rig = await make_rig(capacity=6, start=False)
+    for user, (prompt, images) in enumerate([("a4", 4), ("b4", 4), ("c1", 1), ("d2", 2)], start=1):
+        await rig.submit(prompt, user=user, images=images)
+    await rig.scheduler.start()
+    await eventually(lambda: len(rig.notifier.started) == 2)
+    await settle(rig)
+    assert rig.notifier.started == ["a4", "d2"], "2 free images: the 2-image job, not the 1-image one"
+    assert rig.queued_prompts() == ["b4", "c1"]
+
+
+async def test_without_backfill_the_order_is_strict(make_rig) -> None:
+    rig = await make_rig(capacity=4, backfill=False)
+    await rig.submit("a3", user=1, images=3)
+    await eventually(lambda: rig.notifier.started == ["a3"])
+    await rig.submit("b2", user=2, images=2)
+    await rig.submit("c1", user=3, images=1)
+    await settle(rig)
+    assert rig.notifier.started == ["a3"]
+    rig.service.finish("a3", 3)
+    await eventually(lambda: len(rig.notifier.started) == 3)
+    assert rig.notifier.started == ["a3", "b2", "c1"]
+
+
+async def test_a_head_that_waited_past_the_patience_cannot_be_pushed_back(make_rig) -> None:
+    """Jobs take 10 s. b4 needs every image; after 5 s of waiting it is promised a start when the
+    running jobs end (t+10) plus 2 s, and a 1-image job that would hold an image until t+16 waits."""
+    rig = await make_rig(capacity=4, backfill_patience=5, backfill_slack=2)
+    rig.scheduler._durations.append(10.0)
+    await rig.submit("a2", user=1, images=2)
+    await rig.submit("b4", user=2, images=4)  # the head: only 2 images are free
+    await rig.submit("c1", user=3, images=1)  # b4 is not waiting long yet: c1 may jump it
+    await settle(rig)
+    assert rig.notifier.started == ["a2", "c1"]
+
+    rig.clock.now += 6
+    await rig.submit("d1", user=4, images=1)  # there is a free image, but b4 is reserved now
+    await settle(rig)
+    assert rig.notifier.started == ["a2", "c1"]
+    assert rig.queued_prompts() == ["b4", "d1"]
+
+    rig.service.finish("a2", 2)
+    rig.service.finish("c1")
+    await eventually(lambda: len(rig.notifier.started) == 3)
+    assert rig.notifier.started == ["a2", "c1", "b4"]
+
+
+async def test_a_reserved_head_may_still_be_jumped_when_that_does_not_delay_it(make_rig) -> None:
+    """b2 needs 2 images; the running 3-image job frees enough for it, so the free image is used."""
+    rig = await make_rig(capacity=4, backfill_patience=5, backfill_slack=0)
+    rig.scheduler._durations.append(10.0)
+    await rig.submit("a3", user=1, images=3)
+    await rig.submit("b2", user=2, images=2)
+    await settle(rig)
+    rig.clock.now += 6  # past the patience: b2 has a reservation from now on
+    await rig.submit("c1", user=3, images=1)
+    await settle(rig)
+    assert rig.notifier.started == ["a3", "c1"]
+
+
+async def test_patience_and_slack_follow_the_job_durations_unless_set(make_rig) -> None:
+    rig = await make_rig(capacity=2, start=False)
+    rig.scheduler._durations.extend([8.0, 12.0])
+    assert (rig.scheduler.patience, rig.scheduler.slack) == (15.0, 2.5)
+    fixed = await make_rig(capacity=2, start=False, backfill_patience=3, backfill_slack=0)
+    fixed.scheduler._durations.append(100.0)
+    assert (fixed.scheduler.patience, fixed.scheduler.slack) == (3, 0)
+
+
+async def test_random_load_never_exceeds_the_cap_and_runs_every_job_once(make_rig) -> None:
+    rnd = random.Random(7)
+    rig = await make_rig(capacity=5, start=False, backfill_patience=0.5)
+    sizes = {}
+    for i in range(40):
+        sizes[f"job {i}"] = rnd.randint(1, 5)
+        await rig.submit(
+            f"job {i}", user=rnd.randint(1, 6), guild=rnd.choice([GUILD, 11, None]), images=sizes[f"job {i}"]
+        )
+    await rig.scheduler.start()
+    finished: set[str] = set()
+    while len(finished) < len(sizes):
+        await eventually(lambda: bool(set(rig.service.started) - finished))
+        rig.clock.now += rnd.random()
+        prompt = rnd.choice(sorted(set(rig.service.started) - finished))
+        rig.service.finish(prompt, sizes[prompt])
+        finished.add(prompt)
+    await eventually(lambda: len(rig.notifier.delivered) == len(sizes))
+    assert rig.service.peak_images <= 5
+    assert sorted(j.prompt for j in rig.notifier.delivered) == sorted(sizes)
+    assert all(
+        j.status is JobStatus.SUCCEEDED and j.images_delivered == sizes[j.prompt] for j in rig.notifier.delivered
+    )
+
+
+async def test_positions_and_estimates_follow_recent_durations(make_rig) -> None:
+    rig = await make_rig(capacity=2)
+    await rig.submit("warm", user=9)
+    await eventually(lambda: rig.notifier.started == ["warm"])
+    rig.clock.now += 10  # one job took 10 s: the average is 10 s from now on
+    rig.service.finish("warm")
+    await eventually(lambda: len(rig.notifier.delivered) == 1)
+    assert rig.scheduler.average_job_seconds == pytest.approx(10)
+
+    await rig.submit("r1", user=1)
+    await rig.submit("r2", user=2)
+    await eventually(lambda: rig.notifier.started[-2:] == ["r1", "r2"])
+    rig.clock.now += 4  # both have run for 4 s of their expected 10
+    for user, prompt in [(3, "q1"), (4, "q2"), (5, "q3")]:
+        await rig.submit(prompt, user=user)
+    await settle(rig)
+    entries = rig.scheduler.queue()
+    assert [(e.job.prompt, e.position) for e in entries] == [("q1", 1), ("q2", 2), ("q3", 3)]
+    assert [e.eta_seconds for e in entries] == pytest.approx([6, 6, 16])
+    assert rig.scheduler.entry(entries[2].job.id) == entries[2]
+
+    rig.clock.now += 20  # overdue running jobs: the next start is "now", not negative
+    assert rig.scheduler.queue()[0].eta_seconds == 0
+
+
+async def test_estimates_account_for_image_counts(make_rig) -> None:
+    rig = await make_rig(capacity=4, backfill=False)
+    rig.scheduler._durations.append(10.0)
+    await rig.submit("r4", user=1, images=4)
+    await eventually(lambda: rig.notifier.started == ["r4"])
+    await rig.submit("q2", user=2, images=2)
+    await rig.submit("q3", user=3, images=3)
+    await settle(rig)
+    assert [(e.job.prompt, e.eta_seconds) for e in rig.scheduler.queue()] == [("q2", 10), ("q3", 20)]
+
+
+async def test_cancelled_job_leaves_the_queue_and_positions_close_up(make_rig) -> None:
+    rig = await make_rig(capacity=1)
+    await rig.submit("run", user=1)
+    await eventually(lambda: rig.notifier.started == ["run"])
+    first = await rig.submit("first", user=2)
+    await rig.submit("second", user=3)
+    await settle(rig)
+    assert rig.queued_prompts() == ["first", "second"]
+    assert await rig.storage.cancel_job(first.id) is not None
+    await rig.scheduler.refresh()
+    assert [(e.job.prompt, e.position) for e in rig.scheduler.queue()] == [("second", 1)]
+
+
+async def test_api_errors_fail_the_job_with_a_refund_and_free_the_images(make_rig) -> None:
+    rig = await make_rig(capacity=1)
+    job = await rig.submit("doomed", user=1, images=1)
+    await rig.submit("next", user=2)
+    await eventually(lambda: rig.notifier.started == ["doomed"])
+    rig.service.fail("doomed", ApiError("The image service is down.", detail="503"))
+    await eventually(lambda: rig.notifier.started == ["doomed", "next"])
+    failed = next(j for j in rig.notifier.delivered if j.id == job.id)
+    assert failed.status is JobStatus.FAILED and failed.error_message == "The image service is down."
+    quota = await rig.storage.quota_status(Requester(1, GUILD), UNLIMITED)
+    assert quota.window_used == 0 and quota.active_jobs == 0
+
+
+async def test_unexpected_errors_fail_the_job_with_a_refund(make_rig) -> None:
+    rig = await make_rig(capacity=1)
+    job = await rig.submit("bug", user=1)
+    await eventually(lambda: rig.notifier.started == ["bug"])
+    rig.service.fail("bug", ZeroDivisionError())
+    await eventually(lambda: len(rig.notifier.delivered) == 1)
+    assert rig.notifier.delivered[0].id == job.id and rig.notifier.delivered[0].error_message == INTERNAL_FAILURE
+    quota = await rig.storage.quota_status(Requester(1, GUILD), UNLIMITED)
+    assert quota.window_used == 0
+
+
+async def test_images_are_freed_when_the_api_answers_not_when_the_post_is_done(make_rig) -> None:
+    rig = await make_rig(capacity=1)
+    rig.notifier.deliver_gate = asyncio.Event()  # Discord is slow to take the result
+    await rig.submit("first", user=1)
+    await rig.submit("second", user=2)
+    await eventually(lambda: rig.notifier.started == ["first"])
+    rig.service.finish("first")
+    await eventually(lambda: rig.notifier.started == ["first", "second"])
+    assert rig.notifier.delivered == []
+    rig.notifier.deliver_gate.set()
+    await eventually(lambda: len(rig.notifier.delivered) == 1)
+
+
+async def test_a_slow_queue_announcement_does_not_hold_up_starting_jobs(make_rig) -> None:
+    rig = await make_rig(capacity=1)
+    rig.notifier.block_queue_changed = True
+    await rig.submit("first", user=1)
+    await rig.submit("second", user=2)
+    await eventually(lambda: rig.notifier.started == ["first"])
+    rig.service.finish("first")
+    await eventually(lambda: rig.notifier.started == ["first", "second"])
+    assert rig.notifier.queue_changes >= 1
+
+
+# --- restart recovery and shutdown -----------------------------------------------------------------------
+
+
+async def test_recovery_reruns_once_then_fails_with_a_refund_and_redelivers(make_rig) -> None:
+    rig = await make_rig(capacity=4, start=False)
+    once = await rig.submit("interrupted once", user=1)
+    twice = await rig.submit("interrupted twice", user=2, images=2)
+    waiting = await rig.submit("still queued", user=3)
+    unposted = await rig.submit("done, never posted", user=4)
+    posted = await rig.submit("done and posted", user=5)
+    storage = rig.storage
+    await storage.claim_job(once.id)
+    await storage.claim_job(twice.id)
+    await storage.requeue_job(twice.id)
+    assert (await storage.claim_job(twice.id)).attempts == MAX_ATTEMPTS  # type: ignore[union-attr]
+    for job in (unposted, posted):
+        await storage.claim_job(job.id)
+        sha = await storage.files.put(png())
+        await storage.complete_job(job.id, [OutputImage(0, sha, 1, True, "p", "8x8", 8, 8, "image/png")])
+    await storage.mark_posted(posted.id, 100, 555)
+
+    rig.service.auto = True
+    await rig.scheduler.start()  # a new process: recovery first
+    delivered_first = [j.id for j in rig.notifier.delivered[:2]]
+    assert delivered_first == [twice.id, unposted.id], "recovery delivers before anything runs"
+    failed = rig.notifier.delivered[0]
+    assert failed.status is JobStatus.FAILED and failed.error_code == "restart"
+    assert failed.error_message == RESTART_FAILURE
+    await eventually(lambda: len(rig.notifier.delivered) == 4)
+    assert sorted(rig.notifier.started) == ["interrupted once", "still queued"]
+    assert sorted(j.id for j in rig.notifier.delivered) == sorted([once.id, twice.id, waiting.id, unposted.id])
+    assert posted.id not in [j.id for j in rig.notifier.delivered]
+    refunded = await storage.quota_status(Requester(2, GUILD), UNLIMITED)
+    assert refunded.window_used == 0 and refunded.active_jobs == 0
+    rerun = await storage.get_job(once.id)
+    assert rerun is not None and rerun.status is JobStatus.SUCCEEDED and rerun.attempts == 2
+
+
+async def test_stop_lets_running_jobs_finish_within_the_grace(make_rig) -> None:
+    rig = await make_rig(capacity=2)
+    job = await rig.submit("quick", user=1)
+    await eventually(lambda: rig.notifier.started == ["quick"])
+    stopping = asyncio.create_task(rig.scheduler.stop(grace=30))
+    await eventually(lambda: not rig.scheduler._accepting)
+    await rig.submit("late", user=2)  # arrives during shutdown: stored, not started
+    await rig.scheduler.refresh()
+    rig.service.finish("quick")
+    await stopping
+    assert await rig.status(job) is JobStatus.SUCCEEDED
+    assert rig.notifier.started == ["quick"]
+    assert [j.prompt for j in await rig.storage.jobs_with_status(JobStatus.QUEUED)] == ["late"]
+
+
+async def test_stop_requeues_what_does_not_finish_within_the_grace(make_rig) -> None:
+    rig = await make_rig(capacity=2)
+    job = await rig.submit("slow", user=1, images=2)
+    await eventually(lambda: rig.notifier.started == ["slow"])
+    await rig.scheduler.stop(grace=0.01)
+    fresh = await rig.storage.get_job(job.id)
+    assert fresh is not None and fresh.status is JobStatus.QUEUED and fresh.attempts == 1
+    quota = await rig.storage.quota_status(Requester(1, GUILD), UNLIMITED)
+    assert quota.window_used == 2 and quota.active_jobs == 1, "the reservation is kept for the next run"
+    assert rig.notifier.delivered == []
