@@ -551,10 +551,10 @@ async def test_private_results_arrive_by_dm_after_token_expiry(tmp_path: Path) -
 
 async def test_failure_after_token_expiry_is_sent_by_dm(tmp_path: Path) -> None:
     async with running(tmp_path) as world:
-        world.api.latency_s = 1.0
-        world.api.fail_next(400)
+        world.api.fail_next(400, after_s=1.0)  # rejected only after the token has expired
         inter = await world.edit(mask=sample_mask(W, H))
-        await reply(world, inter, lambda m: "being generated" in m.content)
+        await reply(world, inter, lambda m: "queued" in m.content or "being generated" in m.content)
+        await world.api.wait_for_requests(1)  # the job is at the API
         world.sim.expire_token(inter)
         dm_channel = world.sim.dm_channel(world.sim.user)
         notice = await world.sim.wait_for_message(dm_channel, lambda m: "failed" in m.content, timeout=10)

@@ -2120,7 +2120,6 @@ class DiscordSim:
         flags = int(body.get("flags") or 0) & (_SENDABLE_FLAGS & ~MessageFlag.EPHEMERAL)
         message = self._new_message(channel, self.bot_user, body, call.files, flags=flags)
         if nonce is not None:
-            message.nonce = nonce
             self._nonces[(channel.id, str(nonce))] = (message.id, time.monotonic())
         call.message_id = message.id
         return 200, self._message_payload(message)
@@ -2310,6 +2309,7 @@ class DiscordSim:
                 **({"guild_id": str(channel.guild_id)} if channel.guild_id else {}),
             }
             message.type = MessageType.REPLY
+        message.nonce = body.get("nonce")  # before storing: waiters and MESSAGE_CREATE see it
         self._store_message(message)
         return message
 

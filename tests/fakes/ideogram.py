@@ -186,6 +186,7 @@ class FakeIdeogram:
         self.host = host
         self.port = port
         self.requests: list[RecordedRequest] = []
+        self._arrivals = asyncio.Event()  # set on every request; wait_for_requests re-arms it
         self.in_flight_images = 0
         self.peak_in_flight_images = 0
         self.in_flight_requests = 0
@@ -254,10 +255,12 @@ class FakeIdeogram:
         headers: dict[str, str] | None = None,
         times: int = 1,
         route: Route = "edit",
+        after_s: float = 0.0,
     ) -> None:
-        """Answer the next ``times`` requests on ``route`` with ``body`` (JSON-encoded unless bytes/str)."""
+        """Answer the next ``times`` requests on ``route`` with ``body`` (JSON-encoded unless bytes/str),
+        ``after_s`` seconds after they arrive (a slow rejection)."""
         for _ in range(times):
-            self._faults[route].append(Fault("respond", status, body, dict(headers or {})))
+            self._faults[route].append(Fault("respond", status, body, dict(headers or {}), delay_s=after_s))
 
     def fail_next(
         self,
@@ -267,11 +270,12 @@ class FakeIdeogram:
         headers: dict[str, str] | None = None,
         times: int = 1,
         route: Route = "edit",
+        after_s: float = 0.0,
     ) -> None:
         """Answer ``status`` (default body: an error in the configured ``error_style``)."""
         if body is None:
             body = self._error_body(f"Injected failure {status}.")
-        self.respond_next(body, status=status, headers=headers, times=times, route=route)
+        self.respond_next(body, status=status, headers=headers, times=times, route=route, after_s=after_s)
 
     def malformed_next(
         self,
@@ -296,6 +300,13 @@ class FakeIdeogram:
         """Add ``seconds`` before the next requests are processed normally."""
         for _ in range(times):
             self._faults[route].append(Fault("delay", delay_s=seconds))
+
+    async def wait_for_requests(self, count: int = 1, *, route: Route = "edit", timeout: float = 10.0) -> None:
+        """Until ``count`` requests have arrived on ``route`` (e.g. "the job is at the API now")."""
+        async with asyncio.timeout(timeout):
+            while sum(r.route == route for r in self.requests) < count:
+                self._arrivals.clear()
+                await self._arrivals.wait()
 
     def clear_faults(self) -> None:
         for queue in self._faults.values():
@@ -455,6 +466,7 @@ class FakeIdeogram:
             started=time.monotonic(),
         )
         self.requests.append(record)
+        self._arrivals.set()
         return record
 
     async def _apply_fault(self, request: web.Request, record: RecordedRequest) -> web.StreamResponse | None:
@@ -465,6 +477,8 @@ class FakeIdeogram:
         if fault.kind == "delay":
             await asyncio.sleep(fault.delay_s)
             return None
+        if fault.delay_s:
+            await asyncio.sleep(fault.delay_s)
         if fault.kind == "drop":
             if request.transport is not None:
                 request.transport.abort()
