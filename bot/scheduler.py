@@ -345,8 +345,8 @@ class Scheduler:
             outputs = await self._store_outputs(result)
             done = await self.storage.complete_job(job.id, outputs)
         except asyncio.CancelledError:
-            if not self._accepting:  # shutdown: back to the queue for the next process
-                await self.storage.requeue_job(job.id)
+            if not self._accepting:  # clean shutdown: back to the queue, the attempt not counted
+                await self.storage.requeue_job(job.id, keep_attempt=False)
             raise
         except BotError as exc:
             log.info("job %d failed: %s (%s)", job.id, exc.code, exc.detail)

@@ -364,9 +364,13 @@ class SqliteStorage:
         """
         return await self._write(_transition, job_id, _CLAIM, (self._now_ms(),), durable=False)
 
-    async def requeue_job(self, job_id: int) -> Job | None:
-        """running → queued (shutdown, restart recovery). The reservation stays. Not fsynced (as claim)."""
-        return await self._write(_transition, job_id, _REQUEUE, (), durable=False)
+    async def requeue_job(self, job_id: int, *, keep_attempt: bool = True) -> Job | None:
+        """running → queued (shutdown, restart recovery). The reservation stays. Not fsynced (as claim).
+
+        ``keep_attempt=False`` gives the attempt back: a clean shutdown did not interrupt the job by
+        accident, so it must not count towards "re-run at most once" after a crash."""
+        sql = _REQUEUE if keep_attempt else _REQUEUE_RETURNING_ATTEMPT
+        return await self._write(_transition, job_id, sql, (), durable=False)
 
     async def complete_job(self, job_id: int, outputs: Sequence[OutputImage]) -> Job:
         """running → succeeded; records the outputs and charges ``len(outputs)`` images (withheld ones
@@ -742,6 +746,10 @@ _CLAIM = (
     "UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = ? WHERE id = ? AND status = 'queued'"
 )
 _REQUEUE = "UPDATE jobs SET status = 'queued', started_at = NULL WHERE id = ? AND status = 'running'"
+_REQUEUE_RETURNING_ATTEMPT = (
+    "UPDATE jobs SET status = 'queued', started_at = NULL,"
+    " attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END WHERE id = ? AND status = 'running'"
+)
 
 
 def _transition(conn: sqlite3.Connection, job_id: int, sql: str, params: tuple[Any, ...]) -> Job | None:

@@ -320,7 +320,9 @@ async def test_sigterm_finishes_or_requeues_running_edits_and_loses_nothing(runn
     assert await runner.terminate(second) == 0  # the grace runs out: both go back to the queue
     jobs = await runner.jobs()
     for edit in edits[2:]:
-        assert jobs[edit.job_id].status is JobStatus.QUEUED and jobs[edit.job_id].attempts == 1
+        assert (
+            jobs[edit.job_id].status is JobStatus.QUEUED and jobs[edit.job_id].attempts == 0
+        )  # not counted: clean stop
     assert runner.reserved_images() == 2, "requeued edits keep their reservation"
 
     runner.api.latency_s = FAST_S

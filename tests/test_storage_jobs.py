@@ -390,3 +390,12 @@ def test_the_aiosqlite_internals_we_rely_on_exist() -> None:
     """``SqliteStorage._on_thread`` runs whole transactions on aiosqlite's thread through these."""
     assert callable(aiosqlite.Connection._execute)
     assert isinstance(aiosqlite.Connection._conn, property)
+
+
+async def test_requeue_after_a_clean_shutdown_gives_the_attempt_back(storage: SqliteStorage) -> None:
+    job = await submit(storage)
+    assert (await storage.claim_job(job.id)).attempts == 1
+    requeued = await storage.requeue_job(job.id, keep_attempt=False)
+    assert requeued is not None and requeued.attempts == 0
+    assert (await storage.claim_job(job.id)).attempts == 1
+    assert (await storage.requeue_job(job.id)).attempts == 1  # a crash recovery keeps it
