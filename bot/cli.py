@@ -120,7 +120,7 @@ async def edit(settings: Settings, args: argparse.Namespace) -> int:
     except BotError as exc:
         log.debug("edit failed: %s", exc.detail)
         # the CLI's user is the operator: for their problems (key, plan, credits) the detail says what to
-        # fix, where the user message only says "the admins have been told"; the client redacted both
+        # fix, where the user message only says "the operator has the details"; the client redacted both
         message = exc.detail if getattr(exc, "operator_problem", False) else exc.user_message
         print(f"Edit failed: {message}", file=sys.stderr)
         return 1

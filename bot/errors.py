@@ -137,5 +137,5 @@ class ResultDownloadError(ApiError):
 
 OPERATOR_NOTICE = (
     "The image service is not available right now because of a configuration problem on the bot's "
-    "side. The server's admins have been told; your images were not charged."
+    "side. The bot's operator has the details in its log; your images were not charged."
 )

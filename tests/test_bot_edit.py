@@ -471,7 +471,7 @@ async def test_api_operator_problems(
     async with running(tmp_path) as world:
         world.api.fail_next(status)
         text = (await failure_notice(world, await world.edit(mask=sample_mask(W, H)))).content
-        assert notice in text and "admins have been told" in text, text
+        assert notice in text and "operator has the details" in text, text
         assert str(status) not in text and len(text) < 300
         await assert_nothing_charged(world)
         assert logged in caplog.text and f"answered {status}" in caplog.text

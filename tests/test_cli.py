@@ -420,7 +420,7 @@ async def test_api_401_exits_1_and_never_prints_the_key(api_answer: str, log_lev
     assert len(fake.edit_requests) == 1  # 401 is not retried
     [failed] = [line for line in run.stderr.splitlines() if line.startswith("Edit failed:")]
     assert "IDEOGRAM_API_KEY" in failed  # the CLI's user is the operator: say what to fix
-    assert "admins have been told" not in failed
+    assert "operator has the details" not in failed
     if api_answer == "key-echoed":
         assert "[redacted]" in failed
     assert "Traceback" not in run.output

@@ -350,7 +350,7 @@ class IdeogramClient:
             return _Outcome(error=failure, status=status)
         if 300 <= status < 400:
             error = ApiError(
-                "The image service returned an unexpected redirect. The server's admins have been told.",
+                "The image service returned an unexpected redirect. The bot's operator has the details in its log.",
                 detail=f"Ideogram {where} answered {status} (redirect, not followed so the key stays "
                 "put); check IDEOGRAM_BASE_URL (http vs https, trailing path)",
             )

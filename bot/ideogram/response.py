@@ -263,7 +263,7 @@ def error_for_status(status: int, reason: str | None, *, where: str = "edit") ->
     elif status == 402:
         error = ApiCreditsError(
             "The bot's image-service account is out of credits or over its spending limit. The "
-            "server's admins have been told; your images were not charged.",
+            "bot's operator has the details in its log; your images were not charged.",
             detail=f"Ideogram {where} answered 402 (top up credits or raise the limit){said}",
         )
     elif status == 422:
