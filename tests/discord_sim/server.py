@@ -1056,26 +1056,10 @@ class DiscordSim:
         message = self._message_obj(target)
         channel = self.channels[message.channel_id]
         guild = self.guild_of(channel)
-        cmd = self._command_spec(name, guild, CommandType.MESSAGE)
         resolved = Resolved()
         resolved.message(self._message_payload(message))
-        data = {
-            "id": str(cmd["id"]) if cmd else str(self._phantom_id(name)),
-            "name": name,
-            "type": int(CommandType.MESSAGE),
-            "target_id": str(message.id),
-            "resolved": resolved.data,
-        }
-        if cmd and cmd.get("guild_id"):
-            data["guild_id"] = cmd["guild_id"]
-        return await self._dispatch_interaction(
-            InteractionType.APPLICATION_COMMAND,
-            data,
-            user=user,
-            channel=channel,
-            locale=locale,
-            name=name,
-            command_type=CommandType.MESSAGE,
+        return await self._context_menu(
+            name, CommandType.MESSAGE, message.id, resolved, guild, user=user, channel=channel, locale=locale
         )
 
     async def user_context(
@@ -1093,12 +1077,28 @@ class DiscordSim:
         resolved = self._resolver(guild, channel, self._invoker(user))
         member = guild.members.get(target_user.id) if guild else None
         resolved.user(target_user, member)
-        cmd = self._command_spec(name, guild, CommandType.USER)
+        return await self._context_menu(
+            name, CommandType.USER, target_user.id, resolved, guild, user=user, channel=channel
+        )
+
+    async def _context_menu(
+        self,
+        name: str,
+        kind: CommandType,
+        target_id: int,
+        resolved: Resolved,
+        guild: SimGuild | None,
+        *,
+        user: SimUser | SimMember | None,
+        channel: SimChannel,
+        locale: str = "en-US",
+    ) -> SimInteraction:
+        cmd = self._command_spec(name, guild, kind)
         data = {
             "id": str(cmd["id"]) if cmd else str(self._phantom_id(name)),
             "name": name,
-            "type": int(CommandType.USER),
-            "target_id": str(target_user.id),
+            "type": int(kind),
+            "target_id": str(target_id),
             "resolved": resolved.data,
         }
         if cmd and cmd.get("guild_id"):
@@ -1108,8 +1108,9 @@ class DiscordSim:
             data,
             user=user,
             channel=channel,
+            locale=locale,
             name=name,
-            command_type=CommandType.USER,
+            command_type=kind,
         )
 
     async def click(
