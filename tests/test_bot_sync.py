@@ -1,0 +1,69 @@
+"""Slash-command sync: what is registered, only when it changed, per dev guild, and ``python -m bot sync``."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from tests.bot_harness import BOT_TOKEN, make_world
+
+ROOT = str(Path(__file__).resolve().parents[1])
+COMMANDS = {"edit", "history", "quota", "limits", "queue", "session", "Edit image"}
+
+
+def command_puts(world) -> list:
+    return world.sim.calls_to("/applications/*/commands", method="PUT") + world.sim.calls_to(
+        "/applications/*/guilds/*/commands", method="PUT"
+    )
+
+
+async def test_commands_are_synced_once_and_again_only_when_changed(tmp_path: Path) -> None:
+    async with make_world(tmp_path) as world:
+        await world.start_bot()
+        assert set(world.sim.command_names()) == COMMANDS
+        assert len(command_puts(world)) == 1
+        await world.restart_bot()  # same commands: Discord's daily write quota is not spent again
+        assert len(command_puts(world)) == 1
+        (world.data_dir / "commands.sha256").write_text("stale")
+        await world.restart_bot()
+        assert len(command_puts(world)) == 2
+
+
+async def test_dev_guild_gets_the_commands_instantly(tmp_path: Path) -> None:
+    async with make_world(tmp_path) as world:
+        await world.start_bot(dev_guild_id=world.sim.guild.id)
+        assert set(world.sim.command_names(world.sim.guild)) == COMMANDS
+        assert world.sim.calls_to("/applications/*/guilds/*/commands", method="PUT")
+
+
+async def test_python_m_bot_sync_forces_a_sync_and_exits(tmp_path: Path) -> None:
+    async with make_world(tmp_path) as world:
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "PYTHONPATH": ROOT,
+            "DISCORD_TOKEN": BOT_TOKEN,
+            "IDEOGRAM_API_KEY": world.api.api_key,
+            "IDEOGRAM_BASE_URL": world.api.base_url,
+            "DISCORD_API_BASE": world.sim.api_base,
+            "DISCORD_GATEWAY_URL": world.sim.gateway_url,
+            "DATA_DIR": str(world.data_dir),
+        }
+        for _ in range(2):  # forced: the second run syncs although nothing changed
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bot",
+                "sync",
+                cwd=tmp_path,
+                env=env,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+            output, _ = await asyncio.wait_for(process.communicate(), 60)
+            assert process.returncode == 0, output.decode()
+            assert BOT_TOKEN not in output.decode()
+        assert len(command_puts(world)) == 2
+        assert set(world.sim.command_names()) == COMMANDS
+        assert world.sim.identify_count == 0  # sync never connects to the gateway
