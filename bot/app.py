@@ -68,7 +68,6 @@ class InpaintBot(commands.Bot):
         )
         self.settings = settings
         self.sync_only = sync_only
-        self.ready_once = asyncio.Event()
 
     async def setup_hook(self) -> None:
         self.storage = open_storage(self.settings)
@@ -107,7 +106,6 @@ class InpaintBot(commands.Bot):
         log.info("synced %d slash commands %s", len(synced), where)
 
     async def on_ready(self) -> None:
-        self.ready_once.set()
         log.info("ready as %s in %d guild(s)", self.user, len(self.guilds))
 
     async def close(self) -> None:

@@ -16,7 +16,7 @@ from bot.errors import Forbidden, InputError, NotFound, QuotaExceeded
 from bot.models import MaskSpec, PreparedEdit
 from bot.options import EditOptions
 from bot.quota import ACTIVE, GUILD_DAILY, resolve_limits
-from bot.scheduler import QueueEntry, Scheduler
+from bot.scheduler import Scheduler
 from bot.service import EditService
 from bot.settings import Settings
 from storage.base import EffectiveLimits, ImageKind, Job, JobAction, JobStatus, NewJob, Requester, Storage
@@ -28,7 +28,6 @@ log = logging.getLogger(__name__)
 class Submitted:
     job: Job
     prepared: PreparedEdit | None  # None when the inputs were reused from an earlier job
-    queue_entry: QueueEntry | None  # None once it has already started
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +112,7 @@ class JobService:
         input_sha = await self.storage.files.put(prepared.image.data)
         mask_sha = await self.storage.files.put(prepared.mask.data)
         job = await self._enqueue(origin, action, prompt, options, input_sha, mask_sha, parent_job_id)
-        return Submitted(job, prepared, self.scheduler.entry(job.id))
+        return Submitted(job, prepared)
 
     async def submit_followup(
         self,
@@ -152,7 +151,7 @@ class JobService:
             return await self.submit(origin, image, spec, prompt, options, action=action, parent_job_id=parent.id)
         prompt = self.check(prompt, options)
         job = await self._enqueue(origin, action, prompt, options, parent.input_sha, parent.mask_sha, parent.id)
-        return Submitted(job, None, self.scheduler.entry(job.id))
+        return Submitted(job, None)
 
     async def _enqueue(
         self,

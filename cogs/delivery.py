@@ -138,10 +138,10 @@ class DiscordNotifier:
         assert job is not None
         scheduler = self.bot.scheduler
         if job.status is JobStatus.QUEUED:
-            queue = scheduler.queue()
-            entry = next((e for e in queue if e.job.id == job.id), None)
-            position = entry.position if entry else len(queue) + 1
-            text = render.queued_line(job, position, max(len(queue), position), entry.eta_seconds if entry else 0)
+            waiting = len(scheduler.queue())
+            entry = scheduler.entry(job.id)
+            position = entry.position if entry else waiting + 1
+            text = render.queued_line(job, position, max(waiting, position), entry.eta_seconds if entry else 0)
             return text, cancel_view(job.id)
         jump = None if job.private else render.jump_url(job)
         text = render.status_line(job, elapsed=scheduler.running_since(job.id), jump_url=jump)

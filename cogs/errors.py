@@ -12,7 +12,6 @@ from collections.abc import Awaitable
 
 import discord
 from discord import app_commands
-from discord.ext import commands
 
 from bot.errors import OPERATOR_NOTICE, BotError
 from cogs.common import respond
@@ -70,7 +69,3 @@ class BaseView(discord.ui.View):
 
     async def on_error(self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item) -> None:
         await report_error(interaction, error)
-
-
-async def setup(bot: commands.Bot) -> None:
-    """Nothing to register: the tree subclass is installed by the bot's constructor."""
