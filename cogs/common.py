@@ -109,7 +109,22 @@ def missing_post_permissions(interaction: discord.Interaction) -> list[str]:
     return [name for name, ok in needed.items() if not ok]
 
 
+def require_post_permissions(interaction: discord.Interaction, *, private_hint: bool = False) -> None:
+    """Refuse before queueing anything when the result could not be posted here."""
+    if missing := missing_post_permissions(interaction):
+        hint = " Ask an admin to grant it, or use `private:True`." if private_hint else " Ask an admin to grant it."
+        raise InputError(f"I can't post results here: I'm missing {', '.join(missing)}.{hint}")
+
+
 REGION_WORDS = {r.value: r for r in Region} | {"centre": Region.CENTER, "middle": Region.CENTER}
+
+
+def parse_image_number(text: str | None) -> int:
+    """A form's "which image" field (1-based, empty = 1) as a 0-based index."""
+    raw = (text or "1").strip()
+    if not raw.isdigit() or int(raw) < 1:
+        raise InputError(f"{raw!r} is not an image number; use 1, 2, …")
+    return int(raw) - 1
 
 
 def parse_area(text: str | None) -> MaskSpec | None:

@@ -15,7 +15,15 @@ from bot.errors import InputError, MaskMissing
 from bot.imaging import parse_box
 from bot.models import MaskSpec, Region
 from bot.options import EditOptions, MagicPrompt, RenderingSpeed, StyleType
-from cogs.common import bot_of, missing_post_permissions, origin_of, parse_area, respond, session_origin
+from cogs.common import (
+    bot_of,
+    origin_of,
+    parse_area,
+    parse_image_number,
+    require_post_permissions,
+    respond,
+    session_origin,
+)
 from cogs.forms import Field, build_form, form_handler
 from cogs.render import MASK_HELP
 from storage.base import JobAction
@@ -111,11 +119,8 @@ class EditCog(commands.Cog):
         thread: bool = False,
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)  # before any I/O
-        if not private and (missing := missing_post_permissions(interaction)):
-            raise InputError(
-                f"I can't post results here: I'm missing {', '.join(missing)}. Ask an admin to "
-                "grant it, or use `private:True`."
-            )
+        if not private:
+            require_post_permissions(interaction, private_hint=True)
         options = EditOptions(
             num_images=count,
             seed=seed,
@@ -194,17 +199,13 @@ async def submit_context_edit(interaction: discord.Interaction, match: re.Match[
     await interaction.response.defer(ephemeral=True, thinking=True)
     bot = bot_of(interaction)
     channel_id, message_id = int(match["channel"]), int(match["message"])
-    raw = (values.get("image") or "1").strip()
-    if not raw.isdigit() or int(raw) < 1:
-        raise InputError(f"{raw!r} is not an image number; use 1, 2, …")
-    index = int(raw) - 1
+    index = parse_image_number(values.get("image"))
     prompt = values.get("prompt", "")
     spec = parse_area(values.get("area"))
     origin = origin_of(interaction)
     session = await bot.sessions.for_thread(origin.requester.thread_id)
     origin = await session_origin(interaction, origin, session.id if session else None)
-    if missing := missing_post_permissions(interaction):
-        raise InputError(f"I can't post results here: I'm missing {', '.join(missing)}.")
+    require_post_permissions(interaction)
     parent = await bot.storage.job_by_message(channel_id, message_id)
     if parent is not None:
         submitted = await bot.jobs.submit_followup(

@@ -13,10 +13,20 @@ from typing import TYPE_CHECKING
 import discord
 from discord.ext import commands
 
-from bot.errors import Forbidden, InputError, NotFound
+from bot.errors import Forbidden, NotFound
 from cogs import render
 from cogs import sessions as sessions_ui
-from cogs.common import NO_MENTIONS, bot_of, can_manage_messages, origin_of, parse_area, respond, session_origin
+from cogs.common import (
+    NO_MENTIONS,
+    bot_of,
+    can_manage_messages,
+    origin_of,
+    parse_area,
+    parse_image_number,
+    require_post_permissions,
+    respond,
+    session_origin,
+)
 from cogs.errors import guarded
 from cogs.forms import Field, build_form, form_handler
 from storage.base import Job, JobAction
@@ -130,6 +140,8 @@ async def followup(
         await interaction.response.defer(ephemeral=True, thinking=True)
     bot = bot_of(interaction)
     parent = await load_job(bot, job_id)
+    if not parent.private and parent.session_id is None:  # session versions are posted in their thread
+        require_post_permissions(interaction)
     origin = await session_origin(interaction, origin_of(interaction, private=parent.private), parent.session_id)
     submitted = await bot.jobs.submit_followup(
         origin, parent, action, prompt=prompt, image_index=image_index, spec=parse_area(area)
@@ -184,15 +196,12 @@ async def submit_again(interaction: discord.Interaction, match: re.Match[str], v
 
 @form_handler(r"form:base:(?P<job>\d+)")
 async def submit_base(interaction: discord.Interaction, match: re.Match[str], values: dict[str, str]) -> None:
-    raw = (values.get("image") or "1").strip()
-    if not raw.isdigit() or int(raw) < 1:
-        raise InputError(f"{raw!r} is not an image number; use 1, 2, …")
     await followup(
         interaction,
         int(match["job"]),
         JobAction.USE_AS_BASE,
         prompt=values.get("prompt", ""),
-        image_index=int(raw) - 1,
+        image_index=parse_image_number(values.get("image")),
         area=values.get("area", ""),
     )
 

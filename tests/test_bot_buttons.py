@@ -114,6 +114,17 @@ async def test_reroll_same_input_and_mask_new_seed(tmp_path: Path) -> None:
         assert not mentions.get("roles") and not mentions.get("replied_user")
 
 
+async def test_buttons_refuse_privately_where_results_cannot_be_posted(tmp_path: Path) -> None:
+    async with make_world(tmp_path) as world:
+        await world.start_bot(limits=ROOMY)
+        first = await edit_and_wait(world)
+        world.sim.restrict_bot(world.sim.channel)  # e.g. an admin took Attach Files away afterwards
+        click = await world.sim.click(first, f"res:reroll:{job_id_of(first)}")
+        refusal = await reply(world, click, "I can't post results here")
+        assert refusal.flags & EPHEMERAL and "Attach Files" in refusal.content
+        assert len(world.api.edit_requests) == 1  # nothing queued, nothing sent
+
+
 async def test_edit_again_prefills_old_prompt_and_uses_the_new_one(tmp_path: Path) -> None:
     async with make_world(tmp_path) as world:
         await world.start_bot(limits=ROOMY)
