@@ -114,6 +114,13 @@ class Settings:
 
             return convert
 
+        def snowflake(raw: str) -> int:
+            # Discord ids are 64-bit snowflakes: 17–20 digits today; anything in (0, 2**63) is well-formed
+            value = int(raw)
+            if not 0 < value < 2**63:
+                raise ValueError(raw)
+            return value
+
         def url(raw: str) -> str:
             if not raw.startswith(("http://", "https://", "ws://", "wss://")):
                 raise ValueError(raw)
@@ -167,7 +174,7 @@ class Settings:
             max_images_in_flight=parse("MAX_IMAGES_IN_FLIGHT", positive(int, 1, 64), 8, "a whole number from 1 to 64"),
             data_dir=Path(get("DATA_DIR") or "./data"),
             database_url=get("DATABASE_URL") or "",
-            dev_guild_id=parse("DEV_GUILD_ID", positive(int), None, "a Discord server id"),
+            dev_guild_id=parse("DEV_GUILD_ID", snowflake, None, "a Discord server id (a number like 123456789012345678)"),
             discord_api_base=parse("DISCORD_API_BASE", url, None, "an http(s):// URL"),
             discord_gateway_url=parse("DISCORD_GATEWAY_URL", url, None, "a ws(s):// URL"),
             log_level=parse(

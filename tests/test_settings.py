@@ -51,6 +51,18 @@ def test_invalid_values_name_the_variable(name: str, value: str, accepted: str) 
     assert info.value.user_message == f"{name} is invalid: expected {accepted}."
 
 
+@pytest.mark.parametrize("value", ["123456789012345678", "80351110224678912", "1234567890123456789"])
+def test_dev_guild_id_accepts_real_snowflakes(value: str) -> None:
+    # the README's own example is an 18-digit id; every real server id has 17–19 digits
+    assert Settings.from_mapping({"DEV_GUILD_ID": value}).dev_guild_id == int(value)
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "guild", str(2**64)])
+def test_dev_guild_id_refuses_non_ids(value: str) -> None:
+    with pytest.raises(ConfigError, match="DEV_GUILD_ID is invalid"):
+        Settings.from_mapping({"DEV_GUILD_ID": value})
+
+
 def test_task_path_needs_placeholder() -> None:
     with pytest.raises(ConfigError, match=r"IDEOGRAM_TASK_PATH.*\{task_id\}"):
         Settings.from_mapping({"IDEOGRAM_TASK_PATH": "/ideogram/task"})
