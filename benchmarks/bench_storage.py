@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from storage.base import EffectiveLimits, JobAction, NewJob, OutputImage, Requester
+from bot.store import EffectiveLimits, JobAction, NewJob, OutputImage, Requester
 from storage.files import LocalFileStore
 from storage.sqlite import SqliteStorage
 

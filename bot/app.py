@@ -28,7 +28,7 @@ from bot.sessions import SessionService
 from bot.settings import Settings
 from cogs.delivery import DiscordNotifier
 from cogs.errors import BotTree
-from storage.base import Storage
+from bot.store import Storage
 from storage.factory import open_storage
 
 log = logging.getLogger(__name__)

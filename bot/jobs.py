@@ -19,7 +19,7 @@ from bot.quota import ACTIVE, GUILD_DAILY, resolve_limits
 from bot.scheduler import Scheduler
 from bot.service import EditService
 from bot.settings import Settings
-from storage.base import EffectiveLimits, ImageKind, Job, JobAction, JobStatus, NewJob, Requester, Storage
+from bot.store import EffectiveLimits, ImageKind, Job, JobAction, JobStatus, NewJob, Requester, Storage
 
 log = logging.getLogger(__name__)
 

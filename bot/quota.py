@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.errors import QuotaExceeded
 from bot.settings import LimitDefaults
-from storage.base import EffectiveLimits, GuildConfig
+from bot.store import EffectiveLimits, GuildConfig
 
 WINDOW = "window"
 DAILY = "daily"

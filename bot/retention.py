@@ -6,7 +6,7 @@ import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 
-from storage.base import CleanupReport, Storage
+from bot.store import CleanupReport, Storage
 
 log = logging.getLogger(__name__)
 

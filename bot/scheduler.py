@@ -45,7 +45,7 @@ from bot.imaging import load_image_info
 from bot.models import EditResult, ImageFile, PreparedEdit
 from bot.options import EditOptions
 from bot.service import EditService
-from storage.base import Job, JobStatus, OutputImage, Storage
+from bot.store import Job, JobStatus, OutputImage, Storage
 
 log = logging.getLogger(__name__)
 

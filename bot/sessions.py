@@ -16,7 +16,7 @@ from bot.errors import Forbidden, InputError, NotFound
 from bot.jobs import JobService, Origin, Submitted
 from bot.models import MaskSpec
 from bot.options import EditOptions
-from storage.base import ImageKind, Job, JobAction, JobStatus, Session, Storage
+from bot.store import ImageKind, Job, JobAction, JobStatus, Session, Storage
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from discord.ext import commands
 from bot.errors import Forbidden
 from cogs import render
 from cogs.common import respond
-from storage.base import GuildConfig, RoleLimits
+from bot.store import GuildConfig, RoleLimits
 
 if TYPE_CHECKING:
     from bot.app import InpaintBot

@@ -11,7 +11,7 @@ from bot.errors import InputError
 from bot.imaging import parse_box
 from bot.jobs import Origin
 from bot.models import MaskSpec, Region
-from storage.base import Requester
+from bot.store import Requester
 
 if TYPE_CHECKING:
     from bot.app import InpaintBot

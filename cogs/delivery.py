@@ -20,7 +20,7 @@ from bot.imaging import fit_for_upload_async, preview_async
 from bot.models import ImageFile, PreparedEdit
 from cogs import render
 from cogs.common import NO_MENTIONS, token_expired
-from storage.base import Job, JobStatus
+from bot.store import Job, JobStatus
 
 if TYPE_CHECKING:
     from bot.app import InpaintBot

@@ -26,7 +26,7 @@ from cogs.common import (
 )
 from cogs.forms import Field, build_form, form_handler
 from cogs.render import MASK_HELP
-from storage.base import JobAction
+from bot.store import JobAction
 
 if TYPE_CHECKING:
     from bot.app import InpaintBot

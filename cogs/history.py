@@ -16,7 +16,7 @@ from bot.imaging import thumbnail_async
 from cogs import render
 from cogs.common import bot_of, can_manage_messages, origin_of, respond
 from cogs.errors import guarded
-from storage.base import ImageKind, Job
+from bot.store import ImageKind, Job
 
 if TYPE_CHECKING:
     from bot.app import InpaintBot

@@ -10,7 +10,7 @@ from discord.ext import commands
 
 from cogs import render
 from cogs.common import can_manage_messages, respond
-from storage.base import JobStatus
+from bot.store import JobStatus
 
 if TYPE_CHECKING:
     from bot.app import InpaintBot

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import discord
 
-from storage.base import ImageKind, Job, JobImage, JobStatus
+from bot.store import ImageKind, Job, JobImage, JobStatus
 
 PROMPT_PREVIEW = 80
 COLOUR = discord.Colour.from_rgb(88, 101, 242)

@@ -29,7 +29,7 @@ from cogs.common import (
 )
 from cogs.errors import guarded
 from cogs.forms import Field, build_form, form_handler
-from storage.base import Job, JobAction
+from bot.store import Job, JobAction
 
 if TYPE_CHECKING:
     from bot.app import InpaintBot

@@ -17,7 +17,7 @@ from bot.sessions import Version, head_path, tree_lines
 from cogs import render
 from cogs.common import NO_MENTIONS, bot_of, respond
 from cogs.errors import guarded
-from storage.base import ImageKind, Job, Session
+from bot.store import ImageKind, Job, Session
 
 if TYPE_CHECKING:
     from bot.app import InpaintBot

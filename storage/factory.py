@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.errors import ConfigError
 from bot.settings import Settings
-from storage.base import Storage
+from bot.store import Storage
 from storage.files import LocalFileStore
 from storage.sqlite import SqliteStorage
 

@@ -50,7 +50,7 @@ import aiosqlite
 
 from bot.errors import InputError, NotFound, QuotaExceeded
 from bot.quota import Usage, check_submission, day_start, next_midnight
-from storage.base import (
+from bot.store import (
     AuditEntry,
     CleanupReport,
     EffectiveLimits,

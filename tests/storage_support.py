@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from storage.base import EffectiveLimits, Job, JobAction, NewJob, OutputImage, Requester
+from bot.store import EffectiveLimits, Job, JobAction, NewJob, OutputImage, Requester
 from storage.files import LocalFileStore
 from storage.sqlite import SqliteStorage
 

@@ -21,7 +21,7 @@ from PIL import Image
 from bot.errors import OPERATOR_NOTICE
 from bot.settings import LimitDefaults
 from cogs import delivery
-from storage.base import JobStatus, QuotaStatus, Requester
+from bot.store import JobStatus, QuotaStatus, Requester
 from tests.bot_harness import (
     BOT_TOKEN,
     IMAGE_SIZE,

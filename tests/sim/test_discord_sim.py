@@ -38,7 +38,7 @@ from tests.discord_sim import (
     use_sim_endpoints,
 )
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 GUILD_READY_TIMEOUT = 0.05  # discord.py waits this long after the last GUILD_CREATE before on_ready
 
 

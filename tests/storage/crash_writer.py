@@ -12,10 +12,10 @@ import random
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bot.errors import QuotaExceeded
-from storage.base import EffectiveLimits, JobAction, NewJob, OutputImage, Requester
+from bot.store import EffectiveLimits, JobAction, NewJob, OutputImage, Requester
 from storage.files import LocalFileStore
 from storage.sqlite import SqliteStorage
 

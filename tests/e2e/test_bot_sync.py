@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tests.bot_harness import BOT_TOKEN, make_world
 
-ROOT = str(Path(__file__).resolve().parents[1])
+ROOT = str(Path(__file__).resolve().parents[2])
 COMMANDS = {"edit", "history", "quota", "limits", "queue", "session", "Edit image"}
 
 

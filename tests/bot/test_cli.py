@@ -26,7 +26,7 @@ from PIL import Image, ImageChops, ImageStat
 
 from tests.fakes.ideogram import FakeIdeogram, pattern, sample_image, sample_mask
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 KEY = "sk-ideo-CLI-TOPSECRET-0123456789abcdef"
 DISCORD = "discord-CLI-TOPSECRET.abcdef.0123456789"
 W, H = 128, 96

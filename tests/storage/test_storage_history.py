@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from storage.base import CleanupReport, ImageKind, JobStatus
+from bot.store import CleanupReport, ImageKind, JobStatus
 from storage.sqlite import SqliteStorage
 from tests.storage_support import T0, UNLIMITED, Clock, finish, make_storage, submit
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from PIL import Image, ImageChops, ImageStat
 
 from bot.settings import LimitDefaults
-from storage.base import JobStatus, QuotaStatus, Requester, Session
+from bot.store import JobStatus, QuotaStatus, Requester, Session
 from tests.bot_harness import (
     MASK_BOX,
     World,

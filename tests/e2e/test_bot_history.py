@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from bot.settings import LimitDefaults
-from storage.base import ImageKind
+from bot.store import ImageKind
 from tests.bot_harness import World, decode, is_result, make_world, reply, sample_mask, text_of
 from tests.discord_sim import CallbackType, MessageFlag, SimInteraction, SimMessage
 

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from bot.settings import Settings
-from storage.base import JobStatus, Requester
+from bot.store import JobStatus, Requester
 from storage.factory import open_storage
 from storage.files import LocalFileStore
 from storage.sqlite import Migration, SqliteStorage, apply_migrations, load_migrations, split_statements
 from tests.storage_support import T0, UNLIMITED, finish, make_storage, submit
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "storage" / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "storage" / "migrations"
 
 
 def versions(path: Path) -> list[int]:

@@ -13,7 +13,7 @@ import aiosqlite
 import pytest
 
 from bot.errors import NotFound, QuotaExceeded
-from storage.base import EffectiveLimits, ImageKind, JobAction, JobStatus, Requester, Storage
+from bot.store import EffectiveLimits, ImageKind, JobAction, JobStatus, Requester, Storage
 from storage.sqlite import SqliteStorage
 from tests.storage_support import LIMITS, T0, UNLIMITED, Clock, finish, make_storage, new_job, outputs, submit
 

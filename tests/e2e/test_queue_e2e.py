@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.quota import resolve_limits
-from storage.base import JobStatus, Requester
+from bot.store import JobStatus, Requester
 from tests.bot_harness import World, make_world, sample_mask
 from tests.discord_sim import SimInteraction, SimMessage, SimUser
 

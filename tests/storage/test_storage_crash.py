@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from storage.base import JobStatus
+from bot.store import JobStatus
 from storage.files import LocalFileStore
 from tests.storage_support import finish, make_storage, submit
 

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.retention import clean_once, retention_loop
-from storage.base import EffectiveLimits, JobAction, NewJob, OutputImage, Requester
+from bot.store import EffectiveLimits, JobAction, NewJob, OutputImage, Requester
 from storage.files import LocalFileStore
 from storage.sqlite import SqliteStorage
 

@@ -23,7 +23,7 @@ from bot.fairness import fair_order
 from bot.models import EditResult, ImageFile, PreparedEdit, ResultImage
 from bot.options import EditOptions
 from bot.scheduler import INTERNAL_FAILURE, MAX_ATTEMPTS, RESTART_FAILURE, Scheduler
-from storage.base import EffectiveLimits, Job, JobAction, JobStatus, NewJob, OutputImage, Requester
+from bot.store import EffectiveLimits, Job, JobAction, JobStatus, NewJob, OutputImage, Requester
 from storage.files import LocalFileStore
 from storage.sqlite import SqliteStorage
 from tests.fakes.ideogram import sample_image, sample_mask

@@ -1,4 +1,4 @@
-"""The storage interface the rest of the bot uses, and the records it returns.
+"""The storage interface the core needs, and the records it passes around (backends in `storage/` implement it).
 
 Callers depend on ``Storage`` only, never on SQLite, so a PostgreSQL backend can be added later. All
 times are timezone-aware UTC ``datetime``s. Images are counted in images (the unit Ideogram bills).

@@ -11,7 +11,7 @@ import pytest
 from bot.errors import QuotaExceeded
 from bot.quota import resolve_limits
 from bot.settings import LimitDefaults
-from storage.base import EffectiveLimits, GuildConfig, Requester, RoleLimits
+from bot.store import EffectiveLimits, GuildConfig, Requester, RoleLimits
 from storage.sqlite import SqliteStorage
 from tests.storage_support import LIMITS, T0, Clock, finish, make_storage, submit
 

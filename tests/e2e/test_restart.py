@@ -25,12 +25,12 @@ import pytest
 
 from bot.quota import resolve_limits
 from bot.settings import LimitDefaults, Settings
-from storage.base import Job, JobStatus, Requester
+from bot.store import Job, JobStatus, Requester
 from storage.factory import open_storage
 from tests.discord_sim import DiscordSim, RecordedCall, SimInteraction, SimMessage, SimUser
 from tests.fakes.ideogram import FakeIdeogram, sample_image, sample_mask
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "MTAxMDEw.sim-bot-token.RestartTests0123456789"
 SLOW_S = 60.0  # an edit that is "running" until the process goes away
 FAST_S = 0.05

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from storage.base import JobAction, JobStatus
+from bot.store import JobAction, JobStatus
 from tests.bot_harness import (
     BOT_TOKEN,
     IMAGE_SIZE,

@@ -19,7 +19,7 @@ from bot.quota import Usage as QuotaUsage
 from bot.quota import check_submission
 from bot.sessions import SessionService, Version, head_path, image_source, tree_lines
 from cogs.sessions import tree_text
-from storage.base import Job, JobAction, Requester, Session
+from bot.store import Job, JobAction, Requester, Session
 from storage.sqlite import SqliteStorage
 from tests.storage_support import LIMITS, T0, Clock, finish, make_storage, outputs, submit
 

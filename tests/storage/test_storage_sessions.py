@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.errors import InputError, NotFound
-from storage.base import JobStatus
+from bot.store import JobStatus
 from storage.sqlite import SqliteStorage
 from tests.storage_support import T0, Clock, finish, make_storage, submit
 

@@ -21,7 +21,7 @@ from bot.quota import (
     window_retry_at,
 )
 from bot.settings import LimitDefaults
-from storage.base import EffectiveLimits, GuildConfig, RoleLimits
+from bot.store import EffectiveLimits, GuildConfig, RoleLimits
 
 NOW = datetime(2030, 5, 17, 12, 0, tzinfo=UTC)
 DEFAULTS = LimitDefaults(
