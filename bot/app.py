@@ -26,9 +26,9 @@ from bot.secret import install_secret_filter
 from bot.service import EditService
 from bot.sessions import SessionService
 from bot.settings import Settings
+from bot.store import Storage
 from cogs.delivery import DiscordNotifier
 from cogs.errors import BotTree
-from bot.store import Storage
 from storage.factory import open_storage
 
 log = logging.getLogger(__name__)

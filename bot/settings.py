@@ -174,7 +174,9 @@ class Settings:
             max_images_in_flight=parse("MAX_IMAGES_IN_FLIGHT", positive(int, 1, 64), 8, "a whole number from 1 to 64"),
             data_dir=Path(get("DATA_DIR") or "./data"),
             database_url=get("DATABASE_URL") or "",
-            dev_guild_id=parse("DEV_GUILD_ID", snowflake, None, "a Discord server id (a number like 123456789012345678)"),
+            dev_guild_id=parse(
+                "DEV_GUILD_ID", snowflake, None, "a Discord server id (a number like 123456789012345678)"
+            ),
             discord_api_base=parse("DISCORD_API_BASE", url, None, "an http(s):// URL"),
             discord_gateway_url=parse("DISCORD_GATEWAY_URL", url, None, "a ws(s):// URL"),
             log_level=parse(

@@ -11,9 +11,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import Forbidden
+from bot.store import GuildConfig, RoleLimits
 from cogs import render
 from cogs.common import respond
-from bot.store import GuildConfig, RoleLimits
 
 if TYPE_CHECKING:
     from bot.app import InpaintBot

@@ -18,9 +18,9 @@ import discord
 
 from bot.imaging import fit_for_upload_async, preview_async
 from bot.models import ImageFile, PreparedEdit
+from bot.store import Job, JobStatus
 from cogs import render
 from cogs.common import NO_MENTIONS, token_expired
-from bot.store import Job, JobStatus
 
 if TYPE_CHECKING:
     from bot.app import InpaintBot

@@ -15,6 +15,7 @@ from bot.errors import InputError, MaskMissing
 from bot.imaging import parse_box
 from bot.models import MaskSpec, Region
 from bot.options import EditOptions, MagicPrompt, RenderingSpeed, StyleType
+from bot.store import JobAction
 from cogs.common import (
     bot_of,
     origin_of,
@@ -26,7 +27,6 @@ from cogs.common import (
 )
 from cogs.forms import Field, build_form, form_handler
 from cogs.render import MASK_HELP
-from bot.store import JobAction
 
 if TYPE_CHECKING:
     from bot.app import InpaintBot

@@ -13,10 +13,10 @@ from discord.ext import commands
 
 from bot.errors import Forbidden, NotFound
 from bot.imaging import thumbnail_async
+from bot.store import ImageKind, Job
 from cogs import render
 from cogs.common import bot_of, can_manage_messages, origin_of, respond
 from cogs.errors import guarded
-from bot.store import ImageKind, Job
 
 if TYPE_CHECKING:
     from bot.app import InpaintBot

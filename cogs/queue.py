@@ -8,9 +8,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.store import JobStatus
 from cogs import render
 from cogs.common import can_manage_messages, respond
-from bot.store import JobStatus
 
 if TYPE_CHECKING:
     from bot.app import InpaintBot

@@ -14,6 +14,7 @@ import discord
 from discord.ext import commands
 
 from bot.errors import Forbidden, NotFound
+from bot.store import Job, JobAction
 from cogs import render
 from cogs import sessions as sessions_ui
 from cogs.common import (
@@ -29,7 +30,6 @@ from cogs.common import (
 )
 from cogs.errors import guarded
 from cogs.forms import Field, build_form, form_handler
-from bot.store import Job, JobAction
 
 if TYPE_CHECKING:
     from bot.app import InpaintBot

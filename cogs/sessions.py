@@ -14,10 +14,10 @@ from discord.ext import commands
 from bot.errors import InputError, NotFound
 from bot.imaging import side_by_side_async
 from bot.sessions import Version, head_path, tree_lines
+from bot.store import ImageKind, Job, Session
 from cogs import render
 from cogs.common import NO_MENTIONS, bot_of, respond
 from cogs.errors import guarded
-from bot.store import ImageKind, Job, Session
 
 if TYPE_CHECKING:
     from bot.app import InpaintBot

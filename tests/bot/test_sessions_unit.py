@@ -18,8 +18,8 @@ from bot.options import EditOptions
 from bot.quota import Usage as QuotaUsage
 from bot.quota import check_submission
 from bot.sessions import SessionService, Version, head_path, image_source, tree_lines
-from cogs.sessions import tree_text
 from bot.store import Job, JobAction, Requester, Session
+from cogs.sessions import tree_text
 from storage.sqlite import SqliteStorage
 from tests.storage_support import LIMITS, T0, Clock, finish, make_storage, outputs, submit
 

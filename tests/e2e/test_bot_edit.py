@@ -20,8 +20,8 @@ from PIL import Image
 
 from bot.errors import OPERATOR_NOTICE
 from bot.settings import LimitDefaults
-from cogs import delivery
 from bot.store import JobStatus, QuotaStatus, Requester
+from cogs import delivery
 from tests.bot_harness import (
     BOT_TOKEN,
     IMAGE_SIZE,
