@@ -15,12 +15,22 @@ from typing import Any, TypeVar
 from dotenv import dotenv_values
 
 from bot.errors import ConfigError
+from bot.limits import RESULT_DOWNLOAD_TIMEOUT_S
 from bot.options import ApiShape, AuthScheme, LegacyModel
 from bot.secret import Secret
 
 T = TypeVar("T")
 
 DEFAULT_EDIT_PATHS = {ApiShape.V3: "/v1/ideogram-v3/edit", ApiShape.LEGACY: "/edit"}
+DEFAULT_IDEOGRAM_TIMEOUT_S = 180.0
+SHUTDOWN_MARGIN_S = 10.0  # storing and posting a result once it is downloaded
+
+
+def default_shutdown_grace(ideogram_timeout_s: float) -> float:
+    """The longest a started edit can take to be saved: the whole API call (retries and polling
+    included), then downloading its results, then storing them. Waiting that long on SIGTERM means a
+    call that was sent is never cut off and run again (Ideogram would bill both)."""
+    return ideogram_timeout_s + RESULT_DOWNLOAD_TIMEOUT_S + SHUTDOWN_MARGIN_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +54,7 @@ class Settings:
     ideogram_auth: AuthScheme = AuthScheme.API_KEY
     ideogram_model: LegacyModel = LegacyModel.V_2_TURBO
     ideogram_task_path: str | None = None
-    ideogram_timeout_s: float = 180.0
+    ideogram_timeout_s: float = DEFAULT_IDEOGRAM_TIMEOUT_S
     ideogram_max_retries: int = 3
     max_images_in_flight: int = 8
     data_dir: Path = Path("./data")
@@ -55,7 +65,12 @@ class Settings:
     log_level: str = "INFO"
     limits: LimitDefaults = field(default_factory=LimitDefaults)
     retention_days: int = 30
-    shutdown_grace_s: float = 30.0
+    # --- billing safety (issue 10) ---------------------------------------------------------------
+    # default: wait out the longest started edit (derived from IDEOGRAM_TIMEOUT_S when loaded)
+    shutdown_grace_s: float = default_shutdown_grace(DEFAULT_IDEOGRAM_TIMEOUT_S)
+    # retry requests that were sent and then lost (timeout, dropped connection, gateway 502/504):
+    # off by default because Ideogram may have run, and billed, the lost one
+    ideogram_retry_maybe_billed: bool = False
 
     @property
     def database_path(self) -> Path:
@@ -131,6 +146,12 @@ class Settings:
                 raise ValueError(raw)
             return raw
 
+        def flag(raw: str) -> bool:
+            value = raw.lower()
+            if value not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+                raise ValueError(raw)
+            return value in ("true", "1", "yes", "on")
+
         def one_of(*names: str) -> Callable[[str], str]:
             def convert(raw: str) -> str:
                 if raw.upper() not in names:
@@ -158,6 +179,9 @@ class Settings:
                 for f in fields(LimitDefaults)
             }
         )
+        timeout_s = parse(
+            "IDEOGRAM_TIMEOUT_S", positive(float, 1, 3600), DEFAULT_IDEOGRAM_TIMEOUT_S, "seconds between 1 and 3600"
+        )
         return cls(
             discord_token=Secret(get("DISCORD_TOKEN") or ""),
             ideogram_api_key=Secret(get("IDEOGRAM_API_KEY") or ""),
@@ -167,9 +191,7 @@ class Settings:
             ideogram_auth=parse("IDEOGRAM_AUTH", choice(AuthScheme), AuthScheme.API_KEY, "api-key or bearer"),
             ideogram_model=parse("IDEOGRAM_MODEL", choice(LegacyModel), LegacyModel.V_2_TURBO, "V_2 or V_2_TURBO"),
             ideogram_task_path=task_path,
-            ideogram_timeout_s=parse(
-                "IDEOGRAM_TIMEOUT_S", positive(float, 1, 3600), 180.0, "seconds between 1 and 3600"
-            ),
+            ideogram_timeout_s=timeout_s,
             ideogram_max_retries=parse("IDEOGRAM_MAX_RETRIES", positive(int, 0, 10), 3, "a whole number from 0 to 10"),
             max_images_in_flight=parse("MAX_IMAGES_IN_FLIGHT", positive(int, 1, 64), 8, "a whole number from 1 to 64"),
             data_dir=Path(get("DATA_DIR") or "./data"),
@@ -187,7 +209,13 @@ class Settings:
             ),
             limits=limits,
             retention_days=parse("RETENTION_DAYS", positive(int, 1, 36500), 30, "days ≥ 1"),
-            shutdown_grace_s=parse("SHUTDOWN_GRACE_S", positive(float, 0, 3600), 30.0, "seconds from 0 to 3600"),
+            shutdown_grace_s=parse(
+                "SHUTDOWN_GRACE_S",
+                positive(float, 0, 7200),
+                default_shutdown_grace(timeout_s),
+                "seconds from 0 to 7200",
+            ),
+            ideogram_retry_maybe_billed=parse("IDEOGRAM_RETRY_MAYBE_BILLED", flag, False, "true or false"),
         )
 
     def __post_init__(self) -> None:

@@ -7,11 +7,21 @@ Decisions (nobody to ask, so written down here):
   backoff sleep and task poll. Result downloads have their own ``RESULT_DOWNLOAD_TIMEOUT_S``.
 * Slots are held from before the first byte is sent until the API's final answer (incl. polling) and
   released before downloading: downloads do not count against Ideogram's in-flight quota.
-* Each attempt gets at most ``attempt_timeout_s`` (default: half the whole timeout) so one hung
-  connection leaves room for a retry. A retried timeout can be billed twice by the API; that is
-  the price of not waiting forever, and the default keeps it to rare, very slow requests.
-* Redirects are never followed on API calls (the key must not travel to another host); result
-  downloads carry no credentials at all, so they may follow redirects.
+* Billing-safe retries. Ideogram bills a request that ran to completion, not one it rejected (429)
+  or whose generation failed (its own 500/503). So these are retried, and so are failures before the
+  request was sent (connection refused, DNS, TLS handshake, connect timeout: aiohttp's
+  ``ClientConnectorError`` and ``ConnectionTimeoutError``). A request that was sent and then lost
+  (client-side timeout, ``ServerDisconnectedError``, ``ClientPayloadError``, a reset mid-answer) and
+  a gateway's 502/504 (or Cloudflare's 520/524: the upstream may have finished) *may have been
+  billed*: they are retried only when the operator sets ``IDEOGRAM_RETRY_MAYBE_BILLED``. Without it
+  an attempt may use the whole deadline; with it each attempt gets at most ``attempt_timeout_s``
+  (default: half the whole timeout) so one hung connection leaves room for a retry.
+* The owned session never reuses a connection for the API (``force_close``): a kept-alive
+  connection the server closed meanwhile fails as ``ServerDisconnectedError``, which is
+  indistinguishable from a request lost after it was sent, and would then not be retried.
+* Redirects are never followed on API calls (the key must not travel to another host). Result
+  downloads carry no credentials and go through ``bot.ideogram.download``'s rules: public https
+  links only, same-host redirects only, addresses checked in the connector's resolver.
 * Errors are created outside ``except`` blocks (or raised ``from None``), so no aiohttp exception —
   which can reference request headers — hangs off ours; every text is redacted with the settings'
   secrets before it is raised or logged.
@@ -20,6 +30,7 @@ Decisions (nobody to ask, so written down here):
 from __future__ import annotations
 
 import asyncio
+import enum
 import io
 import logging
 import random
@@ -30,7 +41,6 @@ from urllib.parse import quote
 
 import aiohttp
 from PIL import Image
-from yarl import URL
 
 from bot import limits
 from bot.errors import (
@@ -43,6 +53,14 @@ from bot.errors import (
     BotError,
     InputError,
     ResultDownloadError,
+)
+from bot.ideogram.download import (
+    MAX_REDIRECTS,
+    REDIRECT_STATUSES,
+    AddressRefused,
+    ResultUrlPolicy,
+    download_session,
+    refused,
 )
 from bot.ideogram.request import auth_headers, build_form, validate_request
 from bot.ideogram.response import (
@@ -69,6 +87,8 @@ log = logging.getLogger(__name__)
 API_BODY_MAX_BYTES = 2 * 1024 * 1024  # a JSON answer bigger than this is not an Ideogram answer
 _CHUNK = 64 * 1024
 _EXPIRED_STATUSES = frozenset({401, 403, 404, 410})
+# A gateway's "the upstream did not answer (in time)": the upstream may have finished, and billed.
+GATEWAY_STATUSES = frozenset({502, 504, 520, 524, 598, 599})
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -77,13 +97,34 @@ class _TooLarge(Exception):
     """A body went past its cap; the connection is dropped instead of read to the end."""
 
 
+class Retry(enum.Enum):
+    """Whether a failed attempt may be sent again, by what it may have cost."""
+
+    NO = "no"  # a final answer (4xx, malformed)
+    SAFE = "safe"  # not billed: rejected (429/408), the API's own 5xx, or never sent
+    MAYBE_BILLED = "maybe-billed"  # sent and then lost, or a gateway's 502/504
+
+
+def retry_for_status(status: int) -> Retry:
+    if status in GATEWAY_STATUSES:
+        return Retry.MAYBE_BILLED
+    return Retry.SAFE if is_retryable_status(status) else Retry.NO
+
+
+def retry_for_exception(exc: BaseException) -> Retry:
+    """Only a failure to connect proves nothing was sent; anything later may have reached the API."""
+    if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
+        return Retry.SAFE
+    return Retry.MAYBE_BILLED
+
+
 @dataclass(frozen=True, slots=True)
 class _Outcome:
     """One HTTP attempt: either a JSON ``payload`` or a typed ``error`` (maybe worth retrying)."""
 
     payload: Any = None
     error: ApiError | None = None
-    retryable: bool = False
+    retry: Retry = Retry.NO
     retry_after: float | None = None
     status: int | None = None
 
@@ -119,13 +160,18 @@ class IdeogramClient:
         self.slots = slots if slots is not None else ImageSlots(settings.max_images_in_flight)
         self.backoff_base_s = backoff_base_s
         self.backoff_max_s = backoff_max_s
-        self.attempt_timeout_s = attempt_timeout_s or settings.ideogram_timeout_s / 2
+        if attempt_timeout_s is None:  # a timed-out attempt is only retried with the opt-in
+            retry_lost = settings.ideogram_retry_maybe_billed
+            attempt_timeout_s = settings.ideogram_timeout_s / 2 if retry_lost else settings.ideogram_timeout_s
+        self.attempt_timeout_s = attempt_timeout_s
         self.poll_interval_s = poll_interval_s
         self.poll_max_interval_s = poll_max_interval_s
         self.download_timeout_s = download_timeout_s
         self.result_max_bytes = result_max_bytes
         self._sleep = sleep
         self._rand = rand
+        self._url_policy = ResultUrlPolicy.for_base_url(settings.ideogram_base_url)
+        self._download_session: aiohttp.ClientSession | None = None
 
     @property
     def settings(self) -> Settings:
@@ -142,6 +188,9 @@ class IdeogramClient:
         await self.close()
 
     async def close(self) -> None:
+        if self._download_session is not None and not self._download_session.closed:
+            await self._download_session.close()
+        self._download_session = None
         if self._owns_session and self._session is not None and not self._session.closed:
             await self._session.close()
         if self._owns_session:
@@ -265,7 +314,7 @@ class IdeogramClient:
         *,
         where: str,
     ) -> tuple[Any, int]:
-        """One logical call with bounded retries (429, 408, 5xx, network errors, attempt timeouts)."""
+        """One logical call with bounded retries of what was not billed (module docstring)."""
         loop = asyncio.get_running_loop()
         attempt = 0
         while True:
@@ -281,9 +330,17 @@ class IdeogramClient:
                 return outcome.payload, attempt
             error = outcome.error
             retries_left = self._settings.ideogram_max_retries - (attempt - 1)
-            if not outcome.retryable or retries_left <= 0:
+            if outcome.retry is Retry.MAYBE_BILLED and not self._settings.ideogram_retry_maybe_billed:
                 self._log(
-                    logging.WARNING if outcome.retryable else logging.DEBUG,
+                    logging.WARNING,
+                    f"{where}: not retried after attempt {attempt} ({took:.2f}s; {error.detail}): the request "
+                    "was sent and may have been billed (IDEOGRAM_RETRY_MAYBE_BILLED=true retries it)",
+                )
+                raise error
+            retryable = outcome.retry is not Retry.NO
+            if not retryable or retries_left <= 0:
+                self._log(
+                    logging.WARNING if retryable else logging.DEBUG,
                     f"{where}: status {outcome.status or '-'}, giving up after attempt {attempt} ({took:.2f}s)",
                 )
                 raise error
@@ -316,6 +373,7 @@ class IdeogramClient:
     ) -> _Outcome:
         session = self._get_session()
         failure: ApiError | None = None
+        retry = Retry.MAYBE_BILLED
         try:
             async with session.request(
                 method,
@@ -328,20 +386,29 @@ class IdeogramClient:
                 status = response.status
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 raw = await _read_capped(response, API_BODY_MAX_BYTES)
+        except aiohttp.ConnectionTimeoutError as exc:  # before TimeoutError: it is one too
+            retry = retry_for_exception(exc)
+            failure = ApiUnavailable(
+                "The bot could not reach the image service. Please try again later.",
+                detail=f"Ideogram {where}: could not connect within {timeout_s:.1f}s",
+            )
         except TimeoutError:
             failure = ApiTimeout(
                 "The image service took too long to answer. Please try again.",
                 detail=f"Ideogram {where}: no answer within the {timeout_s:.1f}s attempt timeout",
             )
         except _TooLarge:
+            retry = Retry.NO
             failure = malformed(f"{where} answer larger than {API_BODY_MAX_BYTES} bytes")
         except (aiohttp.ClientError, OSError) as exc:
+            retry = retry_for_exception(exc)
+            sent = "before sending" if retry is Retry.SAFE else "after sending"
             failure = ApiUnavailable(
                 "The bot could not reach the image service. Please try again later.",
-                detail=f"Ideogram {where}: network error {type(exc).__name__}: {self._redact(str(exc))}",
+                detail=f"Ideogram {where}: network error {sent} {type(exc).__name__}: {self._redact(str(exc))}",
             )
         if failure is not None:
-            return _Outcome(error=failure, retryable=not isinstance(failure, ApiMalformedResponse))
+            return _Outcome(error=failure, retry=retry)
         if 200 <= status < 300:
             try:
                 return _Outcome(payload=parse_json(raw), status=status)
@@ -358,7 +425,7 @@ class IdeogramClient:
             return _Outcome(error=error, status=status)
         reason = reason_from_body(raw)
         error = error_for_status(status, self._redact(reason) if reason else None, where=where)
-        return _Outcome(error=error, retryable=is_retryable_status(status), retry_after=retry_after, status=status)
+        return _Outcome(error=error, retry=retry_for_status(status), retry_after=retry_after, status=status)
 
     # --- results ---------------------------------------------------------------------------------
 
@@ -389,30 +456,28 @@ class IdeogramClient:
             raise
 
     async def _download(self, item: ResultItem) -> ImageFile:
-        """GET one result with no credentials, a size cap and its own timeout; decode off the loop."""
+        """GET one result with no credentials, a size cap and its own timeout; decode off the loop.
+        Only public https links (``bot.ideogram.download``); same-host redirects followed by hand."""
         assert item.url is not None
-        try:
-            url = URL(item.url, encoded=True)
-        except (ValueError, TypeError):
-            url = None
-        if url is None or url.scheme not in ("http", "https") or not url.host:
-            scheme = url.scheme if url is not None else "?"
-            raise ResultDownloadError(
-                "The image service returned a result link the bot cannot fetch.",
-                detail=f"result {item.index}: refused URL with scheme {scheme!r} (only http/https)",
-            )
+        url = self._url_policy.check(item.index, item.url)
         failure: ResultDownloadError | None = None
         status = 0
         data = b""
         try:
-            async with self._get_session().get(
-                url,
-                headers={"Accept": "image/*"},
-                timeout=aiohttp.ClientTimeout(total=self.download_timeout_s),
-            ) as response:
-                status = response.status
-                if status == 200:
-                    data = await _read_capped(response, self.result_max_bytes)
+            async with asyncio.timeout(self.download_timeout_s):
+                for _ in range(MAX_REDIRECTS + 1):
+                    async with self._get_download_session().get(
+                        url, headers={"Accept": "image/*"}, allow_redirects=False
+                    ) as response:
+                        status = response.status
+                        if status in REDIRECT_STATUSES:
+                            url = self._url_policy.check_redirect(item.index, url, response.headers.get("Location"))
+                            continue
+                        if status == 200:
+                            data = await _read_capped(response, self.result_max_bytes)
+                        break
+                else:
+                    raise refused(item.index, f"more than {MAX_REDIRECTS} redirects")
         except TimeoutError:
             failure = ResultDownloadError(
                 "Downloading the finished image took too long. Please try again.",
@@ -423,6 +488,14 @@ class IdeogramClient:
                 "The finished image is larger than the bot accepts.",
                 detail=f"result {item.index}: larger than RESULT_MAX_BYTES={self.result_max_bytes}",
             )
+        except aiohttp.ClientConnectorError as exc:
+            if isinstance(exc.os_error, AddressRefused):
+                failure = refused(item.index, f"a link whose host {exc.os_error}")
+            else:
+                failure = ResultDownloadError(
+                    "The bot could not download the finished image. Please try again.",
+                    detail=f"result {item.index}: {type(exc).__name__}: {self._redact(str(exc))}",
+                )
         except (aiohttp.ClientError, OSError) as exc:
             failure = ResultDownloadError(
                 "The bot could not download the finished image. Please try again.",
@@ -452,12 +525,20 @@ class IdeogramClient:
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or (self._owns_session and self._session.closed):
-            # no cookies: an aggregator's cookie must not follow us to the result host
+            # no cookies; a fresh connection per request (see the module docstring on force_close)
             self._session = aiohttp.ClientSession(
-                cookie_jar=aiohttp.DummyCookieJar(), timeout=aiohttp.ClientTimeout(total=None)
+                connector=aiohttp.TCPConnector(force_close=True),
+                cookie_jar=aiohttp.DummyCookieJar(),
+                timeout=aiohttp.ClientTimeout(total=None),
             )
             self._owns_session = True
         return self._session
+
+    def _get_download_session(self) -> aiohttp.ClientSession:
+        """Always our own: its resolver refuses private addresses (an injected session has none)."""
+        if self._download_session is None or self._download_session.closed:
+            self._download_session = download_session(self._url_policy)
+        return self._download_session
 
     def _redact(self, text: str) -> str:
         return redact(text, (*self._settings.secrets(), self._settings.ideogram_api_key.reveal()))

@@ -33,6 +33,7 @@ from bot.errors import (
     ResultDownloadError,
 )
 from bot.ideogram import IdeogramClient
+from bot.ideogram.client import Retry, retry_for_exception
 from bot.inflight import ImageSlots
 from bot.models import ImageFile
 from bot.options import (
@@ -277,11 +278,11 @@ async def test_long_reason_is_truncated(fake: FakeIdeogram) -> None:
 
 
 async def test_html_error_page_is_not_shown(fake: FakeIdeogram) -> None:
-    fake.malformed_next(b"<html><body><h1>502 Bad Gateway</h1></body></html>", status=502, times=9)
+    fake.malformed_next(b"<html><body><h1>503 Service Unavailable</h1></body></html>", status=503, times=9)
     async with make_client(fake, ideogram_max_retries=1) as client:
         with pytest.raises(ApiUnavailable) as caught:
             await edit(client)
-    assert "<html" not in caught.value.user_message and "502" in caught.value.user_message
+    assert "<html" not in caught.value.user_message and "503" in caught.value.user_message
     assert len(fake.edit_requests) == 2
 
 
@@ -363,21 +364,151 @@ async def test_backoff_is_exponential_with_full_jitter(fake: FakeIdeogram) -> No
     assert sleep.delays == [0.5, 1.0, 1.5]
 
 
-async def test_dropped_connection_is_retried(fake: FakeIdeogram) -> None:
+# --- billing-safe retries: only what Ideogram did not bill is sent again, unless the operator opts in
+
+
+async def test_dropped_connection_is_not_retried_by_default(fake: FakeIdeogram) -> None:
     fake.drop_next()
-    async with make_client(fake) as client:
+    async with make_client(fake, ideogram_max_retries=3) as client:
+        with pytest.raises(ApiUnavailable) as caught:
+            await edit(client)
+    assert len(fake.edit_requests) == 1, "the dropped request may have run: sending it again could bill twice"
+    assert "after sending" in caught.value.detail
+
+
+async def test_dropped_connection_is_retried_with_the_opt_in(fake: FakeIdeogram) -> None:
+    fake.drop_next()
+    async with make_client(fake, ideogram_retry_maybe_billed=True) as client:
         result = await edit(client)
     assert result.attempts == 2
     assert [r.status for r in fake.edit_requests] == [None, 200]
 
 
-async def test_dropped_every_time_gives_unavailable(fake: FakeIdeogram) -> None:
+async def test_dropped_every_time_gives_unavailable_with_the_opt_in(fake: FakeIdeogram) -> None:
     fake.drop_next(times=5)
-    async with make_client(fake, ideogram_max_retries=2) as client:
+    async with make_client(fake, ideogram_max_retries=2, ideogram_retry_maybe_billed=True) as client:
         with pytest.raises(ApiUnavailable) as caught:
             await edit(client)
     assert len(fake.edit_requests) == 3
     assert "could not reach" in caught.value.user_message
+
+
+async def test_answer_cut_off_mid_body_is_not_retried_by_default(fake: FakeIdeogram) -> None:
+    fake.truncate_next()
+    async with make_client(fake, ideogram_max_retries=3) as client:
+        with pytest.raises(ApiUnavailable) as caught:
+            await edit(client)
+    assert len(fake.edit_requests) == 1
+    assert "ClientPayloadError" in caught.value.detail
+
+
+async def test_answer_cut_off_mid_body_is_retried_with_the_opt_in(fake: FakeIdeogram) -> None:
+    fake.truncate_next()
+    async with make_client(fake, ideogram_retry_maybe_billed=True) as client:
+        result = await edit(client)
+    assert result.attempts == 2 and len(fake.edit_requests) == 2
+
+
+async def test_client_side_timeout_is_not_retried_by_default(fake: FakeIdeogram) -> None:
+    fake.delay_next(3.0)
+    async with make_client(fake, ideogram_timeout_s=1.0, ideogram_max_retries=3) as client:
+        assert client.attempt_timeout_s == 1.0, "without retries an attempt may use the whole deadline"
+        with pytest.raises(ApiTimeout):
+            await edit(client)
+    assert len(fake.edit_requests) == 1
+
+
+async def test_client_side_timeout_is_retried_with_the_opt_in(fake: FakeIdeogram) -> None:
+    fake.delay_next(3.0)
+    async with make_client(fake, ideogram_timeout_s=2.0, ideogram_retry_maybe_billed=True) as client:
+        assert client.attempt_timeout_s == 1.0
+        result = await edit(client)
+    assert result.attempts == 2 and len(fake.edit_requests) == 2
+
+
+@pytest.mark.parametrize("status", [502, 504, 520, 524])
+async def test_gateway_errors_are_not_retried_by_default(fake: FakeIdeogram, status: int) -> None:
+    fake.fail_next(status, times=3)
+    async with make_client(fake, ideogram_max_retries=3) as client:
+        with pytest.raises(ApiError) as caught:
+            await edit(client)
+    assert len(fake.edit_requests) == 1, "the gateway's upstream may have finished (and billed)"
+    assert caught.value.status == status
+
+
+@pytest.mark.parametrize("status", [502, 504])
+async def test_gateway_errors_are_retried_with_the_opt_in(fake: FakeIdeogram, status: int) -> None:
+    fake.fail_next(status)
+    async with make_client(fake, ideogram_retry_maybe_billed=True) as client:
+        result = await edit(client)
+    assert result.attempts == 2 and [r.status for r in fake.edit_requests] == [status, 200]
+
+
+@pytest.mark.parametrize("status", [429, 500, 503, 507, 408])
+async def test_rejections_and_the_apis_own_errors_are_retried(fake: FakeIdeogram, status: int) -> None:
+    fake.fail_next(status, times=2)
+    async with make_client(fake, ideogram_max_retries=3) as client:
+        result = await edit(client)
+    assert result.attempts == 3 and [r.status for r in fake.edit_requests] == [status, status, 200]
+
+
+async def test_connection_refused_is_retried_and_then_succeeds(fake: FakeIdeogram) -> None:
+    """Nothing was sent, so nothing was billed: retried without the opt-in. The fake only starts
+    listening during the first backoff, so the first attempt is refused."""
+    port = _free_port()
+    late = FakeIdeogram(api_key=KEY, port=port)
+    started: list[bool] = []
+
+    async def sleep(delay: float) -> None:
+        if not started:
+            started.append(True)
+            await late.start()
+
+    settings = fake.settings(ideogram_base_url=f"http://127.0.0.1:{port}", ideogram_max_retries=2)
+    try:
+        async with IdeogramClient(settings, **{**FAST, "sleep": sleep}) as client:
+            result = await edit(client)
+    finally:
+        await late.stop()
+    assert result.attempts == 2 and started
+    assert len(late.edit_requests) == 1
+
+
+async def test_connection_refused_every_time_is_retried_to_the_limit(fake: FakeIdeogram) -> None:
+    sleep = SleepRecorder()
+    settings = fake.settings(ideogram_base_url=f"http://127.0.0.1:{_free_port()}", ideogram_max_retries=2)
+    async with IdeogramClient(settings, **{**FAST, "sleep": sleep}) as client:
+        with pytest.raises(ApiUnavailable) as caught:
+            await edit(client)
+    assert len(sleep.delays) == 2, "three attempts: the first and two retries"
+    assert "before sending" in caught.value.detail
+
+
+async def test_tls_handshake_failure_is_retried(fake: FakeIdeogram) -> None:
+    """https to a plain-http port: the handshake fails before the request is sent."""
+    sleep = SleepRecorder()
+    settings = fake.settings(ideogram_base_url=f"https://127.0.0.1:{fake.port}", ideogram_max_retries=2)
+    async with IdeogramClient(settings, **{**FAST, "sleep": sleep}) as client:
+        with pytest.raises(ApiUnavailable) as caught:
+            await edit(client)
+    assert len(sleep.delays) == 2 and fake.edit_requests == []
+    assert "before sending" in caught.value.detail
+
+
+def test_exceptions_are_classified_by_whether_the_request_was_sent() -> None:
+    key = aiohttp.client_reqrep.ConnectionKey("h", 443, True, True, None, None, None)
+    dns = aiohttp.ClientConnectorDNSError(key, OSError(-2, "Name or service not known"))
+    refused = aiohttp.ClientConnectorError(key, ConnectionRefusedError(111, "refused"))
+    assert retry_for_exception(dns) is Retry.SAFE and retry_for_exception(refused) is Retry.SAFE
+    assert retry_for_exception(aiohttp.ConnectionTimeoutError()) is Retry.SAFE
+    for lost in (
+        aiohttp.ServerDisconnectedError(),
+        aiohttp.ClientPayloadError("cut"),
+        aiohttp.SocketTimeoutError(),
+        TimeoutError(),
+        aiohttp.ClientOSError(104, "Connection reset by peer"),
+    ):
+        assert retry_for_exception(lost) is Retry.MAYBE_BILLED, lost
 
 
 # --- malformed answers --------------------------------------------------------------------------------
@@ -434,7 +565,9 @@ async def test_wrapped_synchronous_answer_is_accepted(fake: FakeIdeogram) -> Non
 
 async def test_whole_request_timeout_covers_retries() -> None:
     async with FakeIdeogram(api_key=KEY, latency_s=5.0) as server:
-        async with make_client(server, ideogram_timeout_s=0.4, ideogram_max_retries=5) as client:
+        async with make_client(
+            server, ideogram_timeout_s=0.4, ideogram_max_retries=5, ideogram_retry_maybe_billed=True
+        ) as client:
             started = time.monotonic()
             with pytest.raises(ApiTimeout) as caught:
                 await edit(client)

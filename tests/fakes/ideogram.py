@@ -105,7 +105,7 @@ class RecordedRequest:
 class Fault:
     """A queued deviation for the next request on a route."""
 
-    kind: Literal["respond", "raw", "drop", "delay"]
+    kind: Literal["respond", "raw", "drop", "delay", "truncate"]
     status: int = 200
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
@@ -296,6 +296,12 @@ class FakeIdeogram:
         for _ in range(times):
             self._faults[route].append(Fault("drop"))
 
+    def truncate_next(self, *, times: int = 1, route: Route = "edit") -> None:
+        """Read the request, start a 200 answer announcing more bytes than it sends, then close the
+        connection: the client sees the answer break off mid-body (``ClientPayloadError``)."""
+        for _ in range(times):
+            self._faults[route].append(Fault("truncate"))
+
     def delay_next(self, seconds: float, *, times: int = 1, route: Route = "edit") -> None:
         """Add ``seconds`` before the next requests are processed normally."""
         for _ in range(times):
@@ -484,6 +490,15 @@ class FakeIdeogram:
                 request.transport.abort()
             record.finished = time.monotonic()
             raise asyncio.CancelledError  # nothing more to say on a closed connection
+        if fault.kind == "truncate":
+            response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+            response.content_length = 4096
+            await response.prepare(request)
+            await response.write(b'{"created": "c", "data": [')
+            if request.transport is not None:
+                request.transport.abort()
+            record.status, record.finished = 200, time.monotonic()
+            raise asyncio.CancelledError
         if fault.kind == "raw":
             record.status, record.finished = fault.status, time.monotonic()
             return web.Response(status=fault.status, body=fault.body, content_type=fault.content_type)
