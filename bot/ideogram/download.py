@@ -67,7 +67,7 @@ def address_problem(address: str) -> str | None:
     mapped = getattr(ip, "ipv4_mapped", None)
     if mapped is not None:
         ip = mapped
-    for kind in ("loopback", "private", "link_local", "multicast", "reserved", "unspecified"):
+    for kind in ("loopback", "link_local", "unspecified", "multicast", "reserved", "private"):
         if getattr(ip, f"is_{kind}"):
             return f"{kind.replace('_', '-')} address {ip}"
     if not ip.is_global:
@@ -133,8 +133,8 @@ class PublicResolver(AbstractResolver):
     connector only ever connects to checked addresses. ``allowed_hosts`` (the loopback test origin's
     host) skip the check."""
 
-    def __init__(self, allowed_hosts: frozenset[str] = frozenset()) -> None:
-        self._inner = aiohttp.DefaultResolver()
+    def __init__(self, allowed_hosts: frozenset[str] = frozenset(), inner: AbstractResolver | None = None) -> None:
+        self._inner = inner if inner is not None else aiohttp.DefaultResolver()
         self._allowed = allowed_hosts
 
     async def resolve(

@@ -13,6 +13,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp.abc import AbstractResolver
 from PIL import Image
 
 from bot.errors import (
@@ -34,6 +35,7 @@ from bot.errors import (
 )
 from bot.ideogram import IdeogramClient
 from bot.ideogram.client import Retry, retry_for_exception
+from bot.ideogram.download import AddressRefused, PublicResolver, ResultUrlRefused
 from bot.inflight import ImageSlots
 from bot.models import ImageFile
 from bot.options import (
@@ -690,6 +692,107 @@ async def test_non_http_result_url_is_refused(fake: FakeIdeogram, url: str) -> N
     async with make_client(fake) as client:
         with pytest.raises(ResultDownloadError):
             await edit(client)
+
+
+async def _refused_download(fake: FakeIdeogram, url: str) -> ResultUrlRefused:
+    fake.respond_next({"created": "c", "data": [{"url": url, "is_image_safe": True}]})
+    async with make_client(fake) as client:
+        with pytest.raises(ResultUrlRefused) as caught:
+            await edit(client)
+    assert "only public https links" in caught.value.user_message
+    return caught.value
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("http://example.com/x.png", "plain http"),
+        ("https://10.0.0.7/x.png", "private address 10.0.0.7"),
+        ("https://192.168.1.1/x.png", "private address 192.168.1.1"),
+        ("https://169.254.169.254/latest/meta-data", "link-local address 169.254.169.254"),
+        ("https://127.0.0.1/x.png", "loopback address 127.0.0.1"),
+        ("https://[::1]/x.png", "loopback address ::1"),
+        ("https://[::ffff:10.1.2.3]/x.png", "private address 10.1.2.3"),
+        ("https://0.0.0.0/x.png", "unspecified address 0.0.0.0"),
+        ("https://100.64.0.1/x.png", "non-public address 100.64.0.1"),
+        ("https://user:pw@example.com/x.png", "credentials"),
+    ],
+)
+async def test_result_links_that_are_not_public_https_are_refused(fake: FakeIdeogram, url: str, why: str) -> None:
+    error = await _refused_download(fake, url)
+    assert why in error.detail
+    assert fake.result_requests == []
+
+
+async def test_http_is_only_allowed_on_the_loopback_base_urls_own_origin(fake: FakeIdeogram) -> None:
+    other = f"http://127.0.0.1:{_free_port()}/results/x.png"
+    error = await _refused_download(fake, other)
+    assert "plain http" in error.detail
+    async with make_client(fake) as client:  # the fake's own links (same origin as the base URL) work
+        result = await edit(client)
+    assert result.images[0].image is not None
+
+
+async def test_host_resolving_to_a_private_address_is_refused(fake: FakeIdeogram) -> None:
+    error = await _refused_download(fake, f"https://localhost:{fake.port}/results/x.png")
+    assert "localhost resolves to a loopback address" in error.detail
+    assert fake.result_requests == []
+
+
+class StubResolver(AbstractResolver):
+    def __init__(self, *addresses: str) -> None:
+        self.addresses = addresses
+
+    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET) -> list:
+        return [
+            {"hostname": host, "host": a, "port": port, "family": family, "proto": 0, "flags": 0}
+            for a in self.addresses
+        ]
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_resolver_refuses_a_host_with_any_private_address() -> None:
+    """The connector connects to what the resolver returned, so a rebinding DNS server cannot swap a
+    private address in after the check; one private address among public ones refuses the host."""
+    public = PublicResolver(inner=StubResolver("93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"))
+    assert [r["host"] for r in await public.resolve("example.com", 443)] == [
+        "93.184.215.14",
+        "2606:2800:21f:cb07:6820:80da:af6b:8b2c",
+    ]
+    for mixed in (("93.184.215.14", "10.0.0.1"), ("fe80::1",), ("fd00::1",), ("::ffff:127.0.0.1",)):
+        with pytest.raises(AddressRefused):
+            await PublicResolver(inner=StubResolver(*mixed)).resolve("rebind.example", 443)
+    allowed = PublicResolver(frozenset({"localhost"}), inner=StubResolver("127.0.0.1"))
+    assert [r["host"] for r in await allowed.resolve("localhost", 80)] == ["127.0.0.1"]
+
+
+async def test_redirect_to_another_host_is_refused(fake: FakeIdeogram) -> None:
+    fake.respond_next({}, status=302, headers={"Location": "https://evil.example/steal.png"}, route="result")
+    async with make_client(fake) as client:
+        with pytest.raises(ResultUrlRefused) as caught:
+            await edit(client)
+    assert "redirect from 127.0.0.1 to another host (evil.example)" in caught.value.detail
+    assert len(fake.result_requests) == 1
+
+
+async def test_same_origin_redirects_are_followed_a_few_times(fake: FakeIdeogram) -> None:
+    png = sample_image(40, 30)
+    target = fake.store_result(png)
+    fake.respond_next({}, status=302, headers={"Location": target}, route="result")
+    fake.respond_next({"created": "c", "data": [{"url": fake.store_result(b"x"), "is_image_safe": True}]})
+    async with make_client(fake) as client:
+        result = await edit(client)
+    image = result.images[0].image
+    assert image is not None and image.data == png
+    assert [r.status for r in fake.result_requests] == [302, 200]
+
+    fake.respond_next({}, status=307, headers={"Location": target}, route="result", times=9)
+    async with make_client(fake) as client:
+        with pytest.raises(ResultUrlRefused) as caught:
+            await edit(client)
+    assert "more than 3 redirects" in caught.value.detail
 
 
 async def test_oversized_result_is_refused(fake: FakeIdeogram) -> None:
