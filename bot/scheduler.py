@@ -147,7 +147,9 @@ class Scheduler:
     async def stop(self, grace: float) -> None:
         """Stop starting jobs; give running ones ``grace`` seconds, then put them back in the queue.
 
-        Jobs submitted meanwhile are stored as queued and start in the next process."""
+        Jobs submitted meanwhile are stored as queued and start in the next process. A job cut off
+        while its API call runs is run again by the next process, and Ideogram may bill both calls:
+        so the default grace (``SHUTDOWN_GRACE_S``) covers the longest a started job can take."""
         self._accepting = False
         for task in (self._loop_task, self._announcer):
             if task is not None:
@@ -335,10 +337,12 @@ class Scheduler:
             await self._notify(self.notifier.queue_changed, self)
 
     async def _run(self, job: Job) -> None:
+        answered = False
         try:
             await self._notify(self.notifier.job_started, job)
             try:
                 result = await self._call_api(job)
+                answered = True
                 self._durations.append(self._clock() - self._started_at[job.id])
             finally:
                 self._release(job.id)  # the API has answered: its images are free for the next job
@@ -346,6 +350,12 @@ class Scheduler:
             done = await self.storage.complete_job(job.id, outputs)
         except asyncio.CancelledError:
             if not self._accepting:  # clean shutdown: back to the queue, the attempt not counted
+                if not answered:
+                    log.warning(
+                        "job %d: shutdown cut off its API call; it runs again after the restart and may be "
+                        "billed twice (SHUTDOWN_GRACE_S is shorter than the call)",
+                        job.id,
+                    )
                 await self.storage.requeue_job(job.id, keep_attempt=False)
             raise
         except BotError as exc:

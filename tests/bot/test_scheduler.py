@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import random
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from bot.fairness import fair_order
 from bot.models import EditResult, ImageFile, PreparedEdit, ResultImage
 from bot.options import EditOptions
 from bot.scheduler import INTERNAL_FAILURE, MAX_ATTEMPTS, RESTART_FAILURE, Scheduler
+from bot.settings import Settings
 from bot.store import EffectiveLimits, Job, JobAction, JobStatus, NewJob, OutputImage, Requester
 from storage.files import LocalFileStore
 from storage.sqlite import SqliteStorage
@@ -538,6 +540,35 @@ async def test_stop_lets_running_jobs_finish_within_the_grace(make_rig) -> None:
     assert await rig.status(job) is JobStatus.SUCCEEDED
     assert rig.notifier.started == ["quick"]
     assert [j.prompt for j in await rig.storage.jobs_with_status(JobStatus.QUEUED)] == ["late"]
+
+
+async def test_default_grace_lets_a_running_api_call_finish_and_it_is_not_run_again(make_rig) -> None:
+    grace = Settings.from_mapping({}).shutdown_grace_s
+    rig = await make_rig(capacity=2)
+    job = await rig.submit("long call", user=1)
+    await eventually(lambda: rig.service.started == ["long call"])
+    stopping = asyncio.create_task(rig.scheduler.stop(grace))
+    await asyncio.sleep(0.2)
+    assert not stopping.done(), "shutdown waits for the call"
+    rig.service.finish("long call")
+    await stopping
+    assert await rig.status(job) is JobStatus.SUCCEEDED
+    assert [j.id for j in rig.notifier.delivered] == [job.id]
+    after = Scheduler(rig.storage, rig.service, rig.notifier, capacity=2)  # the next process
+    await after.start()
+    await asyncio.sleep(0.05)
+    await after.stop(0)
+    assert rig.service.started == ["long call"], "called once: nothing to re-run after the restart"
+    assert [j.id for j in rig.notifier.delivered] == [job.id]
+
+
+async def test_cutting_a_call_off_warns_that_it_may_be_billed_twice(make_rig, caplog) -> None:
+    rig = await make_rig(capacity=2)
+    job = await rig.submit("cut off", user=1)
+    await eventually(lambda: rig.service.started == ["cut off"])
+    with caplog.at_level(logging.WARNING, logger="bot.scheduler"):
+        await rig.scheduler.stop(grace=0.01)
+    assert f"job {job.id}: shutdown cut off its API call" in caplog.text and "billed twice" in caplog.text
 
 
 async def test_stop_requeues_what_does_not_finish_within_the_grace(make_rig) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from bot.errors import ConfigError
+from bot.limits import RESULT_DOWNLOAD_TIMEOUT_S
 from bot.options import ApiShape, AuthScheme, LegacyModel
 from bot.settings import Settings
 
@@ -89,3 +90,21 @@ def test_secrets_never_appear_in_reprs_logs_or_errors(caplog: pytest.LogCaptureF
     with pytest.raises(ConfigError) as info:
         Settings.from_mapping({"MAX_IMAGES_IN_FLIGHT": KEY})
     assert KEY not in str(info.value) and KEY not in repr(info.value)
+
+
+def test_shutdown_grace_covers_the_api_timeout_by_default() -> None:
+    """SIGTERM must not cut off a call that was sent (the re-run would be billed again)."""
+    default = Settings.from_mapping({})
+    assert default.shutdown_grace_s >= default.ideogram_timeout_s + RESULT_DOWNLOAD_TIMEOUT_S
+    assert Settings().shutdown_grace_s == default.shutdown_grace_s
+    slow = Settings.from_mapping({"IDEOGRAM_TIMEOUT_S": "600"})
+    assert slow.shutdown_grace_s >= 600 + RESULT_DOWNLOAD_TIMEOUT_S
+    assert Settings.from_mapping({"SHUTDOWN_GRACE_S": "12"}).shutdown_grace_s == 12.0
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("true", True), ("1", True), ("FALSE", False), ("no", False)])
+def test_retry_maybe_billed_is_an_opt_in(raw: str, expected: bool) -> None:
+    assert Settings.from_mapping({}).ideogram_retry_maybe_billed is False
+    assert Settings.from_mapping({"IDEOGRAM_RETRY_MAYBE_BILLED": raw}).ideogram_retry_maybe_billed is expected
+    with pytest.raises(ConfigError, match="IDEOGRAM_RETRY_MAYBE_BILLED is invalid: expected true or false"):
+        Settings.from_mapping({"IDEOGRAM_RETRY_MAYBE_BILLED": "maybe"})
