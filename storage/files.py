@@ -40,10 +40,15 @@ class LocalFileStore:
     # --- the FileStore protocol ----------------------------------------------------------------
 
     async def put(self, data: bytes) -> str:
-        """Store ``data`` and return its sha256; storing the same bytes again is a no-op."""
+        """Store ``data`` and return its sha256; storing the same bytes again is a no-op. Hashing
+        (results are up to 50 MB) and writing run in a worker thread, off the event loop."""
+        return await asyncio.to_thread(self.put_sync, data)
+
+    def put_sync(self, data: bytes) -> str:
+        """``put`` for a worker thread: hash, pin, write (blocking)."""
         sha = hashlib.sha256(data).hexdigest()
         self.pin(sha)
-        await asyncio.to_thread(self._write, sha, data)
+        self._write(sha, data)
         return sha
 
     async def get(self, sha: str) -> bytes:

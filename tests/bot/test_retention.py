@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -49,3 +50,25 @@ async def test_retention_loop_survives_a_failing_run(tmp_path: Path) -> None:
     except asyncio.CancelledError:
         pass
     assert len(calls) == 2
+
+
+async def test_the_file_scan_runs_neither_on_the_loop_nor_on_the_database_thread(tmp_path: Path) -> None:
+    """Stat-ing every old file is slow on a big disk: the database thread must keep serving edits."""
+    scans: list[threading.Thread] = []
+    db_threads: set[threading.Thread] = set()
+
+    class Recording(LocalFileStore):
+        def stale_files(self, older_than: float):
+            scans.append(threading.current_thread())
+            return super().stale_files(older_than)
+
+        def pinned(self, sha: str) -> bool:  # called by the deletion, on the database thread
+            db_threads.add(threading.current_thread())
+            return super().pinned(sha)
+
+    async with SqliteStorage(tmp_path / "db.sqlite3", Recording(tmp_path / "images")) as storage:
+        await _finished_job(storage, b"image")
+        report = await clean_once(storage, 30, now=datetime.now(UTC) + timedelta(days=31))
+    assert report.jobs_removed == 1 and report.files_removed == 3
+    assert scans and db_threads
+    assert scans[0] is not threading.main_thread() and scans[0] not in db_threads

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
+import storage.files as files_module
 from bot.errors import NotFound
 from storage.files import LocalFileStore
 
@@ -76,3 +78,22 @@ async def test_stale_files_lists_old_images_and_crashed_temp_files(tmp_path: Pat
     assert found == {(old, old), (None, stray.name)}
     assert new not in {sha for sha, _ in found}
     assert list(LocalFileStore(tmp_path / "nothing").stale_files(time.time())) == []
+
+
+async def test_put_hashes_and_writes_off_the_event_loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Results are up to 50 MB: hashing them on the loop would stall every interaction meanwhile."""
+    threads: list[threading.Thread] = []
+
+    class RecordingHashlib:
+        @staticmethod
+        def sha256(data: bytes) -> hashlib._Hash:
+            threads.append(threading.current_thread())
+            return hashlib.sha256(data)
+
+    monkeypatch.setattr(files_module, "hashlib", RecordingHashlib)
+    store = LocalFileStore(tmp_path)
+    data = os.urandom(4 * 1024 * 1024)
+    sha = await store.put(data)
+    assert sha == hashlib.sha256(data).hexdigest() and store.path(sha).read_bytes() == data
+    assert threads and threads[0] is not threading.main_thread()
+    assert store.pinned(sha)
