@@ -17,6 +17,10 @@ user what is wrong.
   stream but skips most of the IDCT; WebP by a normal decode. Corrupted bytes in the middle of a JPEG,
   or a PNG with correct checksums but a broken zlib stream, slip through (libjpeg only warns about the
   former anyway); the API then rejects the file.
+* Metadata never leaves: a pass-through file is sent and stored without its EXIF (GPS position
+  included), XMP, IPTC and text chunks, by a byte-level rewrite that keeps the pixels' encoding and
+  the colour profile (``metadata``); a converted file is re-encoded with the colour profile only.
+  EXIF orientation ≠ 1 means conversion, so the rotation is applied before the EXIF goes.
 * PNG ``eXIf`` orientation is only seen when the chunk comes before the pixel data (the usual place),
   because reading a late one would require decoding the pass-through image.
 * Transparent pixels are flattened onto white; the alpha channel is kept so the pipeline can use it as
@@ -43,12 +47,17 @@ from bot.errors import InputError
 from bot.limits import API_MAX_FILE_BYTES, MAX_INPUT_BYTES, MAX_INPUT_PIXELS, MIN_SIDE
 from bot.models import ImageFile
 
+from .metadata import strip_metadata
+
 # Pillow formats we are willing to decode. Everything else is refused with a description of the file.
 _WANTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "AVIF")
 PASSTHROUGH_FORMATS = {"JPEG": "image/jpeg", "MPO": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 LOSSY_FORMATS = frozenset({"JPEG", "MPO"})  # re-encoded as JPEG, not PNG
 FRIENDLY_NAMES = {"MPO": "JPEG", "WEBP": "WebP"}
 SUPPORTED_HINT = "Upload a PNG, JPEG or WebP image (GIF, BMP and TIFF are converted automatically)."
+
+# What ``im.info`` may hold that is metadata, not pixels (the colour profile is kept apart)
+_METADATA_INFO_KEYS = ("exif", "xmp", "XML:com.adobe.xmp", "comment", "photoshop")
 
 # Errors Pillow raises for damaged data while reading headers or pixels.
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, TypeError)
@@ -352,9 +361,13 @@ def decode_image(data: bytes, *, max_bytes: int = API_MAX_FILE_BYTES) -> SourceI
         and not is_16bit(im)
         and len(data) <= max_bytes
     ):
-        original = ImageFile(data, PASSTHROUGH_FORMATS[fmt], im.width, im.height)
+        width, height = im.width, im.height
         _check_intact(im, fmt, data)  # may shrink im (JPEG draft): sizes are taken before
-        return SourceImage(fmt, size, original, None, lossless=fmt not in LOSSY_FORMATS)
+        stripped = strip_metadata(fmt, data)
+        if stripped is not None:
+            original = ImageFile(stripped, PASSTHROUGH_FORMATS[fmt], width, height)
+            return SourceImage(fmt, size, original, None, lossless=fmt not in LOSSY_FORMATS)
+        im = open_image(data, subject="image")  # a structure the stripper does not know: re-encode
     return _convert(im, animated=animated)
 
 
@@ -379,6 +392,8 @@ def _convert(im: Image.Image, *, animated: bool) -> SourceImage:
         ImageOps.exif_transpose(im, in_place=True)
         notes.append("rotated to match the photo's EXIF orientation")
     icc = im.info.get("icc_profile") if im.mode in ("RGB", "L", "RGBA", "LA", "P") else None
+    for key in _METADATA_INFO_KEYS:  # Pillow carries some of them (JPEG comments) into a re-encode
+        im.info.pop(key, None)
     try:
         pixels, alpha = split_alpha(im)
     except ValueError as exc:  # a colour mode Pillow cannot convert

@@ -30,6 +30,7 @@ from bot.limits import MASK_THRESHOLD
 from bot.models import Region
 
 from .decode import header_orientation, is_16bit, load_pixels, open_image, to_8bit
+from .metadata import strip_metadata
 
 ASPECT_TOLERANCE = 0.01
 BORDER_FRACTION = 0.15
@@ -104,7 +105,7 @@ def mask_from_file(data: bytes, size: tuple[int, int], *, invert: bool = False) 
     if black == 0:
         raise _nothing_to_edit(invert=invert, from_alpha=from_alpha)
     reusable = plain_png and not (soft or invert or from_alpha) and mask.size == im.size
-    return BuiltMask(mask, data if reusable else None, notes, black=black)
+    return BuiltMask(mask, strip_metadata("PNG", data) if reusable else None, notes, black=black)
 
 
 def _meaningful_channel(im: Image.Image) -> tuple[Image.Image, bool]:

@@ -62,9 +62,10 @@ def test_pass_through_jpeg_keeps_its_full_size() -> None:
 
 def test_jpeg_with_data_after_its_end_marker_passes_through() -> None:
     """Motion photos append a video after the JPEG: no end marker last, so the slower check runs."""
-    data = encode(photo(), "JPEG") + b"ftypmp42" + bytes(range(256)) * 8
+    jpeg = encode(photo(), "JPEG")
+    data = jpeg + b"ftypmp42" + bytes(range(256)) * 8
     prepared = prepare_edit_sync(data, TOP)
-    assert prepared.image.data == data
+    assert prepared.image.data == jpeg, "the JPEG passes through as it is; the appended video is dropped"
 
 
 def test_jpeg_cut_off_exactly_at_a_segment_is_caught() -> None:
@@ -77,7 +78,11 @@ def test_mpo_from_a_phone_passes_through_as_jpeg() -> None:
     first, second = photo(), photo().rotate(180)
     data = encode(first, "MPO", save_all=True, append_images=[second])
     prepared = prepare_edit_sync(data, TOP)
-    assert prepared.image.data == data
+    sent = prepared.image.data
+    scan = sent[sent.index(b"\xff\xda") :]
+    assert scan in data and scan.endswith(b"\xff\xd9"), "the first picture's compressed data, byte for byte"
+    assert len(sent) < len(data) // 2 and b"MPF\0" not in sent, "the extra picture and its index are dropped"
+    assert decode(sent).tobytes() == decode(data).tobytes()
     assert prepared.image.mime == "image/jpeg"
 
 
