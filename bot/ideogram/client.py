@@ -15,7 +15,8 @@ Decisions (nobody to ask, so written down here):
   a gateway's 502/504 (or Cloudflare's 520/524: the upstream may have finished) *may have been
   billed*: they are retried only when the operator sets ``IDEOGRAM_RETRY_MAYBE_BILLED``. Without it
   an attempt may use the whole deadline; with it each attempt gets at most ``attempt_timeout_s``
-  (default: half the whole timeout) so one hung connection leaves room for a retry.
+  (default: half the whole timeout) so one hung connection leaves room for a retry. Task polls
+  (GETs) create nothing billable: they are always retried and always get at most half.
 * The owned session never reuses a connection for the API (``force_close``): a kept-alive
   connection the server closed meanwhile fails as ``ServerDisconnectedError``, which is
   indistinguishable from a request lost after it was sent, and would then not be retried.
@@ -164,6 +165,7 @@ class IdeogramClient:
             retry_lost = settings.ideogram_retry_maybe_billed
             attempt_timeout_s = settings.ideogram_timeout_s / 2 if retry_lost else settings.ideogram_timeout_s
         self.attempt_timeout_s = attempt_timeout_s
+        self._poll_timeout_s = settings.ideogram_timeout_s / 2
         self.poll_interval_s = poll_interval_s
         self.poll_max_interval_s = poll_max_interval_s
         self.download_timeout_s = download_timeout_s
@@ -323,14 +325,17 @@ class IdeogramClient:
             if remaining <= 0:
                 raise TimeoutError  # the caller turns this into ApiTimeout
             started = loop.time()
-            outcome = await self._attempt(method, url, body, min(self.attempt_timeout_s, remaining), where)
+            # a task poll creates nothing that is billed: it always gets room for a retry
+            limit = self.attempt_timeout_s if body is not None else min(self.attempt_timeout_s, self._poll_timeout_s)
+            outcome = await self._attempt(method, url, body, min(limit, remaining), where)
             took = loop.time() - started
             if outcome.error is None:
                 self._log(logging.DEBUG, f"{where}: {outcome.status} on attempt {attempt} in {took:.2f}s")
                 return outcome.payload, attempt
             error = outcome.error
             retries_left = self._settings.ideogram_max_retries - (attempt - 1)
-            if outcome.retry is Retry.MAYBE_BILLED and not self._settings.ideogram_retry_maybe_billed:
+            maybe_billed = outcome.retry is Retry.MAYBE_BILLED and body is not None  # a lost poll costs nothing
+            if maybe_billed and not self._settings.ideogram_retry_maybe_billed:
                 self._log(
                     logging.WARNING,
                     f"{where}: not retried after attempt {attempt} ({took:.2f}s; {error.detail}): the request "

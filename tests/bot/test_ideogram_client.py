@@ -647,6 +647,18 @@ async def test_poll_errors_are_retried() -> None:
         assert len(result.delivered) == 1
 
 
+async def test_lost_polls_are_retried_without_the_opt_in() -> None:
+    """Polling creates nothing billable; giving up on a lost poll would lose a task already paid for."""
+    async with FakeIdeogram(api_key=KEY, task_mode="succeed", task_polls=0) as server:
+        server.drop_next(route="poll")
+        server.truncate_next(route="poll")
+        async with make_client(server, ideogram_max_retries=3) as client:
+            assert not client.settings.ideogram_retry_maybe_billed
+            result = await edit(client)
+        assert [p.status for p in server.poll_requests] == [None, 200, 200]
+        assert len(server.edit_requests) == 1 and len(result.delivered) == 1
+
+
 async def test_task_that_never_finishes_times_out() -> None:
     async with FakeIdeogram(api_key=KEY, task_mode="succeed", task_polls=10_000) as server:
         async with make_client(server, ideogram_timeout_s=0.3) as client:
