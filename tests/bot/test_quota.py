@@ -75,7 +75,8 @@ def test_role_overrides_take_the_most_generous_value_of_the_members_roles() -> N
 
 def test_a_role_override_of_zero_blocks_unless_another_role_is_more_generous() -> None:
     config = GuildConfig(
-        guild_id=GUILD, roles=(RoleLimits(role_id=ROLES[1], daily_images=0), RoleLimits(role_id=ROLES[2], daily_images=3))
+        guild_id=GUILD,
+        roles=(RoleLimits(role_id=ROLES[1], daily_images=0), RoleLimits(role_id=ROLES[2], daily_images=3)),
     )
     assert resolve_limits(DEFAULTS, config, [ROLES[1]]).daily_images == 0
     assert resolve_limits(DEFAULTS, config, [ROLES[1], ROLES[2]]).daily_images == 3

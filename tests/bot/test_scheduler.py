@@ -53,7 +53,14 @@ def ids(jobs: list[J]) -> list[int]:
 
 
 def test_users_take_turns_within_a_guild() -> None:
-    jobs = [J(1, user=USERS[1]), J(2, user=USERS[1]), J(3, user=USERS[1]), J(4, user=USERS[2]), J(5, user=USERS[3]), J(6, user=USERS[2])]
+    jobs = [
+        J(1, user=USERS[1]),
+        J(2, user=USERS[1]),
+        J(3, user=USERS[1]),
+        J(4, user=USERS[2]),
+        J(5, user=USERS[3]),
+        J(6, user=USERS[2]),
+    ]
     assert ids(fair_order(jobs)) == [1, 4, 5, 2, 6, 3]
 
 
@@ -372,7 +379,10 @@ async def test_random_load_never_exceeds_the_cap_and_runs_every_job_once(make_ri
     for i in range(40):
         sizes[f"job {i}"] = rnd.randint(1, 5)
         await rig.submit(
-            f"job {i}", user=USERS[rnd.randint(1, 6)], guild=rnd.choice([GUILD, OTHER_GUILD, None]), images=sizes[f"job {i}"]
+            f"job {i}",
+            user=USERS[rnd.randint(1, 6)],
+            guild=rnd.choice([GUILD, OTHER_GUILD, None]),
+            images=sizes[f"job {i}"],
         )
     await rig.scheduler.start()
     finished: set[str] = set()

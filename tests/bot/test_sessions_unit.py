@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
@@ -26,7 +25,6 @@ from tests.ids import MESSAGE as POSTED
 from tests.storage_support import LIMITS, T0, Clock, finish, make_storage, outputs, submit
 
 
-
 @dataclass
 class RecordingJobs:
     """Stands in for ``JobService``: records what ``edit_head`` asks for."""
@@ -36,12 +34,6 @@ class RecordingJobs:
     async def submit_followup(self, origin: Origin, parent: Job, action: JobAction, **kwargs: Any) -> str:
         self.calls.append((origin, parent.id, action, kwargs))
         return "submitted"
-
-
-@pytest.fixture
-async def storage(tmp_path: Path) -> AsyncIterator[SqliteStorage]:
-    async with make_storage(tmp_path, Clock()) as opened:
-        yield opened
 
 
 @pytest.fixture
@@ -216,11 +208,9 @@ async def test_tree_text_links_marks_the_head_and_fits_an_embed(
     session = await service.get(session.id)
     text = tree_text(session, await service.versions(session))
     first, second = text.splitlines()[:2]
-    assert first == f"[v1](https://discord.com/channels/10/100/{POSTED + 5001}) · #{root.id} · a red bicycle — <@{OWNER}>"
-    assert (
-        second
-        == f"[v2](https://discord.com/channels/10/{THREAD}/{POSTED + 5002}) ← v1 · #{v2.id} · step by {BOB} — <@{BOB}> 📌 **head**"
-    )
+    link = "https://discord.com/channels/10"
+    assert first == f"[v1]({link}/100/{POSTED + 5001}) · #{root.id} · a red bicycle — <@{OWNER}>"
+    assert second == f"[v2]({link}/{THREAD}/{POSTED + 5002}) ← v1 · #{v2.id} · step by {BOB} — <@{BOB}> 📌 **head**"
     assert text.endswith("\n\nHead: v1 → v2 — the next `/edit` here builds on it.")
     assert tree_text(session, []) == "No versions yet."
 
@@ -244,8 +234,9 @@ async def test_a_big_tree_drops_links_then_lines_far_from_the_head(
 
     on_path = tree_text(session, versions, limit=len(every) - 1)
     assert on_path.count("](https://") == 41 and "\nv2 ← v1 · " in on_path
-    assert f"\n└ [v3](https://discord.com/channels/10/{THREAD}/{POSTED + 6000}) ← v1 · " in on_path  # the branch to the head
-    assert f"\n　[v4](https://discord.com/channels/10/{THREAD}/{POSTED + 6001}) ← v3 · " in on_path  # ... goes on in its column
+    link = f"https://discord.com/channels/10/{THREAD}"
+    assert f"\n└ [v3]({link}/{POSTED + 6000}) ← v1 · " in on_path  # the branch to the head
+    assert f"\n　[v4]({link}/{POSTED + 6001}) ← v3 · " in on_path  # ... goes on in its column
 
     bare = tree_text(session, versions, limit=len(on_path) - 1)
     assert "](https://" not in bare and bare.count("\n") == 43
@@ -337,7 +328,11 @@ async def test_session_state_survives_reopening_the_storage(tmp_path: Path) -> N
 
 def origin(user: int = BOB, *, private: bool = False, thread: int | None = None) -> Origin:
     return Origin(
-        requester=Requester(user, 10, 100, thread), role_ids=(ROLES[77],), private=private, reply_token="t", open_thread=True
+        requester=Requester(user, 10, 100, thread),
+        role_ids=(ROLES[77],),
+        private=private,
+        reply_token="t",
+        open_thread=True,
     )
 
 

@@ -14,7 +14,6 @@ import io
 import os
 import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -29,6 +28,7 @@ from PIL import Image
 
 from bot.discord_endpoints import api_base_url, apply_endpoints, gateway_address
 from bot.errors import ConfigError
+from tests import REPO_ROOT
 from tests.discord_sim import (
     CallbackType,
     DiscordSim,
@@ -37,8 +37,8 @@ from tests.discord_sim import (
     OptionType,
     use_sim_endpoints,
 )
+from tests.ids import CHANNEL
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 GUILD_READY_TIMEOUT = 0.05  # discord.py waits this long after the last GUILD_CREATE before on_ready
 
 
@@ -500,7 +500,7 @@ async def test_second_client_identifies_into_a_new_session(sim: DiscordSim) -> N
 
 async def test_rest_errors_are_discord_shaped(sim: DiscordSim) -> None:
     async with aiohttp.ClientSession() as http:
-        async with http.get(f"{sim.api_base}/channels/1") as resp:
+        async with http.get(f"{sim.api_base}/channels/{CHANNEL}") as resp:  # not in the sim's world
             assert resp.status == 404 and resp.headers["Content-Type"] == "application/json"
             assert await resp.json() == {"message": "Unknown Channel", "code": 10003}
         async with http.post(f"{sim.api_base}/webhooks/{sim.world.application_id}/nope?wait=1", json={}) as resp:
@@ -547,8 +547,8 @@ def test_apply_endpoints_sets_and_none_keeps() -> None:
         apply_endpoints(None, "")
         assert (discord.http.Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY) == saved
         apply_endpoints("http://127.0.0.1:9/api/v10", "ws://127.0.0.1:9/gateway")
-        route = discord.http.Route("GET", "/channels/{channel_id}", channel_id=5)
-        assert route.url == "http://127.0.0.1:9/api/v10/channels/5"
+        route = discord.http.Route("GET", "/channels/{channel_id}", channel_id=CHANNEL)
+        assert route.url == f"http://127.0.0.1:9/api/v10/channels/{CHANNEL}"
         assert DiscordWebSocket.DEFAULT_GATEWAY == yarl.URL("ws://127.0.0.1:9/gateway")
     finally:
         discord.http.Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = saved
