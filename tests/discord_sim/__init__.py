@@ -19,8 +19,10 @@ sim.gateway_url`` in its environment and use ``await sim.wait_ready(identifies=n
 
 Modules, by concern:
 
-* ``payloads`` -- Discord's vocabulary and shapes: enums, permission bits, error codes, snowflakes,
-  the entities (``SimUser``, ``SimGuild``, ``SimChannel``, ``SimMessage``...) and their JSON.
+* ``discord_types`` -- Discord's vocabulary: enums, permission bits, intents, error codes, snowflakes.
+* ``entities`` -- the entities (``SimUser``, ``SimGuild``, ``SimChannel``, ``SimMessage``...) with
+  their JSON, and Discord's permission algorithm.
+* ``interaction_payloads`` -- the JSON of an interaction: typed options, ``resolved``, the envelope.
 * ``world`` -- the state (users, guilds, roles, channels, threads, messages, attachments) and the
   operations that keep it consistent; ``SimConfig``, the knobs.
 * ``records`` -- what was seen and answered (``RecordedCall``, ``GatewayEvent``, ``SimInteraction``)
@@ -53,7 +55,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .payloads import (
+from .discord_types import (
     DEFAULT_BOT_PERMISSIONS,
     DEFAULT_EVERYONE_PERMISSIONS,
     CallbackType,
@@ -65,14 +67,8 @@ from .payloads import (
     MessageFlag,
     OptionType,
     Perm,
-    SimAttachment,
-    SimChannel,
-    SimGuild,
-    SimMember,
-    SimMessage,
-    SimRole,
-    SimUser,
 )
+from .entities import SimAttachment, SimChannel, SimGuild, SimMember, SimMessage, SimRole, SimUser
 from .records import ApiError, GatewayEvent, RecordedCall, RecordedFile, SimInteraction, path_matches
 from .server import DiscordSim
 from .world import SimConfig

@@ -13,24 +13,10 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from .discord_types import CommandType, InteractionType, OptionType
+from .entities import SimAttachment, SimChannel, SimGuild, SimMember, SimMessage, SimRole, SimUser
 from .gateway import Dispatcher
-from .payloads import (
-    CommandType,
-    InteractionType,
-    OptionType,
-    Resolved,
-    SimAttachment,
-    SimChannel,
-    SimGuild,
-    SimMember,
-    SimMessage,
-    SimRole,
-    SimUser,
-    infer_option_type,
-    interaction_payload,
-    modal_submission,
-    option_value,
-)
+from .interaction_payloads import Resolved, infer_option_type, interaction_payload, modal_submission, option_value
 from .records import SimInteraction
 from .world import World
 

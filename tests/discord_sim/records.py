@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .payloads import CallbackType, ErrorCode, SimUser, error_body, form_error
+from .discord_types import CallbackType, ErrorCode, error_body, form_error
+from .entities import SimUser
 
 JSON = "application/json"  # exactly: discord.py parses a body as JSON only for this Content-Type
 PathPattern = str | re.Pattern[str]

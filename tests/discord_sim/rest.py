@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
-from .payloads import ErrorCode, error_body
+from .discord_types import ErrorCode, error_body
 from .records import JSON, ApiError, PathPattern, RecordedCall, RecordedFile, Waiters, path_matches
 from .routes import Route
 from .world import World
@@ -52,6 +52,12 @@ class RestServer:
         self._injections: list[_Injection] = []
         self._call_seq = itertools.count(1)
 
+    def calls_to(self, pattern: PathPattern, method: str | None = None) -> list[RecordedCall]:
+        """Recorded calls whose path matches (glob like ``/channels/*/messages`` or a compiled regex)."""
+        return [
+            c for c in self.calls if path_matches(pattern, c.path) and (method is None or c.method == method.upper())
+        ]
+
     def inject(
         self,
         path: PathPattern,
@@ -62,7 +68,8 @@ class RestServer:
         headers: Mapping[str, str] | None = None,
         count: int = 1,
     ) -> None:
-        """Answer the next ``count`` matching calls with this status/body instead of handling them."""
+        """Answer the next ``count`` matching REST calls with this status/body instead of handling them
+        (they are still recorded). Note discord.py retries 500/502/504/524 itself, sleeping 1+2n s."""
         if body is None:
             body = error_body(0, f"{status}: simulated failure")
         self._injections.append(

@@ -16,25 +16,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from aiohttp import web
 
-from .gateway import Dispatcher, Gateway, GatewayConnection
+from .discord_types import DEFAULT_UPLOAD_LIMIT
+from .entities import SimChannel, SimGuild, SimMessage, SimUser
+from .gateway import Dispatcher, Gateway
 from .interactions import InteractionDriver
-from .payloads import (
-    DEFAULT_UPLOAD_LIMIT,
-    CommandType,
-    SimAttachment,
-    SimChannel,
-    SimGuild,
-    SimMember,
-    SimMessage,
-    SimRole,
-    SimUser,
-)
-from .records import GatewayEvent, PathPattern, RecordedCall, SimInteraction, Waiters, WaitKind, path_matches
+from .records import PathPattern, RecordedCall, SimInteraction, Waiters, WaitKind, path_matches
 from .rest import RestServer
 from .routes import ALL_GROUPS
 from .world import SimConfig, World
@@ -96,6 +87,20 @@ class DiscordSim:
         self.rest = RestServer(self.world, self.waiters, [r for g in groups for r in g.routes()], token=token)
         self.driver = InteractionDriver(self.world, self.dispatcher)
 
+        # The test-facing surface: the parts' own methods (signatures and docs live there).
+        world, driver = self.world, self.driver
+        self.snowflake = world.snowflake
+        self.add_user, self.add_member, self.add_role = world.add_user, world.add_member, world.add_role
+        self.add_thread, self.add_message, self.dm_channel = world.add_thread, world.add_message, world.dm_channel
+        self.restrict_bot, self.expire_token = world.restrict_bot, world.expire_token
+        self.message, self.messages_in = world.message, world.messages_in
+        self.find_command, self.command_names = world.find_command, world.command_names
+        self.interaction_responses = world.interaction_responses
+        self.slash, self.message_context = driver.slash, driver.message_context
+        self.click, self.submit_modal = driver.click, driver.submit_modal
+        self.inject, self.calls_to = self.rest.inject, self.rest.calls_to
+        self.wait_ready, self.wait_disconnected = self.dispatcher.wait_ready, self.dispatcher.wait_disconnected
+
     # ------------------------------------------------------------------------------- lifecycle
 
     async def start(self) -> DiscordSim:
@@ -148,7 +153,7 @@ class DiscordSim:
         self.cdn_requests.append((att.id, time.monotonic()))
         return web.Response(body=att.data, headers={"Content-Type": att.content_type or "application/octet-stream"})
 
-    # ---------------------------------------------------------------- the world (see World)
+    # ------------------------------------------------------------------------------- the world
 
     @property
     def guild(self) -> SimGuild:
@@ -186,106 +191,7 @@ class DiscordSim:
     def messages(self) -> dict[int, SimMessage]:
         return self.world.messages
 
-    def snowflake(self) -> int:
-        """A new, current snowflake (for objects a test builds itself)."""
-        return self.world.snowflake()
-
-    def add_user(self, username: str, **kwargs: Any) -> SimUser:
-        return self.world.add_user(username, **kwargs)
-
-    def add_member(self, guild: SimGuild, user: SimUser | str, **kwargs: Any) -> SimMember:
-        return self.world.add_member(guild, user, **kwargs)
-
-    def add_role(self, guild: SimGuild, name: str, permissions: int = 0, *, id: int | None = None) -> SimRole:
-        return self.world.add_role(guild, name, permissions, id=id)
-
-    def add_thread(self, parent: SimChannel, name: str, **kwargs: Any) -> SimChannel:
-        return self.world.add_thread(parent, name, **kwargs)
-
-    def add_message(self, channel: SimChannel, content: str = "", **kwargs: Any) -> SimMessage:
-        return self.world.add_message(channel, content, **kwargs)
-
-    def dm_channel(self, user: SimUser) -> SimChannel:
-        return self.world.dm_channel(user)
-
-    def restrict_bot(self, channel: SimChannel, **denied: bool) -> None:
-        self.world.restrict_bot(channel, **denied)
-
-    def message(self, message_id: int) -> SimMessage:
-        return self.world.message(message_id)
-
-    def messages_in(
-        self, channel: SimChannel | int, *, include_deleted: bool = False, include_ephemeral: bool = True
-    ) -> list[SimMessage]:
-        return self.world.messages_in(channel, include_deleted=include_deleted, include_ephemeral=include_ephemeral)
-
-    def find_command(
-        self, name: str, *, guild: SimGuild | int | None = None, type: int = CommandType.CHAT_INPUT
-    ) -> dict[str, Any] | None:
-        return self.world.find_command(name, guild=guild, type=type)
-
-    def command_names(self, guild: SimGuild | int | None = None) -> list[str]:
-        return self.world.command_names(guild)
-
-    def expire_token(self, interaction: SimInteraction | int | str) -> None:
-        """Make an interaction's token expired now: webhooks answer 401 50027, callbacks 404 10062."""
-        self.world.interaction(interaction).expires_at = time.time() - 1
-
-    # ---------------------------------------------------------------- users acting (see InteractionDriver)
-
-    async def slash(
-        self,
-        name: str,
-        options: Mapping[str, Any] | None = None,
-        *,
-        user: SimUser | SimMember | None = None,
-        channel: SimChannel | None = None,
-        guild: SimGuild | None = None,
-        attachments: Mapping[str, SimAttachment | bytes | tuple[bytes, str]] | None = None,
-        subcommand: str | None = None,
-        locale: str = "en-US",
-    ) -> SimInteraction:
-        return await self.driver.slash(
-            name,
-            options,
-            user=user,
-            channel=channel,
-            guild=guild,
-            attachments=attachments,
-            subcommand=subcommand,
-            locale=locale,
-        )
-
-    async def message_context(
-        self, name: str, target: SimMessage | int, *, user: SimUser | SimMember | None = None, locale: str = "en-US"
-    ) -> SimInteraction:
-        return await self.driver.message_context(name, target, user=user, locale=locale)
-
-    async def click(
-        self,
-        message: SimMessage | int,
-        custom_id: str,
-        *,
-        user: SimUser | SimMember | None = None,
-        values: Iterable[Any] | None = None,
-    ) -> SimInteraction:
-        return await self.driver.click(message, custom_id, user=user, values=values)
-
-    async def submit_modal(
-        self,
-        custom_id: str,
-        fields: Mapping[str, Any] | None = None,
-        *,
-        user: SimUser | SimMember | None = None,
-        channel: SimChannel | None = None,
-        message: SimMessage | int | None = None,
-        opened_by: SimInteraction | None = None,
-    ) -> SimInteraction:
-        return await self.driver.submit_modal(
-            custom_id, fields, user=user, channel=channel, message=message, opened_by=opened_by
-        )
-
-    # ---------------------------------------------------------------- what the bot did (see RestServer)
+    # ------------------------------------------------------------------------- what the bot did
 
     @property
     def calls(self) -> list[RecordedCall]:
@@ -294,35 +200,6 @@ class DiscordSim:
     @property
     def identify_count(self) -> int:
         return self.dispatcher.identify_count
-
-    def calls_to(self, pattern: PathPattern, method: str | None = None) -> list[RecordedCall]:
-        """Recorded calls whose path matches (glob like ``/channels/*/messages`` or a compiled regex)."""
-        return [
-            c for c in self.calls if path_matches(pattern, c.path) and (method is None or c.method == method.upper())
-        ]
-
-    def interaction_responses(
-        self, interaction: SimInteraction | int | str, *, include_reads: bool = False
-    ) -> list[RecordedCall]:
-        """The initial callback, follow-ups and edits/deletes made with this interaction, in order of
-        arrival (failed attempts included: check ``status``); GETs only with ``include_reads``."""
-        inter = self.world.interaction(interaction)
-        calls = sorted(inter.calls, key=lambda c: c.seq)
-        return [c for c in calls if include_reads or c.method != "GET"]
-
-    def inject(
-        self,
-        path: PathPattern,
-        *,
-        method: str | None = None,
-        status: int = 500,
-        body: Any = None,
-        headers: Mapping[str, str] | None = None,
-        count: int = 1,
-    ) -> None:
-        """Answer the next ``count`` matching REST calls with this status/body instead of handling them
-        (they are still recorded). Note discord.py retries 500/502/504/524 itself, sleeping 1+2n s."""
-        self.rest.inject(path, method=method, status=status, body=body, headers=headers, count=count)
 
     # ----------------------------------------------------------------------------------- waiting
 
@@ -404,18 +281,6 @@ class DiscordSim:
 
     async def wait_for_ack(self, interaction: SimInteraction | int | str, *, timeout: float = 5.0) -> RecordedCall:
         return await self.wait_for_response(interaction, "callback", timeout=timeout)
-
-    async def wait_ready(self, *, timeout: float = 10.0, identifies: int | None = None) -> GatewayConnection:
-        """Until a client has IDENTIFYed (READY and every GUILD_CREATE sent) or RESUMEd on the active
-        connection; ``identifies=n`` additionally waits for the n-th IDENTIFY (a restarted client)."""
-        return await self.dispatcher.wait_ready(timeout=timeout, identifies=identifies)
-
-    async def wait_disconnected(
-        self, connection: GatewayConnection | None = None, *, timeout: float = 10.0
-    ) -> GatewayEvent:
-        """Until ``connection`` (default: the last one that became ready) is closed -- returns at once
-        if it already is (e.g. the bot process was killed and the sim noticed first)."""
-        return await self.dispatcher.wait_disconnected(connection, timeout=timeout)
 
     def _history(self, kind: WaitKind) -> Iterable[Any]:
         if kind == "call":

@@ -11,13 +11,13 @@ driver work through this object; tests build the world with the ``add_*`` method
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from .gateway import Dispatcher
-from .payloads import (
+from .discord_types import (
     DEFAULT_BOT_PERMISSIONS,
     DEFAULT_EVERYONE_PERMISSIONS,
     DEFAULT_UPLOAD_LIMIT,
@@ -28,8 +28,12 @@ from .payloads import (
     Intent,
     MessageFlag,
     MessageType,
-    Overwrite,
     Perm,
+    Snowflakes,
+    now,
+)
+from .entities import (
+    Overwrite,
     SimAttachment,
     SimChannel,
     SimGuild,
@@ -37,11 +41,10 @@ from .payloads import (
     SimMessage,
     SimRole,
     SimUser,
-    Snowflakes,
     channel_permissions,
     make_attachment,
-    now,
 )
+from .gateway import Dispatcher
 from .records import ApiError, RecordedCall, RecordedFile, SimInteraction, Waiters, invalid_form
 
 SENDABLE_FLAGS = (
@@ -400,6 +403,19 @@ class World:
         if isinstance(key, str) and key in self.tokens:
             return self.tokens[key]
         return self.interactions[int(key)]
+
+    def expire_token(self, interaction: SimInteraction | int | str) -> None:
+        """Make an interaction's token expired now: webhooks answer 401 50027, callbacks 404 10062."""
+        self.interaction(interaction).expires_at = time.time() - 1
+
+    def interaction_responses(
+        self, interaction: SimInteraction | int | str, *, include_reads: bool = False
+    ) -> list[RecordedCall]:
+        """The initial callback, follow-ups and edits/deletes made with this interaction, in order of
+        arrival (failed attempts included: check ``status``); GETs only with ``include_reads``."""
+        inter = self.interaction(interaction)
+        calls = sorted(inter.calls, key=lambda c: c.seq)
+        return [c for c in calls if include_reads or c.method != "GET"]
 
     def find_command(
         self, name: str, *, guild: SimGuild | int | None = None, type: int = CommandType.CHAT_INPUT

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from ..payloads import ErrorCode, Perm, SimChannel, SimMessage
+from ..discord_types import ErrorCode, Perm
+from ..entities import SimChannel, SimMessage
 from ..records import ApiError, RecordedCall
 
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ..payloads import ErrorCode, Intent, MessageFlag, Perm, now
+from ..discord_types import ErrorCode, Intent, MessageFlag, Perm, now
 from ..records import ApiError, RecordedCall, invalid_form
 from ..world import SENDABLE_FLAGS
 from .base import CH, Route, Routes

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..payloads import CommandType, ErrorCode
+from ..discord_types import CommandType, ErrorCode
 from ..records import ApiError, RecordedCall, invalid_form
 from .base import APP, GUILD_CMDS, Route, Routes
 

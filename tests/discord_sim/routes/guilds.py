@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..payloads import ErrorCode, SimGuild
+from ..discord_types import ErrorCode
+from ..entities import SimGuild
 from ..records import ApiError, RecordedCall
 from .base import Route, Routes
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ..payloads import CallbackType, ErrorCode, InteractionType, MessageFlag, MessageType, SimMessage
+from ..discord_types import CallbackType, ErrorCode, InteractionType, MessageFlag, MessageType
+from ..entities import SimMessage
 from ..records import ApiError, RecordedCall, SimInteraction, invalid_form
 from ..world import SENDABLE_FLAGS
 from .base import HOOK, Route, Routes

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..payloads import ChannelType, ErrorCode, Intent, MessageFlag, Perm, SimChannel
+from ..discord_types import ChannelType, ErrorCode, Intent, MessageFlag, Perm
+from ..entities import SimChannel
 from ..records import ApiError, RecordedCall, invalid_form
 from .base import CH, Route, Routes
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..payloads import ErrorCode
+from ..discord_types import ErrorCode
 from ..records import ApiError, RecordedCall
 from .base import APP, Route, Routes
 
