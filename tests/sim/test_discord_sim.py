@@ -14,6 +14,7 @@ import io
 import os
 import sys
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -28,7 +29,7 @@ from PIL import Image
 
 from bot.discord_endpoints import api_base_url, apply_endpoints, gateway_address
 from bot.errors import ConfigError
-from tests import REPO_ROOT
+from tests import REPO_ROOT, ids
 from tests.discord_sim import (
     CallbackType,
     DiscordSim,
@@ -479,12 +480,16 @@ async def test_channel_messages_threads_and_dm(sim: DiscordSim) -> None:
         assert [m.content for m in sim.messages_in(dm)] == ["sent you a DM"]
 
 
-async def test_second_client_identifies_into_a_new_session(sim: DiscordSim) -> None:
+async def test_dropped_socket_resumes_then_second_client(sim: DiscordSim) -> None:
     async with running(SimTestBot(sim.guild.id), sim) as bot:
-        seeded = sim.add_message(sim.channel, "from a user")
+        first = sim.dispatcher.active
+        assert first is not None
+        await first.ws.close(code=4000, message=b"dropped")  # resumable: the client RESUMEs at once
+        seeded = sim.add_message(sim.channel, "while you were away")  # replayed or sent after RESUME
         got = await bot.wait_for("message", check=lambda m: m.id == seeded.id, timeout=5)
         assert got.content == ""  # no message-content intent: stripped like Discord does
-        assert sim.identify_count == 1
+        conn = await sim.wait_ready()
+        assert conn is not first and sim.dispatcher.resume_count == 1 and sim.identify_count == 1
         inter = await sim.slash("edit", {"prompt": "p", "image": (png(), "a.png")})
         await sim.wait_for_response(inter, "followup")
 
@@ -496,6 +501,18 @@ async def test_second_client_identifies_into_a_new_session(sim: DiscordSim) -> N
         assert (await sim.wait_for_ack(click)).json["type"] == CallbackType.UPDATE_MESSAGE
         assert bot2.get_guild(sim.guild.id) is not None
     assert len(sim.dispatcher.sessions) == 2
+
+
+def test_ids_are_current_real_sized_snowflakes() -> None:
+    """Small ids hid a bug once: the simulation and ``tests/ids.py`` use ids of the real size."""
+    sim = DiscordSim()
+    minted = [sim.guild.id, sim.channel.id, sim.user.id, sim.bot_user.id, sim.snowflake(), sim.snowflake()]
+    assert len(set(minted)) == len(minted) and all(18 <= len(str(i)) <= 19 for i in minted)
+    age = datetime.now(UTC) - discord.utils.snowflake_time(sim.snowflake())
+    assert abs(age.total_seconds()) < 60  # current: discord.py derives an interaction's expiry from it
+    fixed = [v for k, v in vars(ids).items() if k.isupper() and isinstance(v, int)]
+    fixed += [*ids.USERS, *ids.GUILDS, *ids.ROLES.values()]
+    assert fixed and all(17 <= len(str(i)) <= 19 for i in fixed)
 
 
 async def test_rest_errors_are_discord_shaped(sim: DiscordSim) -> None:
