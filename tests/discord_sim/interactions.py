@@ -52,15 +52,75 @@ class InteractionDriver:
         ``subcommand`` is ``"sub"`` or ``"group sub"``. Channel defaults to ``guild``'s first text
         channel, else the world's ``channel``; user defaults to its ``user`` (added as a member if needed).
         """
-        return await self._command(
-            name,
-            options,
-            user=user,
+        if channel is None:
+            channel = guild.text_channels()[0] if guild is not None else self.world.channel
+        guild = self.world.guild_of(channel)
+        invoker = self._invoker(user)
+        cmd = self.world.find_command(name, guild=guild, type=CommandType.CHAT_INPUT)
+        if (
+            cmd is None
+            and guild is None
+            and any(c["name"] == name for scope, cmds in self.world.commands.items() if scope is not None for c in cmds)
+        ):
+            raise ValueError(f"/{name} is only registered as a guild command: Discord offers it in guilds only")
+        if cmd is not None and guild is None and cmd.get("contexts") is not None and 1 not in cmd["contexts"]:
+            raise ValueError(f"/{name} is not allowed in DMs (its contexts are {cmd['contexts']})")
+        values: dict[str, Any] = dict(options or {})
+        for key, item in (attachments or {}).items():
+            values[key] = self.world.coerce_attachment(item)
+
+        spec: list[dict[str, Any]] | None = cmd.get("options", []) if cmd else None
+        wrappers: list[tuple[str, int]] = []
+        parts = subcommand.split() if subcommand else []
+        for index, part in enumerate(parts):
+            if spec is not None:
+                entry = next((o for o in spec if o["name"] == part), None)
+                if entry is None or entry["type"] not in (1, 2):
+                    raise ValueError(f"/{name} has no subcommand (group) {part!r}")
+                wrappers.append((part, int(entry["type"])))
+                spec = entry.get("options", [])
+            else:
+                wrappers.append((part, 2 if index < len(parts) - 1 else 1))
+
+        resolved = self._resolver(guild, channel, invoker)
+        opts: list[dict[str, Any]] = []
+        for key, value in values.items():
+            entry = next((o for o in spec if o["name"] == key), None) if spec is not None else None
+            if spec is not None and entry is None:
+                raise ValueError(f"/{name} has no option {key!r}; it has {[o['name'] for o in spec]}")
+            option_type = int(entry["type"]) if entry else int(infer_option_type(value))
+            value = self._coerce_reference(value, option_type, guild)
+            option = option_value(key, value, option_type, resolved, self._member_lookup(guild))
+            opts.append(option)
+        if spec is not None:  # Discord lists options in the command's order, not the typing order
+            order = [o["name"] for o in spec]
+            opts.sort(key=lambda o: order.index(o["name"]))
+        if spec is not None:
+            missing = [o["name"] for o in spec if o.get("required") and o["name"] not in values]
+            if missing:
+                raise ValueError(f"/{name}: missing required options {missing}")
+        for part, kind in reversed(wrappers):
+            opts = [{"name": part, "type": kind, "options": opts}]
+
+        data: dict[str, Any] = {
+            "id": str(cmd["id"]) if cmd else str(self._phantom_id(name)),
+            "name": name,
+            "type": int(CommandType.CHAT_INPUT),
+        }
+        if opts:
+            data["options"] = opts
+        if resolved.data:
+            data["resolved"] = resolved.data
+        if cmd and cmd.get("guild_id"):
+            data["guild_id"] = cmd["guild_id"]
+        return await self._dispatch_interaction(
+            InteractionType.APPLICATION_COMMAND,
+            data,
+            user=invoker,
             channel=channel,
-            guild=guild,
-            attachments=attachments,
-            subcommand=subcommand,
             locale=locale,
+            name=name,
+            command_type=CommandType.CHAT_INPUT,
         )
 
     async def message_context(
@@ -93,7 +153,7 @@ class InteractionDriver:
         channel: SimChannel,
         locale: str = "en-US",
     ) -> SimInteraction:
-        cmd = self._command_spec(name, guild, kind)
+        cmd = self.world.find_command(name, guild=guild, type=kind)
         data = {
             "id": str(cmd["id"]) if cmd else str(self._phantom_id(name)),
             "name": name,
@@ -192,89 +252,6 @@ class InteractionDriver:
             name=custom_id,
         )
 
-    async def _command(
-        self,
-        name: str,
-        options: Mapping[str, Any] | None,
-        *,
-        user: SimUser | SimMember | None,
-        channel: SimChannel | None,
-        guild: SimGuild | None,
-        attachments: Mapping[str, Any] | None,
-        subcommand: str | None,
-        locale: str,
-    ) -> SimInteraction:
-        if channel is None:
-            channel = guild.text_channels()[0] if guild is not None else self.world.channel
-        guild = self.world.guild_of(channel)
-        invoker = self._invoker(user)
-        cmd = self._command_spec(name, guild, CommandType.CHAT_INPUT)
-        if (
-            cmd is None
-            and guild is None
-            and any(c["name"] == name for scope, cmds in self.world.commands.items() if scope is not None for c in cmds)
-        ):
-            raise ValueError(f"/{name} is only registered as a guild command: Discord offers it in guilds only")
-        if cmd is not None and guild is None and cmd.get("contexts") is not None and 1 not in cmd["contexts"]:
-            raise ValueError(f"/{name} is not allowed in DMs (its contexts are {cmd['contexts']})")
-        values: dict[str, Any] = dict(options or {})
-        for key, item in (attachments or {}).items():
-            values[key] = self.world.coerce_attachment(item)
-
-        spec: list[dict[str, Any]] | None = cmd.get("options", []) if cmd else None
-        wrappers: list[tuple[str, int]] = []
-        parts = subcommand.split() if subcommand else []
-        for index, part in enumerate(parts):
-            if spec is not None:
-                entry = next((o for o in spec if o["name"] == part), None)
-                if entry is None or entry["type"] not in (1, 2):
-                    raise ValueError(f"/{name} has no subcommand (group) {part!r}")
-                wrappers.append((part, int(entry["type"])))
-                spec = entry.get("options", [])
-            else:
-                wrappers.append((part, 2 if index < len(parts) - 1 else 1))
-
-        resolved = self._resolver(guild, channel, invoker)
-        opts: list[dict[str, Any]] = []
-        for key, value in values.items():
-            entry = next((o for o in spec if o["name"] == key), None) if spec is not None else None
-            if spec is not None and entry is None:
-                raise ValueError(f"/{name} has no option {key!r}; it has {[o['name'] for o in spec]}")
-            option_type = int(entry["type"]) if entry else int(infer_option_type(value))
-            value = self._coerce_reference(value, option_type, guild)
-            option = option_value(key, value, option_type, resolved, self._member_lookup(guild))
-            opts.append(option)
-        if spec is not None:  # Discord lists options in the command's order, not the typing order
-            order = [o["name"] for o in spec]
-            opts.sort(key=lambda o: order.index(o["name"]))
-        if spec is not None:
-            missing = [o["name"] for o in spec if o.get("required") and o["name"] not in values]
-            if missing:
-                raise ValueError(f"/{name}: missing required options {missing}")
-        for part, kind in reversed(wrappers):
-            opts = [{"name": part, "type": kind, "options": opts}]
-
-        data: dict[str, Any] = {
-            "id": str(cmd["id"]) if cmd else str(self._phantom_id(name)),
-            "name": name,
-            "type": int(CommandType.CHAT_INPUT),
-        }
-        if opts:
-            data["options"] = opts
-        if resolved.data:
-            data["resolved"] = resolved.data
-        if cmd and cmd.get("guild_id"):
-            data["guild_id"] = cmd["guild_id"]
-        return await self._dispatch_interaction(
-            InteractionType.APPLICATION_COMMAND,
-            data,
-            user=invoker,
-            channel=channel,
-            locale=locale,
-            name=name,
-            command_type=CommandType.CHAT_INPUT,
-        )
-
     async def _dispatch_interaction(
         self,
         interaction_type: int,
@@ -346,9 +323,6 @@ class InteractionDriver:
 
     def _member_lookup(self, guild: SimGuild | None) -> Callable[[SimUser], SimMember | None]:
         return lambda user: guild.members.get(user.id) if guild is not None else None
-
-    def _command_spec(self, name: str, guild: SimGuild | None, type: int) -> dict[str, Any] | None:
-        return self.world.find_command(name, guild=guild, type=type)
 
     def _phantom_id(self, name: str) -> int:
         """A stable id for commands the bot never synced (tests that skip sync)."""
