@@ -18,13 +18,17 @@ from PIL import Image
 
 from bot.app import InpaintBot
 from bot.secret import Secret
-from bot.settings import Settings
-from tests.discord_sim import DiscordSim, SimInteraction, SimMessage, use_sim_endpoints
+from bot.settings import LimitDefaults, Settings
+from tests.discord_sim import DiscordSim, MessageFlag, SimInteraction, SimMessage, use_sim_endpoints
 from tests.fakes.ideogram import FakeIdeogram, sample_image, sample_mask
 
 BOT_TOKEN = "MTAxMDEw.sim-bot-token.DoNotLeakThis0123456789"
 IMAGE_SIZE = (96, 64)
+W, H = IMAGE_SIZE
 MASK_BOX = (32, 21, 64, 42)  # sample_mask's default: the middle third
+EPHEMERAL = int(MessageFlag.EPHEMERAL)
+# Limits for tests that make many edits as one user (the defaults would refuse the third in a window).
+ROOMY = LimitDefaults(user_window_images=100, user_daily_images=100, user_max_active_jobs=10)
 
 
 @dataclass

@@ -24,9 +24,9 @@ from typing import Any
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
+from tests import REPO_ROOT
 from tests.fakes.ideogram import FakeIdeogram, pattern, sample_image, sample_mask
 
-ROOT = Path(__file__).resolve().parents[2]
 KEY = "sk-ideo-CLI-TOPSECRET-0123456789abcdef"
 DISCORD = "discord-CLI-TOPSECRET.abcdef.0123456789"
 W, H = 128, 96
@@ -65,7 +65,7 @@ async def run_cli(
     """``python -m bot ARGS`` in ``cwd``; asserts that none of ``secrets`` appears in its output."""
     full_env = {
         "PATH": os.environ.get("PATH", ""),
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": str(REPO_ROOT),
         "PYTHONIOENCODING": "utf-8",
         "HOME": str(cwd),
     }

@@ -49,13 +49,12 @@ from bot.options import (
 )
 from bot.secret import Secret
 from bot.settings import Settings
+from tests import FAST
 from tests.fakes.ideogram import FakeIdeogram, sample_image, sample_mask
 
 KEY = "sk-ideo-TOPSECRET-0123456789abcdef"
 W, H = 96, 64
 BOX = (20, 16, 60, 48)
-
-FAST = {"backoff_base_s": 0.001, "backoff_max_s": 0.01, "poll_interval_s": 0.002, "poll_max_interval_s": 0.01}
 
 
 def png_file(data: bytes, mime: str = "image/png") -> ImageFile:

@@ -22,6 +22,7 @@ from bot.quota import (
 )
 from bot.settings import LimitDefaults
 from bot.store import EffectiveLimits, GuildConfig, RoleLimits
+from tests.ids import GUILD, ROLES
 
 NOW = datetime(2030, 5, 17, 12, 0, tzinfo=UTC)
 DEFAULTS = LimitDefaults(
@@ -45,27 +46,27 @@ def no_entries() -> list[tuple[datetime, int]]:
 
 
 def test_defaults_apply_without_a_guild_config() -> None:
-    assert resolve_limits(DEFAULTS, None, [1, 2]) == EffectiveLimits(5, 600, 25, 3, 200, exempt=False)
+    assert resolve_limits(DEFAULTS, None, [ROLES[1], ROLES[2]]) == EffectiveLimits(5, 600, 25, 3, 200, exempt=False)
 
 
 def test_guild_overrides_replace_defaults_field_by_field() -> None:
-    config = GuildConfig(guild_id=1, window_images=2, window_minutes=30, guild_daily_images=0)
+    config = GuildConfig(guild_id=GUILD, window_images=2, window_minutes=30, guild_daily_images=0)
     assert resolve_limits(DEFAULTS, config, []) == EffectiveLimits(2, 1800, 25, 3, 0)
 
 
 def test_role_overrides_take_the_most_generous_value_of_the_members_roles() -> None:
     config = GuildConfig(
-        guild_id=1,
+        guild_id=GUILD,
         window_images=4,
         daily_images=30,
         roles=(
-            RoleLimits(role_id=10, window_images=8, daily_images=5),
-            RoleLimits(role_id=11, window_images=12),
-            RoleLimits(role_id=12, max_active_jobs=9),
-            RoleLimits(role_id=13, window_images=100),  # the member does not have this role
+            RoleLimits(role_id=ROLES[10], window_images=8, daily_images=5),
+            RoleLimits(role_id=ROLES[11], window_images=12),
+            RoleLimits(role_id=ROLES[12], max_active_jobs=9),
+            RoleLimits(role_id=ROLES[13], window_images=100),  # the member does not have this role
         ),
     )
-    limits = resolve_limits(DEFAULTS, config, [10, 11, 99])
+    limits = resolve_limits(DEFAULTS, config, [ROLES[10], ROLES[11], ROLES[99]])
     assert limits.window_images == 12  # max over roles 10 and 11
     assert limits.daily_images == 5  # a role override may also be stricter than the server's
     assert limits.max_active_jobs == 3  # role 12 is not the member's
@@ -74,15 +75,16 @@ def test_role_overrides_take_the_most_generous_value_of_the_members_roles() -> N
 
 def test_a_role_override_of_zero_blocks_unless_another_role_is_more_generous() -> None:
     config = GuildConfig(
-        guild_id=1, roles=(RoleLimits(role_id=1, daily_images=0), RoleLimits(role_id=2, daily_images=3))
+        guild_id=GUILD,
+        roles=(RoleLimits(role_id=ROLES[1], daily_images=0), RoleLimits(role_id=ROLES[2], daily_images=3)),
     )
-    assert resolve_limits(DEFAULTS, config, [1]).daily_images == 0
-    assert resolve_limits(DEFAULTS, config, [1, 2]).daily_images == 3
+    assert resolve_limits(DEFAULTS, config, [ROLES[1]]).daily_images == 0
+    assert resolve_limits(DEFAULTS, config, [ROLES[1], ROLES[2]]).daily_images == 3
 
 
 def test_any_exempt_role_makes_the_member_exempt_but_keeps_the_guild_cap() -> None:
-    config = GuildConfig(guild_id=1, guild_daily_images=50, roles=(RoleLimits(role_id=7, exempt=True),))
-    limits = resolve_limits(DEFAULTS, config, [3, 7])
+    config = GuildConfig(guild_id=GUILD, guild_daily_images=50, roles=(RoleLimits(role_id=ROLES[7], exempt=True),))
+    limits = resolve_limits(DEFAULTS, config, [ROLES[3], ROLES[7]])
     assert limits.exempt
     assert limits.guild_daily_images == 50
 

@@ -9,6 +9,7 @@ from bot.retention import clean_once, retention_loop
 from bot.store import EffectiveLimits, JobAction, NewJob, OutputImage, Requester
 from storage.files import LocalFileStore
 from storage.sqlite import SqliteStorage
+from tests.ids import ALICE, CHANNEL, GUILD
 
 LIMITS = EffectiveLimits(100, 600, 100, 10, 1000)
 
@@ -17,7 +18,7 @@ async def _finished_job(storage: SqliteStorage, data: bytes) -> int:
     sha = await storage.files.put(data)
     mask = await storage.files.put(b"mask-" + data)
     job = await storage.submit_job(
-        NewJob(Requester(1, 2, 3), JobAction.EDIT, "p", {}, 1, input_sha=sha, mask_sha=mask), LIMITS
+        NewJob(Requester(ALICE, GUILD, CHANNEL), JobAction.EDIT, "p", {}, 1, input_sha=sha, mask_sha=mask), LIMITS
     )
     await storage.claim_job(job.id)
     out = await storage.files.put(b"out-" + data)

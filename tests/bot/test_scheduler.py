@@ -29,11 +29,11 @@ from bot.store import EffectiveLimits, Job, JobAction, JobStatus, NewJob, Output
 from storage.files import LocalFileStore
 from storage.sqlite import SqliteStorage
 from tests.fakes.ideogram import sample_image, sample_mask
+from tests.ids import CHANNEL, GUILD, GUILDS, MESSAGE, OTHER_GUILD, USERS
 
 UNLIMITED = EffectiveLimits(
     window_images=10**6, window_seconds=600, daily_images=10**6, max_active_jobs=10**6, guild_daily_images=10**6
 )
-GUILD = 10
 
 
 # --- fair_order, as a pure function ------------------------------------------------------------------
@@ -55,44 +55,51 @@ def ids(jobs: list[J]) -> list[int]:
 
 
 def test_users_take_turns_within_a_guild() -> None:
-    jobs = [J(1, user=1), J(2, user=1), J(3, user=1), J(4, user=2), J(5, user=3), J(6, user=2)]
+    jobs = [
+        J(1, user=USERS[1]),
+        J(2, user=USERS[1]),
+        J(3, user=USERS[1]),
+        J(4, user=USERS[2]),
+        J(5, user=USERS[3]),
+        J(6, user=USERS[2]),
+    ]
     assert ids(fair_order(jobs)) == [1, 4, 5, 2, 6, 3]
 
 
 def test_guilds_take_turns_whatever_their_size() -> None:
-    busy = [J(i, user=i, guild=1) for i in range(1, 6)]  # five users in a busy guild
-    assert ids(fair_order([*busy, J(9, user=9, guild=2)])) == [1, 9, 2, 3, 4, 5]
+    busy = [J(i, user=USERS[i], guild=GUILDS[1]) for i in range(1, 6)]  # five users in a busy guild
+    assert ids(fair_order([*busy, J(9, user=USERS[9], guild=GUILDS[2])])) == [1, 9, 2, 3, 4, 5]
 
 
 def test_each_dm_user_is_a_slot_of_its_own() -> None:
-    jobs = [J(1, user=1, guild=None), J(2, user=1, guild=None), J(3, user=2, guild=None)]
+    jobs = [J(1, user=USERS[1], guild=None), J(2, user=USERS[1], guild=None), J(3, user=USERS[2], guild=None)]
     assert ids(fair_order(jobs)) == [1, 3, 2]
 
 
 def test_input_order_does_not_matter() -> None:
-    jobs = [J(1, user=1), J(2, user=2), J(3, user=1), J(4, user=3)]
+    jobs = [J(1, user=USERS[1]), J(2, user=USERS[2]), J(3, user=USERS[1]), J(4, user=USERS[3])]
     assert fair_order(list(reversed(jobs))) == fair_order(jobs)
 
 
 def test_running_jobs_count_as_turns_already_taken() -> None:
     """User 1 has two edits generating: a newcomer's first job goes before user 1's third."""
-    queued = [J(3, user=1), J(4, user=2)]
-    running = [J(1, user=1), J(2, user=1)]
+    queued = [J(3, user=USERS[1]), J(4, user=USERS[2])]
+    running = [J(1, user=USERS[1]), J(2, user=USERS[1])]
     assert ids(fair_order(queued)) == [3, 4]
     assert ids(fair_order(queued, running)) == [4, 3]
 
 
 def test_a_guild_with_jobs_running_yields_to_an_idle_guild() -> None:
-    queued = [J(3, user=1, guild=1), J(4, user=2, guild=2)]
-    running = [J(1, user=5, guild=1)]  # another member of guild 1
+    queued = [J(3, user=USERS[1], guild=GUILDS[1]), J(4, user=USERS[2], guild=GUILDS[2])]
+    running = [J(1, user=USERS[5], guild=GUILDS[1])]  # another member of guild 1
     assert ids(fair_order(queued, running)) == [4, 3]
 
 
 def test_one_job_behind_fifty_waits_for_at_most_one() -> None:
-    flood = [J(i, user=1) for i in range(1, 51)]
-    order = ids(fair_order([*flood, J(51, user=2)]))
+    flood = [J(i, user=USERS[1]) for i in range(1, 51)]
+    order = ids(fair_order([*flood, J(51, user=USERS[2])]))
     assert order.index(51) == 1
-    assert ids(fair_order([*flood[8:], J(51, user=2)], running=flood[:8]))[0] == 51
+    assert ids(fair_order([*flood[8:], J(51, user=USERS[2])], running=flood[:8]))[0] == 51
 
 
 # --- the scheduler with real storage ------------------------------------------------------------------
@@ -164,7 +171,7 @@ class StubNotifier:
         if self.deliver_gate is not None:
             await self.deliver_gate.wait()
         self.delivered.append(job)
-        await self.storage.mark_posted(job.id, 100, 1000 + job.id)
+        await self.storage.mark_posted(job.id, CHANNEL, MESSAGE + job.id)
 
     async def queue_changed(self, scheduler: Scheduler) -> None:
         self.queue_changes += 1
@@ -180,12 +187,12 @@ class Rig:
     clock: Clock
     scheduler: Scheduler
 
-    async def submit(self, prompt: str, *, user: int = 1, images: int = 1, guild: int | None = GUILD) -> Job:
+    async def submit(self, prompt: str, *, user: int = USERS[1], images: int = 1, guild: int | None = GUILD) -> Job:
         input_sha = await self.storage.files.put(sample_image(32, 32))
         mask_sha = await self.storage.files.put(sample_mask(32, 32))
         job = await self.storage.submit_job(
             NewJob(
-                requester=Requester(user, guild, 100),
+                requester=Requester(user, guild, CHANNEL),
                 action=JobAction.EDIT,
                 prompt=prompt,
                 options=EditOptions(num_images=images).to_json(),
@@ -255,9 +262,9 @@ async def make_rig(tmp_path: Path) -> AsyncIterator[Callable[..., object]]:
 async def test_starts_jobs_in_fair_order_within_the_image_cap(make_rig) -> None:
     rig = await make_rig(capacity=2, start=False)
     for i in range(3):
-        await rig.submit(f"alice {i}", user=1)
-    await rig.submit("bob 0", user=2)
-    await rig.submit("carol 0", user=3)
+        await rig.submit(f"alice {i}", user=USERS[1])
+    await rig.submit("bob 0", user=USERS[2])
+    await rig.submit("carol 0", user=USERS[3])
     await rig.scheduler.start()
     await eventually(lambda: len(rig.notifier.started) == 2)
     assert rig.notifier.started == ["alice 0", "bob 0"]
@@ -273,9 +280,9 @@ async def test_starts_jobs_in_fair_order_within_the_image_cap(make_rig) -> None:
 
 async def test_a_jobs_image_count_counts_against_the_cap(make_rig) -> None:
     rig = await make_rig(capacity=4)
-    big = await rig.submit("three", user=1, images=3)
+    big = await rig.submit("three", user=USERS[1], images=3)
     await eventually(lambda: rig.notifier.started == ["three"])
-    await rig.submit("two", user=2, images=2)
+    await rig.submit("two", user=USERS[2], images=2)
     await settle(rig)
     assert rig.notifier.started == ["three"] and rig.scheduler.images_running == 3
     rig.service.finish("three", 3)
@@ -288,10 +295,10 @@ async def test_a_jobs_image_count_counts_against_the_cap(make_rig) -> None:
 
 async def test_backfill_starts_a_smaller_job_when_the_head_does_not_fit(make_rig) -> None:
     rig = await make_rig(capacity=4)
-    await rig.submit("a3", user=1, images=3)
+    await rig.submit("a3", user=USERS[1], images=3)
     await eventually(lambda: rig.notifier.started == ["a3"])
-    await rig.submit("b2", user=2, images=2)  # first in line, but only 1 image is free
-    await rig.submit("c1", user=3, images=1)
+    await rig.submit("b2", user=USERS[2], images=2)  # first in line, but only 1 image is free
+    await rig.submit("c1", user=USERS[3], images=1)
     await settle(rig)
     assert rig.notifier.started == ["a3", "c1"]
     assert rig.queued_prompts() == ["b2"]
@@ -301,7 +308,7 @@ async def test_backfill_starts_a_smaller_job_when_the_head_does_not_fit(make_rig
 async def test_backfill_prefers_the_job_that_fills_the_gap(make_rig) -> None:
     rig = await make_rig(capacity=6, start=False)
     for user, (prompt, images) in enumerate([("a4", 4), ("b4", 4), ("c1", 1), ("d2", 2)], start=1):
-        await rig.submit(prompt, user=user, images=images)
+        await rig.submit(prompt, user=USERS[user], images=images)
     await rig.scheduler.start()
     await eventually(lambda: len(rig.notifier.started) == 2)
     await settle(rig)
@@ -311,10 +318,10 @@ async def test_backfill_prefers_the_job_that_fills_the_gap(make_rig) -> None:
 
 async def test_without_backfill_the_order_is_strict(make_rig) -> None:
     rig = await make_rig(capacity=4, backfill=False)
-    await rig.submit("a3", user=1, images=3)
+    await rig.submit("a3", user=USERS[1], images=3)
     await eventually(lambda: rig.notifier.started == ["a3"])
-    await rig.submit("b2", user=2, images=2)
-    await rig.submit("c1", user=3, images=1)
+    await rig.submit("b2", user=USERS[2], images=2)
+    await rig.submit("c1", user=USERS[3], images=1)
     await settle(rig)
     assert rig.notifier.started == ["a3"]
     rig.service.finish("a3", 3)
@@ -327,14 +334,14 @@ async def test_a_head_that_waited_past_the_patience_cannot_be_pushed_back(make_r
     running jobs end (t+10) plus 2 s, and a 1-image job that would hold an image until t+16 waits."""
     rig = await make_rig(capacity=4, backfill_patience=5, backfill_slack=2)
     rig.scheduler._durations.append(10.0)
-    await rig.submit("a2", user=1, images=2)
-    await rig.submit("b4", user=2, images=4)  # the head: only 2 images are free
-    await rig.submit("c1", user=3, images=1)  # b4 is not waiting long yet: c1 may jump it
+    await rig.submit("a2", user=USERS[1], images=2)
+    await rig.submit("b4", user=USERS[2], images=4)  # the head: only 2 images are free
+    await rig.submit("c1", user=USERS[3], images=1)  # b4 is not waiting long yet: c1 may jump it
     await settle(rig)
     assert rig.notifier.started == ["a2", "c1"]
 
     rig.clock.now += 6
-    await rig.submit("d1", user=4, images=1)  # there is a free image, but b4 is reserved now
+    await rig.submit("d1", user=USERS[4], images=1)  # there is a free image, but b4 is reserved now
     await settle(rig)
     assert rig.notifier.started == ["a2", "c1"]
     assert rig.queued_prompts() == ["b4", "d1"]
@@ -349,11 +356,11 @@ async def test_a_reserved_head_may_still_be_jumped_when_that_does_not_delay_it(m
     """b2 needs 2 images; the running 3-image job frees enough for it, so the free image is used."""
     rig = await make_rig(capacity=4, backfill_patience=5, backfill_slack=0)
     rig.scheduler._durations.append(10.0)
-    await rig.submit("a3", user=1, images=3)
-    await rig.submit("b2", user=2, images=2)
+    await rig.submit("a3", user=USERS[1], images=3)
+    await rig.submit("b2", user=USERS[2], images=2)
     await settle(rig)
     rig.clock.now += 6  # past the patience: b2 has a reservation from now on
-    await rig.submit("c1", user=3, images=1)
+    await rig.submit("c1", user=USERS[3], images=1)
     await settle(rig)
     assert rig.notifier.started == ["a3", "c1"]
 
@@ -374,7 +381,10 @@ async def test_random_load_never_exceeds_the_cap_and_runs_every_job_once(make_ri
     for i in range(40):
         sizes[f"job {i}"] = rnd.randint(1, 5)
         await rig.submit(
-            f"job {i}", user=rnd.randint(1, 6), guild=rnd.choice([GUILD, 11, None]), images=sizes[f"job {i}"]
+            f"job {i}",
+            user=USERS[rnd.randint(1, 6)],
+            guild=rnd.choice([GUILD, OTHER_GUILD, None]),
+            images=sizes[f"job {i}"],
         )
     await rig.scheduler.start()
     finished: set[str] = set()
@@ -394,19 +404,19 @@ async def test_random_load_never_exceeds_the_cap_and_runs_every_job_once(make_ri
 
 async def test_positions_and_estimates_follow_recent_durations(make_rig) -> None:
     rig = await make_rig(capacity=2)
-    await rig.submit("warm", user=9)
+    await rig.submit("warm", user=USERS[9])
     await eventually(lambda: rig.notifier.started == ["warm"])
     rig.clock.now += 10  # one job took 10 s: the average is 10 s from now on
     rig.service.finish("warm")
     await eventually(lambda: len(rig.notifier.delivered) == 1)
     assert rig.scheduler.average_job_seconds == pytest.approx(10)
 
-    await rig.submit("r1", user=1)
-    await rig.submit("r2", user=2)
+    await rig.submit("r1", user=USERS[1])
+    await rig.submit("r2", user=USERS[2])
     await eventually(lambda: rig.notifier.started[-2:] == ["r1", "r2"])
     rig.clock.now += 4  # both have run for 4 s of their expected 10
     for user, prompt in [(3, "q1"), (4, "q2"), (5, "q3")]:
-        await rig.submit(prompt, user=user)
+        await rig.submit(prompt, user=USERS[user])
     await settle(rig)
     entries = rig.scheduler.queue()
     assert [(e.job.prompt, e.position) for e in entries] == [("q1", 1), ("q2", 2), ("q3", 3)]
@@ -420,20 +430,20 @@ async def test_positions_and_estimates_follow_recent_durations(make_rig) -> None
 async def test_estimates_account_for_image_counts(make_rig) -> None:
     rig = await make_rig(capacity=4, backfill=False)
     rig.scheduler._durations.append(10.0)
-    await rig.submit("r4", user=1, images=4)
+    await rig.submit("r4", user=USERS[1], images=4)
     await eventually(lambda: rig.notifier.started == ["r4"])
-    await rig.submit("q2", user=2, images=2)
-    await rig.submit("q3", user=3, images=3)
+    await rig.submit("q2", user=USERS[2], images=2)
+    await rig.submit("q3", user=USERS[3], images=3)
     await settle(rig)
     assert [(e.job.prompt, e.eta_seconds) for e in rig.scheduler.queue()] == [("q2", 10), ("q3", 20)]
 
 
 async def test_cancelled_job_leaves_the_queue_and_positions_close_up(make_rig) -> None:
     rig = await make_rig(capacity=1)
-    await rig.submit("run", user=1)
+    await rig.submit("run", user=USERS[1])
     await eventually(lambda: rig.notifier.started == ["run"])
-    first = await rig.submit("first", user=2)
-    await rig.submit("second", user=3)
+    first = await rig.submit("first", user=USERS[2])
+    await rig.submit("second", user=USERS[3])
     await settle(rig)
     assert rig.queued_prompts() == ["first", "second"]
     assert await rig.storage.cancel_job(first.id) is not None
@@ -443,33 +453,33 @@ async def test_cancelled_job_leaves_the_queue_and_positions_close_up(make_rig) -
 
 async def test_api_errors_fail_the_job_with_a_refund_and_free_the_images(make_rig) -> None:
     rig = await make_rig(capacity=1)
-    job = await rig.submit("doomed", user=1, images=1)
-    await rig.submit("next", user=2)
+    job = await rig.submit("doomed", user=USERS[1], images=1)
+    await rig.submit("next", user=USERS[2])
     await eventually(lambda: rig.notifier.started == ["doomed"])
     rig.service.fail("doomed", ApiError("The image service is down.", detail="503"))
     await eventually(lambda: rig.notifier.started == ["doomed", "next"])
     failed = next(j for j in rig.notifier.delivered if j.id == job.id)
     assert failed.status is JobStatus.FAILED and failed.error_message == "The image service is down."
-    quota = await rig.storage.quota_status(Requester(1, GUILD), UNLIMITED)
+    quota = await rig.storage.quota_status(Requester(USERS[1], GUILD), UNLIMITED)
     assert quota.window_used == 0 and quota.active_jobs == 0
 
 
 async def test_unexpected_errors_fail_the_job_with_a_refund(make_rig) -> None:
     rig = await make_rig(capacity=1)
-    job = await rig.submit("bug", user=1)
+    job = await rig.submit("bug", user=USERS[1])
     await eventually(lambda: rig.notifier.started == ["bug"])
     rig.service.fail("bug", ZeroDivisionError())
     await eventually(lambda: len(rig.notifier.delivered) == 1)
     assert rig.notifier.delivered[0].id == job.id and rig.notifier.delivered[0].error_message == INTERNAL_FAILURE
-    quota = await rig.storage.quota_status(Requester(1, GUILD), UNLIMITED)
+    quota = await rig.storage.quota_status(Requester(USERS[1], GUILD), UNLIMITED)
     assert quota.window_used == 0
 
 
 async def test_images_are_freed_when_the_api_answers_not_when_the_post_is_done(make_rig) -> None:
     rig = await make_rig(capacity=1)
     rig.notifier.deliver_gate = asyncio.Event()  # Discord is slow to take the result
-    await rig.submit("first", user=1)
-    await rig.submit("second", user=2)
+    await rig.submit("first", user=USERS[1])
+    await rig.submit("second", user=USERS[2])
     await eventually(lambda: rig.notifier.started == ["first"])
     rig.service.finish("first")
     await eventually(lambda: rig.notifier.started == ["first", "second"])
@@ -481,8 +491,8 @@ async def test_images_are_freed_when_the_api_answers_not_when_the_post_is_done(m
 async def test_a_slow_queue_announcement_does_not_hold_up_starting_jobs(make_rig) -> None:
     rig = await make_rig(capacity=1)
     rig.notifier.block_queue_changed = True
-    await rig.submit("first", user=1)
-    await rig.submit("second", user=2)
+    await rig.submit("first", user=USERS[1])
+    await rig.submit("second", user=USERS[2])
     await eventually(lambda: rig.notifier.started == ["first"])
     rig.service.finish("first")
     await eventually(lambda: rig.notifier.started == ["first", "second"])
@@ -494,11 +504,11 @@ async def test_a_slow_queue_announcement_does_not_hold_up_starting_jobs(make_rig
 
 async def test_recovery_reruns_once_then_fails_with_a_refund_and_redelivers(make_rig) -> None:
     rig = await make_rig(capacity=4, start=False)
-    once = await rig.submit("interrupted once", user=1)
-    twice = await rig.submit("interrupted twice", user=2, images=2)
-    waiting = await rig.submit("still queued", user=3)
-    unposted = await rig.submit("done, never posted", user=4)
-    posted = await rig.submit("done and posted", user=5)
+    once = await rig.submit("interrupted once", user=USERS[1])
+    twice = await rig.submit("interrupted twice", user=USERS[2], images=2)
+    waiting = await rig.submit("still queued", user=USERS[3])
+    unposted = await rig.submit("done, never posted", user=USERS[4])
+    posted = await rig.submit("done and posted", user=USERS[5])
     storage = rig.storage
     await storage.claim_job(once.id)
     await storage.claim_job(twice.id)
@@ -508,7 +518,7 @@ async def test_recovery_reruns_once_then_fails_with_a_refund_and_redelivers(make
         await storage.claim_job(job.id)
         sha = await storage.files.put(png())
         await storage.complete_job(job.id, [OutputImage(0, sha, 1, True, "p", "8x8", 8, 8, "image/png")])
-    await storage.mark_posted(posted.id, 100, 555)
+    await storage.mark_posted(posted.id, CHANNEL, MESSAGE)
 
     rig.service.auto = True
     await rig.scheduler.start()  # a new process: recovery first
@@ -521,7 +531,7 @@ async def test_recovery_reruns_once_then_fails_with_a_refund_and_redelivers(make
     assert sorted(rig.notifier.started) == ["interrupted once", "still queued"]
     assert sorted(j.id for j in rig.notifier.delivered) == sorted([once.id, twice.id, waiting.id, unposted.id])
     assert posted.id not in [j.id for j in rig.notifier.delivered]
-    refunded = await storage.quota_status(Requester(2, GUILD), UNLIMITED)
+    refunded = await storage.quota_status(Requester(USERS[2], GUILD), UNLIMITED)
     assert refunded.window_used == 0 and refunded.active_jobs == 0
     rerun = await storage.get_job(once.id)
     assert rerun is not None and rerun.status is JobStatus.SUCCEEDED and rerun.attempts == 2
@@ -529,11 +539,11 @@ async def test_recovery_reruns_once_then_fails_with_a_refund_and_redelivers(make
 
 async def test_stop_lets_running_jobs_finish_within_the_grace(make_rig) -> None:
     rig = await make_rig(capacity=2)
-    job = await rig.submit("quick", user=1)
+    job = await rig.submit("quick", user=USERS[1])
     await eventually(lambda: rig.notifier.started == ["quick"])
     stopping = asyncio.create_task(rig.scheduler.stop(grace=30))
     await eventually(lambda: not rig.scheduler._accepting)
-    await rig.submit("late", user=2)  # arrives during shutdown: stored, not started
+    await rig.submit("late", user=USERS[2])  # arrives during shutdown: stored, not started
     await rig.scheduler.refresh()
     rig.service.finish("quick")
     await stopping
@@ -573,13 +583,13 @@ async def test_cutting_a_call_off_warns_that_it_may_be_billed_twice(make_rig, ca
 
 async def test_stop_requeues_what_does_not_finish_within_the_grace(make_rig) -> None:
     rig = await make_rig(capacity=2)
-    job = await rig.submit("slow", user=1, images=2)
+    job = await rig.submit("slow", user=USERS[1], images=2)
     await eventually(lambda: rig.notifier.started == ["slow"])
     await rig.scheduler.stop(grace=0.01)
     fresh = await rig.storage.get_job(job.id)
     assert (
         fresh is not None and fresh.status is JobStatus.QUEUED and fresh.attempts == 0
     )  # a clean shutdown does not use up an attempt
-    quota = await rig.storage.quota_status(Requester(1, GUILD), UNLIMITED)
+    quota = await rig.storage.quota_status(Requester(USERS[1], GUILD), UNLIMITED)
     assert quota.window_used == 2 and quota.active_jobs == 1, "the reservation is kept for the next run"
     assert rig.notifier.delivered == []

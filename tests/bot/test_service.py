@@ -18,6 +18,7 @@ from bot.limits import PROMPT_MAX_CHARS
 from bot.models import MaskSpec, PreparedEdit, Region
 from bot.options import EditOptions, LegacyModel, MagicPrompt, RenderingSpeed, StyleType
 from bot.service import EditOutcome, EditService
+from tests import FAST
 from tests.fakes.ideogram import FakeIdeogram, pattern, sample_image, sample_mask
 
 KEY = "sk-ideo-SERVICE-TOPSECRET-0123456789abcdef"
@@ -27,7 +28,6 @@ IMAGE = sample_image(W, H)
 MASK = sample_mask(W, H, BOX)
 PROMPT = "a red umbrella"
 NOT_AN_IMAGE = b"this is not an image at all"
-FAST = {"backoff_base_s": 0.001, "backoff_max_s": 0.01, "poll_interval_s": 0.002, "poll_max_interval_s": 0.01}
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
@@ -21,10 +20,9 @@ from bot.sessions import SessionService, Version, head_path, image_source, tree_
 from bot.store import Job, JobAction, Requester, Session
 from cogs.sessions import tree_text
 from storage.sqlite import SqliteStorage
+from tests.ids import BOB, MOD, OWNER, ROLES, THREAD
+from tests.ids import MESSAGE as POSTED
 from tests.storage_support import LIMITS, T0, Clock, finish, make_storage, outputs, submit
-
-OWNER, BOB, MOD = 1, 2, 3
-THREAD = 900
 
 
 @dataclass
@@ -36,12 +34,6 @@ class RecordingJobs:
     async def submit_followup(self, origin: Origin, parent: Job, action: JobAction, **kwargs: Any) -> str:
         self.calls.append((origin, parent.id, action, kwargs))
         return "submitted"
-
-
-@pytest.fixture
-async def storage(tmp_path: Path) -> AsyncIterator[SqliteStorage]:
-    async with make_storage(tmp_path, Clock()) as opened:
-        yield opened
 
 
 @pytest.fixture
@@ -210,16 +202,15 @@ async def test_tree_text_links_marks_the_head_and_fits_an_embed(
     storage: SqliteStorage, service: SessionService
 ) -> None:
     root, session = await started(storage, service)
-    await storage.mark_posted(root.id, 100, 5001)
+    await storage.mark_posted(root.id, 100, POSTED + 5001)
     v2 = await version(storage, session, root, user=BOB)
-    await storage.mark_posted(v2.id, THREAD, 5002)
+    await storage.mark_posted(v2.id, THREAD, POSTED + 5002)
     session = await service.get(session.id)
     text = tree_text(session, await service.versions(session))
     first, second = text.splitlines()[:2]
-    assert first == f"[v1](https://discord.com/channels/10/100/5001) · #{root.id} · a red bicycle — <@{OWNER}>"
-    assert (
-        second == f"[v2](https://discord.com/channels/10/900/5002) ← v1 · #{v2.id} · step by 2 — <@{BOB}> 📌 **head**"
-    )
+    link = "https://discord.com/channels/10"
+    assert first == f"[v1]({link}/100/{POSTED + 5001}) · #{root.id} · a red bicycle — <@{OWNER}>"
+    assert second == f"[v2]({link}/{THREAD}/{POSTED + 5002}) ← v1 · #{v2.id} · step by {BOB} — <@{BOB}> 📌 **head**"
     assert text.endswith("\n\nHead: v1 → v2 — the next `/edit` here builds on it.")
     assert tree_text(session, []) == "No versions yet."
 
@@ -228,13 +219,13 @@ async def test_a_big_tree_drops_links_then_lines_far_from_the_head(
     storage: SqliteStorage, service: SessionService
 ) -> None:
     root, session = await started(storage, service)
-    await storage.mark_posted(root.id, 100, 5000)
+    await storage.mark_posted(root.id, 100, POSTED + 5000)
     branch = await version(storage, session, root)  # v2, off the head's path
-    await storage.mark_posted(branch.id, THREAD, 5001)
+    await storage.mark_posted(branch.id, THREAD, POSTED + 5001)
     parent = root
     for n in range(40):  # v3 … v42: a straight run from v1, the head at its end
         parent = await version(storage, session, parent)
-        await storage.mark_posted(parent.id, THREAD, 6000 + n)
+        await storage.mark_posted(parent.id, THREAD, POSTED + 6000 + n)
     session = await service.get(session.id)
     versions = await service.versions(session)
     every = tree_text(session, versions, limit=10**6)
@@ -243,8 +234,9 @@ async def test_a_big_tree_drops_links_then_lines_far_from_the_head(
 
     on_path = tree_text(session, versions, limit=len(every) - 1)
     assert on_path.count("](https://") == 41 and "\nv2 ← v1 · " in on_path
-    assert "\n└ [v3](https://discord.com/channels/10/900/6000) ← v1 · " in on_path  # the branch to the head
-    assert "\n　[v4](https://discord.com/channels/10/900/6001) ← v3 · " in on_path  # ... goes on in its column
+    link = f"https://discord.com/channels/10/{THREAD}"
+    assert f"\n└ [v3]({link}/{POSTED + 6000}) ← v1 · " in on_path  # the branch to the head
+    assert f"\n　[v4]({link}/{POSTED + 6001}) ← v3 · " in on_path  # ... goes on in its column
 
     bare = tree_text(session, versions, limit=len(on_path) - 1)
     assert "](https://" not in bare and bare.count("\n") == 43
@@ -336,7 +328,11 @@ async def test_session_state_survives_reopening_the_storage(tmp_path: Path) -> N
 
 def origin(user: int = BOB, *, private: bool = False, thread: int | None = None) -> Origin:
     return Origin(
-        requester=Requester(user, 10, 100, thread), role_ids=(77,), private=private, reply_token="t", open_thread=True
+        requester=Requester(user, 10, 100, thread),
+        role_ids=(ROLES[77],),
+        private=private,
+        reply_token="t",
+        open_thread=True,
     )
 
 
@@ -346,14 +342,14 @@ async def test_origin_for_posts_in_the_thread_and_charges_the_payer(
     _, session = await started(storage, service)
     mine = service.origin_for(origin(), session)  # from a button on the starter message, in the channel
     assert mine.requester == Requester(BOB, 10, 100, THREAD) and mine.session_id == session.id
-    assert (mine.payer_user_id, mine.role_ids, mine.open_thread) == (None, (77,), False)
+    assert (mine.payer_user_id, mine.role_ids, mine.open_thread) == (None, (ROLES[77],), False)
 
     paid = service.origin_for(
         origin(thread=THREAD),
         await service.configure(session, OWNER, can_manage_threads=False, owner_pays=True),
-        (5, 6),
+        (ROLES[5], ROLES[6]),
     )
-    assert (paid.payer_user_id, paid.role_ids, paid.requester.user_id) == (OWNER, (5, 6), BOB)
+    assert (paid.payer_user_id, paid.role_ids, paid.requester.user_id) == (OWNER, (ROLES[5], ROLES[6]), BOB)
     with pytest.raises(InputError, match="private"):
         service.origin_for(origin(private=True), session)
 

@@ -1,6 +1,6 @@
 """A local Discord simulation for end-to-end tests of the real, unmodified discord.py client.
 
-Typical in-process test (see ``tests/test_discord_sim.py`` for complete, working examples)::
+Typical in-process test (see ``tests/sim/test_discord_sim.py`` for complete, working examples)::
 
     async with DiscordSim() as sim, use_sim_endpoints(sim):
         bot = MyBot(intents=discord.Intents.default(), guild_ready_timeout=0.05)
@@ -16,13 +16,46 @@ Typical in-process test (see ``tests/test_discord_sim.py`` for complete, working
 For a bot in a subprocess, pass ``DISCORD_API_BASE=sim.api_base`` and ``DISCORD_GATEWAY_URL=
 sim.gateway_url`` in its environment and use ``await sim.wait_ready(identifies=n)`` after each
 (re)start; ``await sim.wait_disconnected()`` after killing it.
+
+Modules, by concern:
+
+* ``discord_types`` -- Discord's vocabulary: enums, permission bits, intents, error codes, snowflakes.
+* ``entities`` -- the entities (``SimUser``, ``SimGuild``, ``SimChannel``, ``SimMessage``...) with
+  their JSON, and Discord's permission algorithm.
+* ``interaction_payloads`` -- the JSON of an interaction: typed options, ``resolved``, the envelope.
+* ``world`` -- the state (users, guilds, roles, channels, threads, messages, attachments) and the
+  operations that keep it consistent; ``SimConfig``, the knobs.
+* ``records`` -- what was seen and answered (``RecordedCall``, ``GatewayEvent``, ``SimInteraction``)
+  and the event-based waiting on it.
+* ``gateway`` -- sessions and ordered dispatch (``Dispatcher``), the websocket protocol (``Gateway``).
+* ``rest`` and ``routes/`` -- request recording, fault injection and routing; one route group per
+  resource (users, guilds, application commands, interactions and webhooks, channels and messages,
+  threads).
+* ``interactions`` -- users acting: slash commands, context menus, clicks, modal submissions.
+* ``server`` -- ``DiscordSim``, the composition root and the surface tests use.
+
+Why composition: the parts have separate state and one direction of use (routes and the driver use
+the world; the world queues events on the dispatcher; nothing uses the routes back), so each can be
+read and changed alone, and a route group is found by the resource it serves. Mixins over one object
+would share every attribute with every other part, which is what made the single 2,500-line class
+hard to change. ``DiscordSim`` keeps the familiar one-object surface for tests as thin delegations.
+
+Discord behaviours reproduced because bots must handle them: the 3 s window for the initial callback
+(``callback_window``; 404 10062 after it), token expiry (``interaction_ttl``, 401 50027 on webhooks),
+"already acknowledged" (400 40060), follow-ups before the ack (404 10015), upload limit (413 40005),
+missing permissions (403 50013), DMs closed (403 50007), empty messages (400 50006), 2000-character
+content (400 50035), archived/locked threads, command-name validation on sync, ``enforce_nonce``
+deduplication, and the first follow-up after a "thinking" deferral filling that message. Only what a
+bot can observe is simulated; no reactions, voice, presences, audit logs or sharding beyond echoing
+``shard`` in READY. Ids are current snowflakes (discord.py computes an interaction's expiry from its
+id's timestamp).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .payloads import (
+from .discord_types import (
     DEFAULT_BOT_PERMISSIONS,
     DEFAULT_EVERYONE_PERMISSIONS,
     CallbackType,
@@ -34,24 +67,11 @@ from .payloads import (
     MessageFlag,
     OptionType,
     Perm,
-    SimAttachment,
-    SimChannel,
-    SimGuild,
-    SimMember,
-    SimMessage,
-    SimRole,
-    SimUser,
 )
-from .server import (
-    ApiError,
-    DiscordSim,
-    GatewayConnection,
-    GatewayEvent,
-    RecordedCall,
-    RecordedFile,
-    SimInteraction,
-    path_matches,
-)
+from .entities import SimAttachment, SimChannel, SimGuild, SimMember, SimMessage, SimRole, SimUser
+from .records import ApiError, GatewayEvent, RecordedCall, RecordedFile, SimInteraction, path_matches
+from .server import DiscordSim
+from .world import SimConfig
 
 __all__ = [
     "DEFAULT_BOT_PERMISSIONS",
@@ -62,7 +82,6 @@ __all__ = [
     "CommandType",
     "DiscordSim",
     "ErrorCode",
-    "GatewayConnection",
     "GatewayEvent",
     "Intent",
     "InteractionType",
@@ -73,6 +92,7 @@ __all__ = [
     "RecordedFile",
     "SimAttachment",
     "SimChannel",
+    "SimConfig",
     "SimGuild",
     "SimInteraction",
     "SimMember",

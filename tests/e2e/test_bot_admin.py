@@ -8,11 +8,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.bot_harness import World, make_world, reply, sample_mask, text_of
-from tests.discord_sim import CallbackType, MessageFlag, SimInteraction, SimMessage, SimRole, SimUser
-
-W, H = 96, 64
-EPHEMERAL = int(MessageFlag.EPHEMERAL)
+from tests.bot_harness import EPHEMERAL, H, W, World, make_world, reply, sample_mask, text_of
+from tests.discord_sim import CallbackType, SimInteraction, SimMessage, SimRole, SimUser
 
 
 async def limits(

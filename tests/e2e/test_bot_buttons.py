@@ -14,7 +14,11 @@ from PIL import Image
 
 from bot.settings import LimitDefaults
 from tests.bot_harness import (
+    EPHEMERAL,
     MASK_BOX,
+    ROOMY,
+    H,
+    W,
     World,
     decode,
     make_world,
@@ -24,12 +28,7 @@ from tests.bot_harness import (
     sample_mask,
     text_of,
 )
-from tests.discord_sim import CallbackType, MessageFlag, SimInteraction, SimMessage
-
-W, H = 96, 64
-EPHEMERAL = int(MessageFlag.EPHEMERAL)
-ROOMY = LimitDefaults(user_window_images=100, user_daily_images=100, user_max_active_jobs=10)  # many edits per test
-
+from tests.discord_sim import CallbackType, SimInteraction, SimMessage
 
 # --- helpers ---------------------------------------------------------------------------------------
 

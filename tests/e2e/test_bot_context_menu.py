@@ -7,8 +7,6 @@ the form comes back; forms are routed by ``custom_id`` so a form opened before a
 from __future__ import annotations
 
 import io
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,9 +14,10 @@ from PIL import Image
 
 from bot.store import JobAction, JobStatus
 from tests.bot_harness import (
-    BOT_TOKEN,
-    IMAGE_SIZE,
+    EPHEMERAL,
     MASK_BOX,
+    H,
+    W,
     World,
     decode,
     make_world,
@@ -27,20 +26,10 @@ from tests.bot_harness import (
     sample_mask,
 )
 from tests.discord_sim import SimInteraction, SimMessage
-from tests.fakes.ideogram import FakeIdeogram
 
-EPHEMERAL = 64
+pytestmark = pytest.mark.usefixtures("no_secrets_in_logs")
 MENU = "Edit image"
-W, H = IMAGE_SIZE
 TOP_HALF = (0, 0, W, H // 2)
-
-
-@pytest.fixture(autouse=True)
-def no_secrets_in_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    caplog.set_level(logging.DEBUG)
-    yield
-    for secret in (FakeIdeogram().api_key, BOT_TOKEN):
-        assert secret not in caplog.text
 
 
 async def open_form(world: World, target: SimMessage) -> tuple[SimInteraction, dict]:

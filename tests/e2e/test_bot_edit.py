@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import io
 import json
-import logging
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +23,11 @@ from bot.store import JobStatus, QuotaStatus, Requester
 from cogs import delivery
 from tests.bot_harness import (
     BOT_TOKEN,
+    EPHEMERAL,
     IMAGE_SIZE,
     MASK_BOX,
+    H,
+    W,
     World,
     decode,
     is_result,
@@ -36,20 +38,8 @@ from tests.bot_harness import (
     sample_mask,
 )
 from tests.discord_sim import SimAttachment, SimChannel, SimInteraction, SimMessage, SimUser
-from tests.fakes.ideogram import FakeIdeogram
 
-EPHEMERAL = 64
-W, H = IMAGE_SIZE
-SECRETS = (FakeIdeogram().api_key, BOT_TOKEN)
-
-
-@pytest.fixture(autouse=True)
-def no_secrets_in_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    """Everything is logged at DEBUG; neither the API key nor the bot token may appear anywhere."""
-    caplog.set_level(logging.DEBUG)
-    yield
-    for secret in SECRETS:
-        assert secret not in caplog.text
+pytestmark = pytest.mark.usefixtures("no_secrets_in_logs")
 
 
 # --- helpers -------------------------------------------------------------------------------------------

@@ -7,14 +7,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bot.settings import LimitDefaults
 from bot.store import ImageKind
-from tests.bot_harness import World, decode, is_result, make_world, reply, sample_mask, text_of
-from tests.discord_sim import CallbackType, MessageFlag, SimInteraction, SimMessage
-
-W, H = 96, 64
-EPHEMERAL = int(MessageFlag.EPHEMERAL)
-ROOMY = LimitDefaults(user_window_images=100, user_daily_images=100, user_max_active_jobs=10)
+from tests.bot_harness import EPHEMERAL, ROOMY, H, W, World, decode, is_result, make_world, reply, sample_mask, text_of
+from tests.discord_sim import CallbackType, SimInteraction, SimMessage
 
 
 async def make_edits(world: World, prompts: list[str], *, user=None, **options) -> list[SimMessage]:

@@ -7,9 +7,9 @@ import os
 import sys
 from pathlib import Path
 
+from tests import REPO_ROOT
 from tests.bot_harness import BOT_TOKEN, make_world
 
-ROOT = str(Path(__file__).resolve().parents[2])
 COMMANDS = {"edit", "history", "quota", "limits", "queue", "session", "Edit image"}
 
 
@@ -42,7 +42,7 @@ async def test_python_m_bot_sync_forces_a_sync_and_exits(tmp_path: Path) -> None
     async with make_world(tmp_path) as world:
         env = {
             "PATH": os.environ.get("PATH", ""),
-            "PYTHONPATH": ROOT,
+            "PYTHONPATH": str(REPO_ROOT),
             "DISCORD_TOKEN": BOT_TOKEN,
             "IDEOGRAM_API_KEY": world.api.api_key,
             "IDEOGRAM_BASE_URL": world.api.base_url,

@@ -27,10 +27,10 @@ from bot.quota import resolve_limits
 from bot.settings import LimitDefaults, Settings
 from bot.store import Job, JobStatus, Requester
 from storage.factory import open_storage
+from tests import REPO_ROOT
 from tests.discord_sim import DiscordSim, RecordedCall, SimInteraction, SimMessage, SimUser
 from tests.fakes.ideogram import FakeIdeogram, sample_image, sample_mask
 
-ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "MTAxMDEw.sim-bot-token.RestartTests0123456789"
 SLOW_S = 60.0  # an edit that is "running" until the process goes away
 FAST_S = 0.05
@@ -63,7 +63,7 @@ class BotRunner:
     def env(self, **overrides: str) -> dict[str, str]:
         return {
             "PATH": os.environ.get("PATH", ""),
-            "PYTHONPATH": str(ROOT),
+            "PYTHONPATH": str(REPO_ROOT),
             "HOME": str(self.tmp_path),
             "DISCORD_TOKEN": TOKEN,
             "IDEOGRAM_API_KEY": self.api.api_key,

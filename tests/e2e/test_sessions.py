@@ -16,7 +16,11 @@ from PIL import Image, ImageChops, ImageStat
 from bot.settings import LimitDefaults
 from bot.store import JobStatus, QuotaStatus, Requester, Session
 from tests.bot_harness import (
+    EPHEMERAL,
     MASK_BOX,
+    ROOMY,
+    H,
+    W,
     World,
     decode,
     make_world,
@@ -26,11 +30,8 @@ from tests.bot_harness import (
     sample_mask,
     text_of,
 )
-from tests.discord_sim import CallbackType, ChannelType, MessageFlag, SimChannel, SimInteraction, SimMessage, SimUser
+from tests.discord_sim import CallbackType, ChannelType, SimChannel, SimInteraction, SimMessage, SimUser
 
-W, H = 96, 64
-EPHEMERAL = int(MessageFlag.EPHEMERAL)
-ROOMY = LimitDefaults(user_window_images=100, user_daily_images=100, user_max_active_jobs=10)
 TOP = (0, 0, W, H // 2)  # region:top, as a box
 
 

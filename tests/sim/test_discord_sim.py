@@ -14,7 +14,7 @@ import io
 import os
 import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -29,6 +29,7 @@ from PIL import Image
 
 from bot.discord_endpoints import api_base_url, apply_endpoints, gateway_address
 from bot.errors import ConfigError
+from tests import REPO_ROOT, ids
 from tests.discord_sim import (
     CallbackType,
     DiscordSim,
@@ -37,8 +38,8 @@ from tests.discord_sim import (
     OptionType,
     use_sim_endpoints,
 )
+from tests.ids import CHANNEL
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 GUILD_READY_TIMEOUT = 0.05  # discord.py waits this long after the last GUILD_CREATE before on_ready
 
 
@@ -269,7 +270,7 @@ async def sim() -> AsyncIterator[DiscordSim]:
 async def test_startup_sync_and_cache(sim: DiscordSim) -> None:
     async with running(SimTestBot(sim.guild.id), sim) as bot:
         assert [c.path for c in sim.calls[:2]] == ["/users/@me", "/oauth2/applications/@me"]
-        sync = sim.calls_to(f"/applications/{sim.application_id}/guilds/{sim.guild.id}/commands", "PUT")
+        sync = sim.calls_to(f"/applications/{sim.world.application_id}/guilds/{sim.guild.id}/commands", "PUT")
         assert len(sync) == 1 and sync[0].status == 200
         assert sorted(sim.command_names(sim.guild)) == [
             "Edit image", "ask", "big", "edit", "jobs", "pick", "post", "slow", "variants",
@@ -286,7 +287,7 @@ async def test_startup_sync_and_cache(sim: DiscordSim) -> None:
         assert guild is not None and guild.me is not None
         assert bot.get_channel(sim.channel.id).name == "general"  # type: ignore[union-attr]
         assert bot.user is not None and bot.user.id == sim.bot_user.id
-        identify = next(e for e in sim.gateway_log if e.kind == "recv" and e.op == 2)
+        identify = next(e for e in sim.dispatcher.gateway_log if e.kind == "recv" and e.op == 2)
         assert identify.d["intents"] == discord.Intents.default().value
         assert identify.d["token"] == "<redacted>"
 
@@ -300,7 +301,7 @@ async def test_slash_defer_followup_file_and_persistent_button(sim: DiscordSim) 
 
         followup = await sim.wait_for_response(inter, "followup")
         _, (perms, app_perms, limit) = await bot.outcome()  # type: ignore[misc]
-        assert not perms.manage_guild and app_perms.attach_files and limit == sim.upload_limit
+        assert not perms.manage_guild and app_perms.attach_files and limit == sim.config.upload_limit
         # the bot downloaded the attachment from the sim's CDN
         assert [o["name"] for o in inter.data["options"]] == ["image", "prompt"]
         assert [att_id for att_id, _ in sim.cdn_requests] == [int(inter.data["options"][0]["value"])]
@@ -346,9 +347,9 @@ async def test_message_context_menu_opens_modal_and_submit(sim: DiscordSim) -> N
             await sim.submit_modal("simtest:prompt", {"nope": "x"})
 
 
-async def test_subcommands_reference_options_autocomplete(sim: DiscordSim) -> None:
+async def test_subcommands_and_reference_options(sim: DiscordSim) -> None:
     async with running(SimTestBot(sim.guild.id), sim):
-        options = {"job": 7, "owner": sim.mod, "role": sim.mod_role, "force": True, "reason": "stuck"}
+        options = {"job": 7, "owner": sim.mod, "role": sim.world.mod_role, "force": True, "reason": "stuck"}
         inter = await sim.slash("jobs", options, subcommand="cancel")
         [group] = inter.data["options"]
         assert (group["name"], group["type"]) == ("cancel", OptionType.SUB_COMMAND)
@@ -358,10 +359,6 @@ async def test_subcommands_reference_options_autocomplete(sim: DiscordSim) -> No
 
         nested = await sim.slash("jobs", {"ratio": 1.5}, subcommand="admin reset")
         assert (await sim.wait_for_ack(nested)).json["data"]["content"] == "reset x1.5"
-
-        typed = await sim.autocomplete("jobs", {"job": "7", "reason": "s"}, focused="reason", subcommand="cancel")
-        choices = (await sim.wait_for_ack(typed)).json["data"]["choices"]
-        assert [c["value"] for c in choices] == ["spam", "stuck"]
 
         with pytest.raises(ValueError, match="missing required options"):
             await sim.slash("jobs", {"job": 1}, subcommand="cancel")
@@ -386,15 +383,13 @@ async def test_global_command_in_dm_and_select_with_deferred_update(sim: Discord
             await sim.click(menu, "simtest:style", values=["oil"])
 
 
-async def test_response_variants_and_webhook_rate_limit(sim: DiscordSim) -> None:
-    sim.inject_rate_limit("/webhooks/*", method="POST", retry_after=0.01)
+async def test_response_variants(sim: DiscordSim) -> None:
     async with running(SimTestBot(sim.guild.id), sim) as bot:
         inter = await sim.slash("variants")
         _, (original_id, second_id) = await bot.outcome()  # type: ignore[attr-defined]
         assert [(c.kind, c.status) for c in sim.interaction_responses(inter, include_reads=True)] == [
             ("callback", 200),
             ("get_original", 200),
-            ("followup", 429),  # retried by discord.py's webhook adapter (Via header)
             ("followup", 200),
             ("edit_message", 200),
             ("edit_original", 200),
@@ -448,7 +443,7 @@ async def test_fallback_forbidden_where_bot_cannot_send(sim: DiscordSim) -> None
         channel = bot.get_channel(sim.other_channel.id)
         assert isinstance(channel, discord.TextChannel)
         assert not channel.permissions_for(channel.guild.me).send_messages
-        sim.expire_interactions()
+        sim.expire_token(inter)
         bot.release.set()  # type: ignore[attr-defined]
         assert (await bot.outcome())[0] == "followup failed"  # type: ignore[attr-defined]
         kind, exc = await bot.outcome()  # type: ignore[attr-defined]
@@ -457,7 +452,7 @@ async def test_fallback_forbidden_where_bot_cannot_send(sim: DiscordSim) -> None
 
 
 async def test_upload_limit(sim: DiscordSim) -> None:
-    sim.upload_limit = 2048
+    sim.config.upload_limit = 2048
     async with running(SimTestBot(sim.guild.id), sim) as bot:
         inter = await sim.slash("big")
         assert inter.payload["attachment_size_limit"] == 2048
@@ -468,16 +463,14 @@ async def test_upload_limit(sim: DiscordSim) -> None:
         assert original.content == "too big" and original.ephemeral
 
 
-async def test_channel_messages_threads_dm_and_rate_limit(sim: DiscordSim) -> None:
-    sim.inject_rate_limit(f"/channels/{sim.channel.id}/messages", method="POST", retry_after=0.01)
+async def test_channel_messages_threads_and_dm(sim: DiscordSim) -> None:
     async with running(SimTestBot(sim.guild.id), sim) as bot:
         await sim.slash("post")
         kind, thread_id = await bot.outcome()  # type: ignore[attr-defined]
         assert kind == "posted"
         posts = sim.calls_to(f"/channels/{sim.channel.id}/messages", "POST")
-        assert [c.status for c in posts] == [429, 200, 200]  # discord.py retried because of the Via header
-        assert posts[1].json["nonce"] == "post-1" and posts[1].json["enforce_nonce"] is True
-        assert posts[0].response_headers["Via"] and posts[0].response["retry_after"] == 0.01
+        assert [c.status for c in posts] == [200, 200]
+        assert posts[0].json["nonce"] == "post-1" and posts[0].json["enforce_nonce"] is True
         [hello] = [m for m in sim.messages_in(sim.channel) if not m.ephemeral]
         thread = sim.channels[thread_id]
         assert thread.id == hello.id and thread.parent_id == sim.channel.id  # started from the message
@@ -487,39 +480,52 @@ async def test_channel_messages_threads_dm_and_rate_limit(sim: DiscordSim) -> No
         assert [m.content for m in sim.messages_in(dm)] == ["sent you a DM"]
 
 
-async def test_disconnect_resume_then_second_client(sim: DiscordSim) -> None:
+async def test_dropped_socket_resumes_then_second_client(sim: DiscordSim) -> None:
     async with running(SimTestBot(sim.guild.id), sim) as bot:
-        first = sim.connection
-        await sim.disconnect()
+        first = sim.dispatcher.active
+        assert first is not None
+        await first.ws.close(code=4000, message=b"dropped")  # resumable: the client RESUMEs at once
         seeded = sim.add_message(sim.channel, "while you were away")  # replayed or sent after RESUME
         got = await bot.wait_for("message", check=lambda m: m.id == seeded.id, timeout=5)
         assert got.content == ""  # no message-content intent: stripped like Discord does
         conn = await sim.wait_ready()
-        assert conn is not first and sim.resume_count == 1 and sim.identify_count == 1
+        assert conn is not first and sim.dispatcher.resume_count == 1 and sim.identify_count == 1
         inter = await sim.slash("edit", {"prompt": "p", "image": (png(), "a.png")})
         await sim.wait_for_response(inter, "followup")
 
-    assert sim.connection is None  # the client closed its socket
+    assert sim.dispatcher.active is None  # the client closed its socket
     async with running(SimTestBot(sim.guild.id), sim) as bot2:
         await sim.wait_ready(identifies=2)
         message = sim.messages_in(sim.channel)[-1]
         click = await sim.click(message, "simtest:confirm:42")  # persistent: a new process handles it
         assert (await sim.wait_for_ack(click)).json["type"] == CallbackType.UPDATE_MESSAGE
         assert bot2.get_guild(sim.guild.id) is not None
-    assert len(sim.sessions) == 2
+    assert len(sim.dispatcher.sessions) == 2
+
+
+def test_ids_are_current_real_sized_snowflakes() -> None:
+    """Small ids hid a bug once: the simulation and ``tests/ids.py`` use ids of the real size."""
+    sim = DiscordSim()
+    minted = [sim.guild.id, sim.channel.id, sim.user.id, sim.bot_user.id, sim.snowflake(), sim.snowflake()]
+    assert len(set(minted)) == len(minted) and all(18 <= len(str(i)) <= 19 for i in minted)
+    age = datetime.now(UTC) - discord.utils.snowflake_time(sim.snowflake())
+    assert abs(age.total_seconds()) < 60  # current: discord.py derives an interaction's expiry from it
+    fixed = [v for k, v in vars(ids).items() if k.isupper() and isinstance(v, int)]
+    fixed += [*ids.USERS, *ids.GUILDS, *ids.ROLES.values()]
+    assert fixed and all(17 <= len(str(i)) <= 19 for i in fixed)
 
 
 async def test_rest_errors_are_discord_shaped(sim: DiscordSim) -> None:
     async with aiohttp.ClientSession() as http:
-        async with http.get(f"{sim.api_base}/channels/1") as resp:
+        async with http.get(f"{sim.api_base}/channels/{CHANNEL}") as resp:  # not in the sim's world
             assert resp.status == 404 and resp.headers["Content-Type"] == "application/json"
             assert await resp.json() == {"message": "Unknown Channel", "code": 10003}
-        async with http.post(f"{sim.api_base}/webhooks/{sim.application_id}/nope?wait=1", json={}) as resp:
+        async with http.post(f"{sim.api_base}/webhooks/{sim.world.application_id}/nope?wait=1", json={}) as resp:
             assert resp.status == 404 and (await resp.json())["code"] == ErrorCode.UNKNOWN_WEBHOOK
         async with http.post(f"{sim.api_base}/channels/{sim.channel.id}/messages", json={"content": ""}) as resp:
             assert resp.status == 400 and (await resp.json())["code"] == ErrorCode.EMPTY_MESSAGE
         bad = [{"name": "Bad Name", "description": "x", "type": 1}]
-        url = f"{sim.api_base}/applications/{sim.application_id}/commands"
+        url = f"{sim.api_base}/applications/{sim.world.application_id}/commands"
         async with http.put(url, json=bad) as resp:
             body = await resp.json()
             assert resp.status == 400 and body["code"] == 50035 and "0" in body["errors"]
@@ -558,8 +564,8 @@ def test_apply_endpoints_sets_and_none_keeps() -> None:
         apply_endpoints(None, "")
         assert (discord.http.Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY) == saved
         apply_endpoints("http://127.0.0.1:9/api/v10", "ws://127.0.0.1:9/gateway")
-        route = discord.http.Route("GET", "/channels/{channel_id}", channel_id=5)
-        assert route.url == "http://127.0.0.1:9/api/v10/channels/5"
+        route = discord.http.Route("GET", "/channels/{channel_id}", channel_id=CHANNEL)
+        assert route.url == f"http://127.0.0.1:9/api/v10/channels/{CHANNEL}"
         assert DiscordWebSocket.DEFAULT_GATEWAY == yarl.URL("ws://127.0.0.1:9/gateway")
     finally:
         discord.http.Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = saved
@@ -614,13 +620,13 @@ async def test_subprocess_bot_killed_and_restarted(sim: DiscordSim, tmp_path: An
         first.kill()
         await first.wait()
         await sim.wait_disconnected()
-        assert sim.connection is None
+        assert sim.dispatcher.active is None
 
         second = await spawn(2)
         await sim.wait_ready(identifies=2, timeout=20)
         inter = await sim.slash("anything")
         assert (await sim.wait_for_ack(inter)).json["data"]["content"] == f"pid {second.pid}"
-        assert sim.resume_count == 0 and len(sim.sessions) == 2
+        assert sim.dispatcher.resume_count == 0 and len(sim.dispatcher.sessions) == 2
     finally:
         for proc in procs:
             if proc.returncode is None:
