@@ -60,7 +60,7 @@ async def test_debug_log_has_no_tokens(runner: BotRunner) -> None:
     await runner.result_posted(edit)
     assert await runner.terminate(proc) == 0
     log = (runner.tmp_path / "bot1.log").read_text(errors="replace")
-    tokens = [inter.token for inter in runner.sim.interactions.values()]
+    tokens = [inter.token for inter in runner.sim.world.interactions.values()]
     assert tokens and all(len(t) > 20 for t in tokens)
     assert f"/interactions/{edit.interaction.id}/[redacted]/callback" in log, "the route is logged, redacted"
     assert "'token': '[redacted]'" in log, "the gateway event is logged, redacted"
