@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from PIL import Image, ImageOps
 
 from bot.errors import InputError, MaskMissing, NothingToEdit
-from bot.limits import MASK_THRESHOLD
+from bot.i18n import msg
+from bot.limits import AREA_LIST, BOX_EXAMPLE, MASK_THRESHOLD
 from bot.models import Region
 
 from .decode import header_orientation, is_16bit, load_pixels, open_image, to_8bit
@@ -38,11 +39,7 @@ BORDER_FRACTION = 0.15
 EDIT_IF_DARK = [0 if v < MASK_THRESHOLD else 255 for v in range(256)]
 EDIT_IF_BRIGHT = [255 - v for v in EDIT_IF_DARK]
 
-MASK_HELP = (
-    "Tell me what to change in one of three ways: attach a mask (black = change, white = keep; if yours "
-    "is white = change, turn on invert), or upload an image whose area to change is transparent, or pick "
-    "a region (top, bottom, left, right, center, border) or a box in percent such as 10,20,60,80."
-)
+MASK_HELP = msg("mask-help", areas=AREA_LIST, box=BOX_EXAMPLE)
 BOX_HELP = "Give the box as four percentages: left, top, right, bottom — for example 10,20,60,80."
 
 
