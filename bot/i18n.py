@@ -171,7 +171,7 @@ class Catalogue:
         names: set[str] = set()
 
         class Visitor(fluent_ast.Visitor):
-            def visit_VariableReference(self, node: fluent_ast.VariableReference) -> None:  # noqa: N802
+            def visit_VariableReference(self, node: fluent_ast.VariableReference) -> None:
                 names.add(node.id.name)
 
         Visitor().visit(self._messages[locale][message_id])

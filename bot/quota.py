@@ -284,7 +284,7 @@ def _payer_variant(message: Message) -> Message:
 
 
 def retry_when(at: datetime | None, now: datetime | None = None) -> Message:
-    """"in 5 minutes (14:05)"; the date too when the time is not within the next 20 hours."""
+    """ "in 5 minutes (14:05)"; the date too when the time is not within the next 20 hours."""
     if at is None:
         return msg("quota-when-later")
     style = "t" if now is None or at - now < timedelta(hours=20) else "f"

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.errors import QuotaExceeded
+from bot.i18n import text
 from bot.quota import (
     ACTIVE,
     DAILY,
@@ -20,7 +21,6 @@ from bot.quota import (
     retry_when,
     window_retry_at,
 )
-from bot.i18n import text
 from bot.settings import LimitDefaults
 from bot.store import EffectiveLimits, GuildConfig, RoleLimits
 from cogs.text import render
