@@ -42,6 +42,7 @@ from typing import Any
 
 from fluent.runtime import FluentBundle, FluentResource
 from fluent.syntax import ast as fluent_ast
+from fluent.syntax.visitor import Visitor
 
 log = logging.getLogger(__name__)
 
@@ -170,11 +171,11 @@ class Catalogue:
         """The ``$variables`` a message uses (for the check that translations agree)."""
         names: set[str] = set()
 
-        class Visitor(fluent_ast.Visitor):
+        class Variables(Visitor):
             def visit_VariableReference(self, node: fluent_ast.VariableReference) -> None:
                 names.add(node.id.name)
 
-        Visitor().visit(self._messages[locale][message_id])
+        Variables().visit(self._messages[locale][message_id])
         return frozenset(names)
 
     def negotiate(self, requested: str | None) -> str:
