@@ -167,11 +167,18 @@ class Catalogue:
     def has(self, message_id: str, locale: str = DEFAULT_LOCALE) -> bool:
         return message_id in self._messages.get(locale, {})
 
-    def placeholders(self, message_id: str, locale: str = DEFAULT_LOCALE) -> frozenset[str]:
-        """The ``$variables`` a message uses (for the check that translations agree)."""
+    def placeholders(self, message_id: str, locale: str = DEFAULT_LOCALE, *, selectors: bool = True) -> frozenset[str]:
+        """The ``$variables`` a message uses (for the check that translations agree). With
+        ``selectors=False``, only those shown in the text: a language without plurals may leave out a
+        variable that English only uses to choose between "image" and "images"."""
         names: set[str] = set()
 
         class Variables(Visitor):
+            def visit_SelectExpression(self, node: fluent_ast.SelectExpression) -> None:
+                if selectors:
+                    self.visit(node.selector)
+                self.visit(node.variants)
+
             def visit_VariableReference(self, node: fluent_ast.VariableReference) -> None:
                 names.add(node.id.name)
 
