@@ -154,7 +154,7 @@ def _parse(payload: Any, *, initial: bool) -> Answer:
     if _is_error_wrapper(payload):
         reason = extract_reason(payload) or "no reason given"
         raise ApiMalformedResponse(
-            f"The image service returned an error: {reason}",
+            msg("api-error-reason", reason=UserText(reason)),
             detail=f"Ideogram answered 2xx with an error wrapper (code={payload.get('code')!r}): {reason}",
         )
     keys = ", ".join(sorted(map(str, payload))[:10])
@@ -231,7 +231,7 @@ def _opt_int(value: Any) -> int | None:
 
 def malformed(what: str) -> ApiMalformedResponse:
     return ApiMalformedResponse(
-        "The image service sent an answer the bot could not understand. Please try again later.",
+        msg("api-malformed"),
         detail=f"Malformed Ideogram answer: {what}",
     )
 
