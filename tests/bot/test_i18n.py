@@ -204,3 +204,14 @@ def test_limit_environment_variables_and_ceilings_come_from_the_specification() 
 
 def test_the_catalogue_module_is_loaded_once() -> None:
     assert i18n.CATALOGUE is CATALOGUE and DEFAULT_LOCALE in CATALOGUE.locales
+
+
+def test_every_file_kind_the_decoder_names_has_its_own_words() -> None:
+    from bot.imaging import decode
+
+    kinds = {kind for _, kind in decode._MAGIC} | {"heif", "avif-unreadable", "quicktime", "mp4", "wav", "avi"}
+    kinds |= {"damaged-webp", "riff", "svg", "html"}
+    fallback = text("file-kind", kind="text")
+    for locale in CATALOGUE.locales:
+        assert all(CATALOGUE.format("file-kind", locale, kind=k) != fallback for k in kinds - {"text"})
+    assert text("file-kind", kind="pdf") == "a PDF document"
