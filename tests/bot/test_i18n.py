@@ -211,7 +211,7 @@ def test_every_file_kind_the_decoder_names_has_its_own_words() -> None:
 
     kinds = {kind for _, kind in decode._MAGIC} | {"heif", "avif-unreadable", "quicktime", "mp4", "wav", "avi"}
     kinds |= {"damaged-webp", "riff", "svg", "html"}
-    fallback = text("file-kind", kind="text")
     for locale in CATALOGUE.locales:
-        assert all(CATALOGUE.format("file-kind", locale, kind=k) != fallback for k in kinds - {"text"})
+        fallback = CATALOGUE.format("file-kind", locale, kind="text")
+        assert all(CATALOGUE.format("file-kind", locale, kind=k) != fallback for k in kinds - {"text"}), locale
     assert text("file-kind", kind="pdf") == "a PDF document"
