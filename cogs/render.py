@@ -138,9 +138,10 @@ def result_embed(job: Job, images: Sequence[JobImage], locale: str = DEFAULT_LOC
     return embed
 
 
-def history_line(job: Job, jump_url: str | None) -> str:
-    link = f" · [result]({jump_url})" if jump_url else ""
-    return f"**#{job.id}** · {ts(job.created_at)} · {job.status}{link}\n{short(job.prompt)}"
+def history_line(job: Job, jump_url: str | None, locale: str = DEFAULT_LOCALE) -> str:
+    link = render("history-link", locale, url=jump_url) if jump_url else ""
+    status = render("job-status", locale, status=str(job.status))
+    return f"**#{job.id}** · {ts(job.created_at)} · {status}{link}\n{short(job.prompt)}"
 
 
 def jump_url(job: Job) -> str | None:

@@ -215,3 +215,12 @@ def test_every_file_kind_the_decoder_names_has_its_own_words() -> None:
         fallback = CATALOGUE.format("file-kind", locale, kind="text")
         assert all(CATALOGUE.format("file-kind", locale, kind=k) != fallback for k in kinds - {"text"}), locale
     assert text("file-kind", kind="pdf") == "a PDF document"
+
+
+def test_every_job_status_has_its_own_words() -> None:
+    from bot.store import JobStatus
+
+    for locale in CATALOGUE.locales:
+        shown = {CATALOGUE.format("job-status", locale, status=str(s)) for s in JobStatus}
+        assert len(shown) == len(JobStatus), locale
+    assert text("job-status", status="succeeded") == "succeeded"

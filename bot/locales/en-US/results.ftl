@@ -44,3 +44,12 @@ result-requested-by = Requested by
 result-from = From
 result-from-job = edit #{ $job } ({ $action })
 result-footer = Reroll, edit again or keep editing with the buttons below.
+
+history-link = { " " }· [result]({ $url })
+job-status = { $status ->
+        [queued] queued
+        [running] running
+        [succeeded] succeeded
+        [failed] failed
+       *[cancelled] cancelled
+    }

@@ -32,3 +32,12 @@ result-requested-by = 请求者
 result-from = 来自
 result-from-job = 编辑 #{ $job }（{ $action }）
 result-footer = 使用下面的按钮重新生成、再次编辑或继续编辑。
+
+history-link = { " " }· [结果]({ $url })
+job-status = { $status ->
+        [queued] 排队中
+        [running] 进行中
+        [succeeded] 已完成
+        [failed] 失败
+       *[cancelled] 已取消
+    }
