@@ -5,7 +5,6 @@ error-literal = { $text }
 error-internal = Something went wrong on the bot's side. Nothing was charged; please try again.
 error-unexpected = Something went wrong on the bot's side. Nothing was charged; please try again.
 error-operator-notice = The image service is not available right now because of a configuration problem on the bot's side. The bot's operator has the details in its log; your images were not charged.
-error-missing-permissions = You need the { $permissions } permission to do that.
 error-guild-only = That command only works in a server.
 error-check-failed = You are not allowed to do that here.
 error-bad-option-value = { $value } is not a valid value for that option.
