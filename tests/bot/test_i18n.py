@@ -224,3 +224,44 @@ def test_every_job_status_has_its_own_words() -> None:
         shown = {CATALOGUE.format("job-status", locale, status=str(s)) for s in JobStatus}
         assert len(shown) == len(JobStatus), locale
     assert text("job-status", status="succeeded") == "succeeded"
+
+
+# Files whose errors still carry literal English (their owners move them to the catalogue; shrink this list).
+NOT_YET_IN_THE_CATALOGUE = {
+    "bot/jobs.py",
+    "bot/sessions.py",
+    "storage/files.py",
+    "storage/sqlite.py",
+    "cogs/admin.py",
+    "cogs/common.py",
+    "cogs/edit.py",
+    "cogs/history.py",
+    "cogs/results.py",
+    "cogs/sessions.py",
+}
+
+
+def test_errors_are_raised_with_message_ids_not_literal_text() -> None:
+    """``InputError("…")`` renders English for everyone; new code raises ``InputError(msg("id", …))``.
+    Operator-facing configuration errors (``ConfigError``) stay English, like the setup commands."""
+    from bot import errors
+
+    member_facing = {
+        name
+        for name in dir(errors)
+        if isinstance(getattr(errors, name), type)
+        and issubclass(getattr(errors, name), errors.BotError)
+        and name != "ConfigError"
+    }
+    literal = []
+    for path in SOURCES:
+        where = str(path.relative_to(ROOT))
+        if where in NOT_YET_IN_THE_CATALOGUE:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call) or not node.args:
+                continue
+            name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+            if name in member_facing and isinstance(node.args[0], (ast.Constant, ast.JoinedStr)):
+                literal.append(f"{where}:{node.lineno}")
+    assert literal == []
