@@ -46,7 +46,7 @@ class Unit(StrEnum):
 
 
 MIN_WINDOW_MINUTES = 1  # a zero-length window would mean "no limit", which 0 images already says clearly
-LIMIT_CEILING = 100_000
+LIMIT_CEILING = 1_000_000  # the largest value settings accept; the admin command should offer the same range
 
 
 @dataclass(frozen=True, slots=True)
