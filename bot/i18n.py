@@ -95,6 +95,47 @@ class Message:
         object.__setattr__(self, "args", dict(self.args))
 
 
+def message_to_json(message: Message) -> dict[str, Any]:
+    """A message as JSON, so a stored job can be shown later in each reader's language."""
+    return {"id": message.id, "args": {k: _arg_to_json(v) for k, v in message.args.items()}}
+
+
+def message_from_json(data: Mapping[str, Any]) -> Message:
+    return Message(str(data["id"]), {k: _arg_from_json(v) for k, v in dict(data.get("args") or {}).items()})
+
+
+def _arg_to_json(value: Any) -> Any:
+    if isinstance(value, Message):
+        return {"message": message_to_json(value)}
+    if isinstance(value, Moment):
+        return {"moment": value.at.isoformat(), "style": value.style}
+    if isinstance(value, datetime):
+        return {"moment": value.isoformat(), "style": "R"}
+    if isinstance(value, Mention):
+        return {"mention": str(value.user_id)}
+    if isinstance(value, UserText):
+        return {"user_text": str(value)}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return value
+    return str(value)
+
+
+def _arg_from_json(value: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    if "message" in value:
+        return message_from_json(value["message"])
+    if "moment" in value:
+        return Moment(datetime.fromisoformat(value["moment"]), value.get("style", "R"))
+    if "mention" in value:
+        return Mention(int(value["mention"]))
+    if "user_text" in value:
+        return UserText(value["user_text"])
+    raise ValueError(f"unknown message argument {value!r}")
+
+
 def msg(message_id: str, /, **args: Any) -> Message:
     return Message(message_id, args)
 

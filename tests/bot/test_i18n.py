@@ -265,3 +265,29 @@ def test_errors_are_raised_with_message_ids_not_literal_text() -> None:
             if name in member_facing and isinstance(node.args[0], (ast.Constant, ast.JoinedStr)):
                 literal.append(f"{where}:{node.lineno}")
     assert literal == []
+
+
+def test_a_message_survives_json_for_storage() -> None:
+    import json
+
+    from bot.i18n import message_from_json, message_to_json
+    from bot.quota import retry_when
+
+    at = datetime(2030, 5, 17, 12, 5, tzinfo=UTC)
+    original = msg(
+        "quota-payer",
+        owner=Mention(OWNER),
+        refusal=msg("quota-daily-payer", used=25, allowed=25, requested=2, when=retry_when(at), fewer=""),
+    )
+    restored = message_from_json(json.loads(json.dumps(message_to_json(original))))
+    assert restored == original
+    assert render(restored, "zh-CN") == render(original, "zh-CN") and f"<@{OWNER}>" in render(restored)
+    assert message_from_json(message_to_json(msg("job-status", status=UserText("x")))).args["status"] == "x"
+
+
+def test_guild_config_and_role_overrides_have_a_field_per_limit() -> None:
+    from bot.limits import LIMIT_NAMES, ROLE_LIMIT_NAMES
+    from bot.store import GuildConfig, RoleLimits
+
+    assert [f.name for f in fields(GuildConfig) if f.name in LIMIT_NAMES] == list(LIMIT_NAMES)
+    assert [f.name for f in fields(RoleLimits) if f.name in LIMIT_NAMES] == list(ROLE_LIMIT_NAMES)
