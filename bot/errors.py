@@ -7,7 +7,7 @@ trace). ``detail`` is for the operator's log. ``code`` is stable and stored with
 says whether the images reserved for a job that failed this way go back to the user (the user did not
 cause it); a raise site may override it.
 
-Raising: ``InputError(msg("image-empty", subject="mask"))`` — or, for code not yet moved to the catalogue,
+Raising: ``InputError(msg("prompt-too-long", length=n, limit=m))`` — or, for code not yet moved to the catalogue,
 ``InputError("literal English text")`` (rendered as is in every language; the i18n check lists these).
 """
 
