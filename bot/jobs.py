@@ -15,7 +15,7 @@ from bot import limits
 from bot.errors import Forbidden, InputError, NotFound, QuotaExceeded
 from bot.models import MaskSpec, PreparedEdit
 from bot.options import EditOptions
-from bot.quota import ACTIVE, GUILD_DAILY, resolve_limits
+from bot.quota import refusal_for_payer, resolve_limits
 from bot.scheduler import Scheduler
 from bot.service import EditService
 from bot.settings import Settings
@@ -45,22 +45,7 @@ class Origin:
 
 def _for_payer(refusal: QuotaExceeded, origin: Origin) -> QuotaExceeded:
     """A refusal from someone else's quota (an editing session's owner pays) names whose it is."""
-    payer = origin.payer_user_id
-    if payer is None or payer == origin.requester.user_id or refusal.limit in (ACTIVE, GUILD_DAILY):
-        return refusal  # the requester's own limits (active jobs count per requester) or the server's
-    text = refusal.user_message
-    for mine, theirs in (
-        ("You've", "They've"),
-        ("You can edit again", "Edits here can continue"),
-        ("Your ", "Their "),
-        ("your ", "their "),
-    ):
-        text = text.replace(mine, theirs)
-    message = (
-        f"This session's owner <@{payer}> pays for its edits, and the owner's limit is reached. {text} "
-        "The owner can switch 💳 Who pays so that each editor uses their own quota."
-    )
-    return QuotaExceeded(refusal.limit, refusal.retry_at, message)
+    return refusal_for_payer(refusal, payer_user_id=origin.payer_user_id, requester_user_id=origin.requester.user_id)
 
 
 def new_seed() -> int:

@@ -10,6 +10,7 @@ from typing import Any
 
 from bot import limits
 from bot.errors import InputError
+from bot.i18n import UserText, msg
 
 
 class ApiShape(StrEnum):
@@ -72,17 +73,6 @@ COLOR_PALETTE_PRESETS = frozenset({"EMBER", "FRESH", "JUNGLE", "MAGIC", "MELON",
 _HEX_COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
 _STYLE_CODE = re.compile(r"^[0-9a-fA-F]{8}$")
 
-# Price per output image in USD (NOTES.md "Limits and cost"); used for cost estimates only.
-PRICE_PER_IMAGE_USD = {
-    (ApiShape.V3, RenderingSpeed.FLASH): 0.03,
-    (ApiShape.V3, RenderingSpeed.TURBO): 0.03,
-    (ApiShape.V3, RenderingSpeed.BALANCED): 0.06,
-    (ApiShape.V3, RenderingSpeed.DEFAULT): 0.06,
-    (ApiShape.V3, RenderingSpeed.QUALITY): 0.09,
-    (ApiShape.LEGACY, LegacyModel.V_2_TURBO): 0.05,
-    (ApiShape.LEGACY, LegacyModel.V_2): 0.08,
-}
-
 
 @dataclass(frozen=True, slots=True)
 class EditOptions:
@@ -102,41 +92,54 @@ class EditOptions:
         """Raise ``InputError`` naming the first field that the API would reject."""
         if not limits.NUM_IMAGES_MIN <= self.num_images <= limits.NUM_IMAGES_MAX:
             raise InputError(
-                f"Number of images must be between {limits.NUM_IMAGES_MIN} and "
-                f"{limits.NUM_IMAGES_MAX} (got {self.num_images})."
+                msg(
+                    "option-num-images-range",
+                    min=limits.NUM_IMAGES_MIN,
+                    max=limits.NUM_IMAGES_MAX,
+                    got=self.num_images,
+                )
             )
         if self.seed is not None and not limits.SEED_MIN <= self.seed <= limits.SEED_MAX:
-            raise InputError(f"Seed must be between {limits.SEED_MIN} and {limits.SEED_MAX} (got {self.seed}).")
+            raise InputError(
+                msg("option-seed-range", min=str(limits.SEED_MIN), max=str(limits.SEED_MAX), got=str(self.seed))
+            )
         if shape is ApiShape.V3:
             if self.model is not None:
-                raise InputError("A model can only be chosen with the legacy API shape.")
+                raise InputError(msg("option-model-legacy-only"))
             if self.style_type is not None and self.style_type not in V3_STYLE_TYPES:
                 raise InputError(
-                    f"Style {self.style_type} is not available here; choose one of {', '.join(sorted(V3_STYLE_TYPES))}."
+                    msg(
+                        "option-style-unavailable",
+                        style=str(self.style_type),
+                        choices=", ".join(sorted(V3_STYLE_TYPES)),
+                    )
                 )
             if self.style_preset is not None and self.style_preset not in STYLE_PRESETS:
-                raise InputError(f"Unknown style preset {self.style_preset!r}.")
+                raise InputError(msg("option-style-preset-unknown", preset=UserText(repr(self.style_preset))))
             if self.style_codes and (self.style_type is not None or self.style_preset):
-                raise InputError("Style codes cannot be combined with a style or a style preset.")
+                raise InputError(msg("option-style-codes-exclusive"))
             for code in self.style_codes:
                 if not _STYLE_CODE.match(code):
-                    raise InputError(f"Style code {code!r} must be 8 hexadecimal characters.")
+                    raise InputError(msg("option-style-code-format", code=UserText(repr(code))))
             if self.color_palette is not None:
                 _validate_palette(self.color_palette)
         else:
             v3_only = {
-                "rendering speed": self.rendering_speed,
-                "style preset": self.style_preset,
-                "colour palette": self.color_palette,
-                "style codes": self.style_codes or None,
+                "rendering-speed": self.rendering_speed,
+                "style-preset": self.style_preset,
+                "color-palette": self.color_palette,
+                "style-codes": self.style_codes or None,
             }
             for name, value in v3_only.items():
                 if value is not None:
-                    raise InputError(f"The {name} option needs the v3 API shape.")
+                    raise InputError(msg("option-v3-only", option=name))
             if self.style_type is not None and self.style_type not in LEGACY_STYLE_TYPES:
                 raise InputError(
-                    f"Style {self.style_type} is not available here; choose one of "
-                    f"{', '.join(sorted(LEGACY_STYLE_TYPES))}."
+                    msg(
+                        "option-style-unavailable",
+                        style=str(self.style_type),
+                        choices=", ".join(sorted(LEGACY_STYLE_TYPES)),
+                    )
                 )
 
     def to_json(self) -> dict[str, Any]:
@@ -165,30 +168,27 @@ class EditOptions:
 def _validate_palette(palette: dict[str, Any]) -> None:
     if set(palette) == {"name"}:
         if palette["name"] not in COLOR_PALETTE_PRESETS:
-            raise InputError(f"Colour palette must be one of {', '.join(sorted(COLOR_PALETTE_PRESETS))}.")
+            raise InputError(msg("option-palette-preset", choices=", ".join(sorted(COLOR_PALETTE_PRESETS))))
         return
     members = palette.get("members") if set(palette) == {"members"} else None
     if not isinstance(members, list) or not 1 <= len(members) <= 8:
-        raise InputError("A colour palette is a preset name or a list of 1 to 8 colours.")
+        raise InputError(msg("option-palette-shape"))
     for member in members:
         hex_ = member.get("color_hex") if isinstance(member, dict) else None
         if not isinstance(hex_, str) or not _HEX_COLOUR.match(hex_):
-            raise InputError(f"Colour {hex_!r} must look like #RRGGBB.")
+            raise InputError(msg("option-palette-colour", colour=UserText(repr(hex_))))
         weight = member.get("color_weight")
         if weight is not None and not 0.05 <= float(weight) <= 1.0:
-            raise InputError("A colour weight must be between 0.05 and 1.0.")
+            raise InputError(msg("option-palette-weight"))
 
 
 def check_prompt(prompt: str) -> str:
     """The one prompt rule, checked before any pixel work so a typo costs nothing; returns it stripped."""
     text = prompt.strip() if isinstance(prompt, str) else ""
     if not text:
-        raise InputError("Please describe the edit: the prompt is empty.")
+        raise InputError(msg("prompt-empty"))
     if len(text) > limits.PROMPT_MAX_CHARS:
-        raise InputError(
-            f"The prompt is too long ({len(text)} characters); the limit is {limits.PROMPT_MAX_CHARS}. "
-            "Shorten it and try again."
-        )
+        raise InputError(msg("prompt-too-long", length=len(text), limit=limits.PROMPT_MAX_CHARS))
     return text
 
 

@@ -19,12 +19,12 @@ Units and rules (the README's "Limits" section is written from this):
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bot.errors import QuotaExceeded
+from bot.i18n import Mention, Message, Moment, msg
 from bot.settings import LimitDefaults
 from bot.store import EffectiveLimits, GuildConfig
 
@@ -203,10 +203,22 @@ def _refuse(
         cap=cap,
         now=now,
     )
-    return QuotaExceeded(limit=limit, retry_at=retry_at, user_message=message)
+    return QuotaExceeded(limit=limit, retry_at=retry_at, message=message)
 
 
 # --- what to say ---------------------------------------------------------------------------------
+
+# The refusals that name the payer's limits when a session owner pays ("They've used…"): their own
+# messages, so each language words them properly. Active jobs and the server's cap are never the payer's.
+PAYER_VARIANTS = {
+    "quota-off-user": "quota-off-user-payer",
+    "quota-window": "quota-window-payer",
+    "quota-daily": "quota-daily-payer",
+    "quota-too-many": "quota-too-many-payer",
+    "quota-cap-window": "quota-cap-window-payer",
+    "quota-cap-daily": "quota-cap-daily-payer",
+    "quota-cap-any": "quota-cap-any-payer",
+}
 
 
 def refusal_message(
@@ -219,77 +231,71 @@ def refusal_message(
     window_seconds: int = 0,
     cap: str | None = None,
     now: datetime | None = None,
-) -> str:
-    """The one place refusal texts live. Shown in Discord: times use ``<t:EPOCH:R>`` markup, which
-    each reader's client renders in their own time zone.
+) -> Message:
+    """The refusal for ``limit`` as a catalogue message (texts in ``bot/locales/*/quota.ftl``).
 
+    Times are handed over as :class:`Moment` values (relative, plus the clock time — or the date and
+    time when it is not within the next 20 hours); the adapter renders them for each reader.
     ``limit`` is one of ``LIMIT_NAMES``; ``cap`` says which limit a ``too_many_images`` request
     exceeds; ``allowed == 0`` means the limit switches edits off.
     """
+    if limit not in LIMIT_NAMES:
+        raise ValueError(f"unknown limit {limit!r}")
     if allowed == 0 and limit != TOO_MANY_IMAGES:
-        if limit == GUILD_DAILY:
-            return "Image edits are switched off on this server (its daily limit is 0 images)."
-        return (
-            "Image edits are switched off for you here (your limit is 0). "
-            "Ask a server admin if you think that is a mistake."
-        )
+        return msg("quota-off-guild") if limit == GUILD_DAILY else msg("quota-off-user")
     left = max(allowed - used, 0)
-    fewer = f" Or ask for {_count(left, 'image')} now." if 0 < left < requested else ""
-    when = discord_time(retry_at, now) if retry_at is not None else "later"
+    fewer: Message | str = msg("quota-fewer", count=left) if 0 < left < requested else ""
+    when = retry_when(retry_at, now)
+    counts = {"used": used, "allowed": allowed, "requested": requested}
     if limit == WINDOW:
-        return (
-            f"You've used {used} of your {_count(allowed, 'image')} per {_period(window_seconds)}, "
-            f"and this edit needs {requested}. You can edit again {when}.{fewer}"
-        )
+        return msg("quota-window", **counts, period=period(window_seconds), when=when, fewer=fewer)
     if limit == DAILY:
-        return (
-            f"You've used {used} of your {_count(allowed, 'image')} for today, and this edit needs {requested}. "
-            f"Your daily images reset at midnight UTC, {when}.{fewer}"
-        )
+        return msg("quota-daily", **counts, when=when, fewer=fewer)
     if limit == GUILD_DAILY:
-        return (
-            f"This server has used {used} of its {_count(allowed, 'image')} for today, and this edit needs "
-            f"{requested}. The server's images reset at midnight UTC, {when}.{fewer}"
-        )
+        return msg("quota-guild-daily", **counts, when=when, fewer=fewer)
     if limit == ACTIVE:
-        if used == 1:
-            return "You already have an edit queued or running. You can start another when it finishes."
-        return (
-            f"You already have {used} edits queued or running, the most you can have at once. "
-            f"You can start another when one of your {used} edits finishes."
-        )
-    if limit == TOO_MANY_IMAGES:
-        which = {
-            WINDOW: f"your limit per {_period(window_seconds)}",
-            DAILY: "your daily limit",
-            GUILD_DAILY: "this server's daily limit",
-        }.get(cap or "", "your limit")
-        return (
-            f"This edit asks for {_count(requested, 'image')}, but {which} is {allowed}, so it can never fit. "
-            f"Ask for {allowed} or fewer."
-        )
-    raise ValueError(f"unknown limit {limit!r}")
+        return msg("quota-active", used=used)
+    which = {
+        WINDOW: msg("quota-cap-window", period=period(window_seconds)),
+        DAILY: msg("quota-cap-daily"),
+        GUILD_DAILY: msg("quota-cap-guild-daily"),
+    }.get(cap or "", msg("quota-cap-any"))
+    return msg("quota-too-many", requested=requested, allowed=allowed, which=which)
 
 
-def discord_time(at: datetime, now: datetime | None = None) -> str:
-    """``<t:…:R>`` ("in 5 minutes") plus the clock time; the date too when it is not within a day.
+def refusal_for_payer(refusal: QuotaExceeded, *, payer_user_id: int | None, requester_user_id: int) -> QuotaExceeded:
+    """The same refusal, worded for a session whose owner pays: it names the owner and their limits.
 
-    Rounded up to the second so the time shown is never before the moment the edit is accepted.
+    Unchanged when the requester pays, or for the limits that are never the payer's (active jobs count
+    per requester; the server's cap is everyone's).
     """
-    epoch = math.ceil(at.timestamp())
+    if payer_user_id is None or payer_user_id == requester_user_id or refusal.limit in (ACTIVE, GUILD_DAILY):
+        return refusal
+    return QuotaExceeded(
+        refusal.limit,
+        refusal.retry_at,
+        msg("quota-payer", owner=Mention(payer_user_id), refusal=_payer_variant(refusal.message)),
+    )
+
+
+def _payer_variant(message: Message) -> Message:
+    args = {k: _payer_variant(v) if isinstance(v, Message) else v for k, v in message.args.items()}
+    return Message(PAYER_VARIANTS.get(message.id, message.id), args)
+
+
+def retry_when(at: datetime | None, now: datetime | None = None) -> Message:
+    """ "in 5 minutes (14:05)"; the date too when the time is not within the next 20 hours."""
+    if at is None:
+        return msg("quota-when-later")
     style = "t" if now is None or at - now < timedelta(hours=20) else "f"
-    return f"<t:{epoch}:R> (<t:{epoch}:{style}>)"
+    return msg("quota-when", retry_in=Moment(at, "R"), retry_at=Moment(at, style))
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-def _period(seconds: int) -> str:
+def period(seconds: int) -> Message:
+    """A window length in its largest whole unit: "hour", "10 minutes", "90 seconds"."""
     if seconds <= 0:
-        return "window"
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        return msg("period-window")
+    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
         if seconds % size == 0:
-            n = seconds // size
-            return unit if n == 1 else f"{n} {unit}s"
-    return f"{seconds} seconds"
+            return msg(f"period-{unit}", count=seconds // size)
+    return msg("period-seconds", count=seconds)

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from dotenv import dotenv_values
 
 from bot.errors import ConfigError
-from bot.limits import RESULT_DOWNLOAD_TIMEOUT_S
+from bot.limits import LIMITS, RESULT_DOWNLOAD_TIMEOUT_S, limit_spec
 from bot.options import ApiShape, AuthScheme, LegacyModel
 from bot.secret import Secret
 
@@ -35,13 +35,21 @@ def default_shutdown_grace(ideogram_timeout_s: float) -> float:
 
 @dataclass(frozen=True, slots=True)
 class LimitDefaults:
-    """Per-user and per-guild limits in images (what is billed); guilds may override them."""
+    """Per-user and per-guild limits in images (what is billed); guilds may override them.
 
-    user_window_images: int = 5
-    user_window_minutes: int = 10
-    user_daily_images: int = 25
-    user_max_active_jobs: int = 3
-    guild_daily_images: int = 200
+    One field per ``bot.limits.LIMITS`` entry (``spec.setting``), defaulting to ``spec.default``; a test
+    keeps the two in step.
+    """
+
+    user_window_images: int = limit_spec("window_images").default
+    user_window_minutes: int = limit_spec("window_minutes").default
+    user_daily_images: int = limit_spec("daily_images").default
+    user_max_active_jobs: int = limit_spec("max_active_jobs").default
+    guild_daily_images: int = limit_spec("guild_daily_images").default
+
+    def value(self, name: str) -> int:
+        """The default for the limit ``name`` (a ``GuildConfig`` field)."""
+        return getattr(self, limit_spec(name).setting)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,16 +175,15 @@ class Settings:
         task_path = parse("IDEOGRAM_TASK_PATH", path, None, "a path starting with / (with {task_id})")
         if task_path is not None and "{task_id}" not in task_path:
             raise ConfigError("IDEOGRAM_TASK_PATH is invalid: it must contain {task_id}.")
-        defaults = LimitDefaults()
         limits = LimitDefaults(
             **{
-                f.name: parse(
-                    f.name.upper(),
-                    positive(int, 0 if f.name != "user_window_minutes" else 1, 10**6),
-                    getattr(defaults, f.name),
-                    "a whole number ≥ 0",
+                spec.setting: parse(
+                    spec.env_var,
+                    positive(int, spec.minimum, spec.ceiling),
+                    spec.default,
+                    f"a whole number from {spec.minimum} to {spec.ceiling}",
                 )
-                for f in fields(LimitDefaults)
+                for spec in LIMITS
             }
         )
         timeout_s = parse(

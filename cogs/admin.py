@@ -11,6 +11,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import Forbidden
+from bot.i18n import text
+from bot.limits import LIMITS
 from bot.store import GuildConfig, RoleLimits
 from cogs import render
 from cogs.common import respond
@@ -18,13 +20,7 @@ from cogs.common import respond
 if TYPE_CHECKING:
     from bot.app import InpaintBot
 
-LIMIT_CHOICES = [
-    app_commands.Choice(name="Images per user per window", value="window_images"),
-    app_commands.Choice(name="Window length (minutes)", value="window_minutes"),
-    app_commands.Choice(name="Images per user per day", value="daily_images"),
-    app_commands.Choice(name="Edits queued or running per user", value="max_active_jobs"),
-    app_commands.Choice(name="Images for the whole server per day", value="guild_daily_images"),
-]
+LIMIT_CHOICES = [app_commands.Choice(name=text(spec.label), value=spec.name) for spec in LIMITS]
 LIMIT_NAMES = {c.value: c.name for c in LIMIT_CHOICES}
 MAX_ROLES_SHOWN = 20
 

@@ -1,8 +1,9 @@
 """One error handler for every command, button and form (Red-DiscordBot's ``CommandTree`` pattern).
 
-Users see ``BotError.user_message`` privately; operator problems (bad key, no credits) show a short
-notice while the full detail goes to the log; anything unexpected is logged with its traceback and the
-user gets a generic apology instead of "This interaction failed".
+Users see the error's catalogue message privately, in their own language (``interaction.locale``);
+operator problems (bad key, no credits) show a short notice while the full detail goes to the log;
+anything unexpected is logged with its traceback and the user gets a generic apology instead of
+"This interaction failed".
 """
 
 from __future__ import annotations
@@ -14,37 +15,41 @@ import discord
 from discord import app_commands
 
 from bot.errors import OPERATOR_NOTICE, BotError
+from bot.i18n import DEFAULT_LOCALE, Message, UserText, msg
 from cogs.common import respond
+from cogs.text import private_locale, render
 
 log = logging.getLogger(__name__)
 
-UNEXPECTED = "Something went wrong on the bot's side. Nothing was charged; please try again."
+UNEXPECTED = msg("error-unexpected")
 
 
-def user_text(error: BaseException) -> str:
+def user_message(error: BaseException) -> Message:
+    """What to tell the user about ``error``, as a catalogue message."""
     if isinstance(error, BotError):
         if getattr(error, "operator_problem", False):
             log.error("operator action needed: %s", error.detail)
             return OPERATOR_NOTICE
-        return error.user_message
-    if isinstance(error, app_commands.MissingPermissions):
-        names = ", ".join(p.replace("_", " ").title() for p in error.missing_permissions)
-        return f"You need the {names} permission to do that."
+        return error.message
     if isinstance(error, app_commands.NoPrivateMessage):
-        return "That command only works in a server."
+        return msg("error-guild-only")
     if isinstance(error, app_commands.CheckFailure):
-        return "You are not allowed to do that here."
+        return msg("error-check-failed")
     if isinstance(error, app_commands.TransformerError):
-        return f"{error.value!r} is not a valid value for that option."
+        return msg("error-bad-option-value", value=UserText(repr(error.value)))
     log.error("unexpected error", exc_info=error)
     return UNEXPECTED
+
+
+def user_text(error: BaseException, locale: str = DEFAULT_LOCALE) -> str:
+    return render(user_message(error), locale)
 
 
 async def report_error(interaction: discord.Interaction, error: BaseException) -> None:
     """Tell the user what went wrong, privately; never raise from here."""
     if isinstance(error, app_commands.CommandInvokeError):
         error = error.original
-    text = user_text(error)
+    text = user_text(error, private_locale(interaction))
     try:
         await respond(interaction, text, ephemeral=True)
     except discord.HTTPException:
@@ -61,11 +66,4 @@ async def guarded(interaction: discord.Interaction, work: Awaitable[object]) -> 
     try:
         await work
     except Exception as error:
-        await report_error(interaction, error)
-
-
-class BaseView(discord.ui.View):
-    """Every transient view of ours reports errors like commands do."""
-
-    async def on_error(self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item) -> None:
         await report_error(interaction, error)

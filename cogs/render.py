@@ -1,4 +1,9 @@
-"""How jobs look in Discord: progress lines, result embeds, history entries. Texts live here once."""
+"""How jobs look in Discord: progress lines, result embeds, history entries.
+
+The words live in the catalogue (``bot/locales/*/results.ftl``); this module picks the message and
+hands over typed values. Every function takes the reader's ``locale`` (English by default): private
+lines use the member's, public posts the server's (``cogs/text.py``).
+"""
 
 from __future__ import annotations
 
@@ -7,19 +12,15 @@ from datetime import datetime
 
 import discord
 
+from bot.i18n import DEFAULT_LOCALE, msg
 from bot.store import ImageKind, Job, JobImage, JobStatus
+from cogs.text import render
 
 PROMPT_PREVIEW = 80
 COLOUR = discord.Colour.from_rgb(88, 101, 242)
 
-MASK_HELP = (
-    "Tell me which part to change in one of three ways:\n"
-    "1. **mask:** a black-and-white image the same shape as yours — black = change, white = keep "
-    "(painted it the other way round? add `invert_mask:True`);\n"
-    "2. **transparent pixels:** erase the area to change in your image and upload it as PNG;\n"
-    "3. **region:** or **box:** — e.g. `region:Top half` or `box:10,10,60,50` (percent of the width "
-    "and height)."
-)
+MASK_HELP = msg("mask-help-edit")
+"""The mask advice in the /edit command's option names (the core's own is ``bot.imaging.mask.MASK_HELP``)."""
 
 
 def ts(when: datetime, style: str = "R") -> str:
@@ -32,33 +33,43 @@ def short(text: str, limit: int = PROMPT_PREVIEW) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def duration(seconds: float) -> str:
+def duration(seconds: float, locale: str = DEFAULT_LOCALE) -> str:
     seconds = max(0, round(seconds))
-    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
+    if seconds >= 60:
+        return render("duration-minutes", locale, minutes=seconds // 60, seconds=f"{seconds % 60:02d}")
+    return render("duration-seconds", locale, seconds=seconds)
 
 
-def images_word(n: int) -> str:
-    return f"{n} image" if n == 1 else f"{n} images"
+def images_word(n: int, locale: str = DEFAULT_LOCALE) -> str:
+    return render("images-count", locale, count=n)
 
 
-def queued_line(job: Job, position: int, total: int, eta_seconds: float) -> str:
-    start = "next" if eta_seconds < 1 else f"in about {duration(eta_seconds)}"
-    return f"⏳ Edit #{job.id} is queued — position {position} of {total}, starting {start}."
+def queued_line(job: Job, position: int, total: int, eta_seconds: float, locale: str = DEFAULT_LOCALE) -> str:
+    start = (
+        msg("progress-start-next")
+        if eta_seconds < 1
+        else msg("progress-start-in", duration=duration(eta_seconds, locale))
+    )
+    return render("progress-queued", locale, job=str(job.id), position=position, total=total, start=start)
 
 
-def running_line(job: Job, elapsed: float | None) -> str:
-    spent = f" ({duration(elapsed)})" if elapsed is not None else ""
-    return f"🎨 Edit #{job.id} is being generated{spent}…"
+def running_line(job: Job, elapsed: float | None, locale: str = DEFAULT_LOCALE) -> str:
+    if elapsed is None:
+        return render("progress-running", locale, job=str(job.id))
+    return render("progress-running-for", locale, job=str(job.id), duration=duration(elapsed, locale))
 
 
-def finished_line(job: Job, jump_url: str | None) -> str:
+def finished_line(job: Job, jump_url: str | None, locale: str = DEFAULT_LOCALE) -> str:
+    job_no = str(job.id)
     if job.status is JobStatus.SUCCEEDED:
-        where = f": {jump_url}" if jump_url else " (sent to you privately)."
-        withheld = f" {images_word(job.images_withheld)} withheld by the safety filter." if job.images_withheld else ""
-        return f"✅ Edit #{job.id} is ready{where}{withheld}"
+        withheld = msg("progress-withheld", count=job.images_withheld) if job.images_withheld else ""
+        if jump_url:
+            return render("progress-ready-link", locale, job=job_no, url=jump_url, withheld=withheld)
+        return render("progress-ready-private", locale, job=job_no, withheld=withheld)
     if job.status is JobStatus.CANCELLED:
-        return f"🚫 Edit #{job.id} was cancelled; its {images_word(job.images_requested)} were refunded."
-    return f"❌ Edit #{job.id} failed: {job.error_message or 'unknown error.'}"
+        return render("progress-cancelled", locale, job=job_no, count=job.images_requested)
+    reason = job.error_message or msg("progress-failed-unknown")
+    return render("progress-failed", locale, job=job_no, reason=reason)
 
 
 def status_line(
@@ -69,57 +80,68 @@ def status_line(
     eta: float = 0.0,
     elapsed: float | None = None,
     jump_url: str | None = None,
+    locale: str = DEFAULT_LOCALE,
 ) -> str:
     if job.status is JobStatus.QUEUED:
-        return queued_line(job, position or 1, max(total, position or 1), eta)
+        return queued_line(job, position or 1, max(total, position or 1), eta, locale)
     if job.status is JobStatus.RUNNING:
-        return running_line(job, elapsed)
-    return finished_line(job, jump_url)
+        return running_line(job, elapsed, locale)
+    return finished_line(job, jump_url, locale)
 
 
-def options_summary(options: dict) -> str:
-    labels = {
-        "rendering_speed": "speed",
-        "style_type": "style",
-        "magic_prompt": "magic prompt",
-        "style_preset": "preset",
-        "model": "model",
-    }
-    parts = [f"{label} {options[key]}" for key, label in labels.items() if options.get(key)]
-    return " · ".join(parts) or "defaults"
+OPTION_LABELS = {
+    "rendering_speed": "options-speed",
+    "style_type": "options-style",
+    "magic_prompt": "options-magic-prompt",
+    "style_preset": "options-preset",
+    "model": "options-model",
+}
+
+
+def options_summary(options: dict, locale: str = DEFAULT_LOCALE) -> str:
+    parts = [render(label, locale, value=str(options[key])) for key, label in OPTION_LABELS.items() if options.get(key)]
+    return " · ".join(parts) or render("options-defaults", locale)
 
 
 def outputs_of(images: Sequence[JobImage]) -> list[JobImage]:
     return sorted((i for i in images if i.kind is ImageKind.OUTPUT), key=lambda i: i.index)
 
 
-def result_embed(job: Job, images: Sequence[JobImage]) -> discord.Embed:
+def result_embed(job: Job, images: Sequence[JobImage], locale: str = DEFAULT_LOCALE) -> discord.Embed:
+    def t(message_id: str, **args: object) -> str:
+        return render(message_id, locale, **args)
+
     outputs = outputs_of(images)
-    embed = discord.Embed(title=f"Edit #{job.id}", description=short(job.prompt, 4000), colour=COLOUR)
+    embed = discord.Embed(title=t("result-title", job=str(job.id)), description=short(job.prompt, 4000), colour=COLOUR)
     used = next((i.prompt_used for i in outputs if i.prompt_used), None)
     if used and used.strip() != job.prompt.strip():
-        embed.add_field(name="Prompt used by the API", value=short(used, 1024), inline=False)
+        embed.add_field(name=t("result-prompt-used"), value=short(used, 1024), inline=False)
     seeds = " · ".join(f"{i.index + 1}: `{i.seed}`" for i in outputs if i.seed is not None)
     if seeds:
-        embed.add_field(name="Seeds", value=seeds, inline=False)
+        embed.add_field(name=t("result-seeds"), value=seeds, inline=False)
     withheld = [str(i.index + 1) for i in outputs if i.sha is None]
     if withheld:
         embed.add_field(
-            name="Withheld",
-            value=f"Image {', '.join(withheld)} was withheld by the safety filter.",
+            name=t("result-withheld"),
+            value=t("result-withheld-images", count=len(withheld), images=", ".join(withheld)),
             inline=False,
         )
-    embed.add_field(name="Options", value=options_summary(job.options), inline=False)
-    embed.add_field(name="Requested by", value=f"<@{job.requester.user_id}>", inline=True)
+    embed.add_field(name=t("result-options"), value=options_summary(job.options, locale), inline=False)
+    embed.add_field(name=t("result-requested-by"), value=f"<@{job.requester.user_id}>", inline=True)
     if job.parent_job_id:
-        embed.add_field(name="From", value=f"edit #{job.parent_job_id} ({job.action})", inline=True)
-    embed.set_footer(text="Reroll, edit again or keep editing with the buttons below.")
+        embed.add_field(
+            name=t("result-from"),
+            value=t("result-from-job", job=str(job.parent_job_id), action=str(job.action)),
+            inline=True,
+        )
+    embed.set_footer(text=t("result-footer"))
     return embed
 
 
-def history_line(job: Job, jump_url: str | None) -> str:
-    link = f" · [result]({jump_url})" if jump_url else ""
-    return f"**#{job.id}** · {ts(job.created_at)} · {job.status}{link}\n{short(job.prompt)}"
+def history_line(job: Job, jump_url: str | None, locale: str = DEFAULT_LOCALE) -> str:
+    link = render("history-link", locale, url=jump_url) if jump_url else ""
+    status = render("job-status", locale, status=str(job.status))
+    return f"**#{job.id}** · {ts(job.created_at)} · {status}{link}\n{short(job.prompt)}"
 
 
 def jump_url(job: Job) -> str | None:

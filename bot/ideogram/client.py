@@ -55,6 +55,7 @@ from bot.errors import (
     InputError,
     ResultDownloadError,
 )
+from bot.i18n import UserText, msg
 from bot.ideogram.download import (
     MAX_REDIRECTS,
     REDIRECT_STATUSES,
@@ -214,7 +215,7 @@ class IdeogramClient:
         shape = self._settings.ideogram_api
         text = validate_request(shape, image, mask, prompt, options)
         if options.num_images > self.slots.capacity:
-            raise InputError(f"This bot makes at most {self.slots.capacity} images at a time.")
+            raise InputError(msg("api-slots", count=self.slots.capacity))
         loop = asyncio.get_running_loop()
         queued = loop.time()
         async with self.slots.hold(options.num_images):
@@ -268,12 +269,12 @@ class IdeogramClient:
         except TimeoutError:
             what = f" (task {task_id})" if task_id else ""
             raise ApiTimeout(
-                f"The image service did not finish within {timeout_s:g} seconds. Please try again.",
+                msg("api-deadline", seconds=f"{timeout_s:g}"),
                 detail=f"Ideogram edit{what} exceeded IDEOGRAM_TIMEOUT_S={timeout_s:g}",
             ) from None
         if answer.status is TaskStatus.FAILED:
             raise ApiTaskFailed(
-                f"The image service could not finish this edit: {answer.failure}",
+                msg("api-task-failed", reason=UserText(str(answer.failure))),
                 detail=f"Ideogram task {answer.task_id} failed: {answer.failure}",
             )
         return answer, attempts
@@ -284,8 +285,7 @@ class IdeogramClient:
         template = self._settings.ideogram_task_path
         if not template:
             raise ApiTaskPending(
-                f"The image service queued this edit as task {task_id}, but the bot cannot fetch task "
-                "results until its operator sets IDEOGRAM_TASK_PATH.",
+                msg("api-task-pending", task=UserText(task_id)),
                 detail=f"Ideogram answered with task {task_id} and IDEOGRAM_TASK_PATH is not set; set it "
                 "to the aggregator's task-query path containing {task_id} (the task may still be billed).",
             )
@@ -394,12 +394,12 @@ class IdeogramClient:
         except aiohttp.ConnectionTimeoutError as exc:  # before TimeoutError: it is one too
             retry = retry_for_exception(exc)
             failure = ApiUnavailable(
-                "The bot could not reach the image service. Please try again later.",
+                msg("api-unreachable"),
                 detail=f"Ideogram {where}: could not connect within {timeout_s:.1f}s",
             )
         except TimeoutError:
             failure = ApiTimeout(
-                "The image service took too long to answer. Please try again.",
+                msg("api-timeout"),
                 detail=f"Ideogram {where}: no answer within the {timeout_s:.1f}s attempt timeout",
             )
         except _TooLarge:
@@ -409,7 +409,7 @@ class IdeogramClient:
             retry = retry_for_exception(exc)
             sent = "before sending" if retry is Retry.SAFE else "after sending"
             failure = ApiUnavailable(
-                "The bot could not reach the image service. Please try again later.",
+                msg("api-unreachable"),
                 detail=f"Ideogram {where}: network error {sent} {type(exc).__name__}: {self._redact(str(exc))}",
             )
         if failure is not None:
@@ -422,7 +422,7 @@ class IdeogramClient:
             return _Outcome(error=failure, status=status)
         if 300 <= status < 400:
             error = ApiError(
-                "The image service returned an unexpected redirect. The bot's operator has the details in its log.",
+                msg("api-redirect"),
                 detail=f"Ideogram {where} answered {status} (redirect, not followed so the key stays "
                 "put); check IDEOGRAM_BASE_URL (http vs https, trailing path)",
             )
@@ -485,12 +485,12 @@ class IdeogramClient:
                     raise refused(item.index, f"more than {MAX_REDIRECTS} redirects")
         except TimeoutError:
             failure = ResultDownloadError(
-                "Downloading the finished image took too long. Please try again.",
+                msg("download-timeout"),
                 detail=f"result {item.index}: download exceeded {self.download_timeout_s:g}s",
             )
         except _TooLarge:
             failure = ResultDownloadError(
-                "The finished image is larger than the bot accepts.",
+                msg("download-too-large"),
                 detail=f"result {item.index}: larger than RESULT_MAX_BYTES={self.result_max_bytes}",
             )
         except aiohttp.ClientConnectorError as exc:
@@ -498,21 +498,18 @@ class IdeogramClient:
                 failure = refused(item.index, f"a link whose host {exc.os_error}")
             else:
                 failure = ResultDownloadError(
-                    "The bot could not download the finished image. Please try again.",
+                    msg("download-failed"),
                     detail=f"result {item.index}: {type(exc).__name__}: {self._redact(str(exc))}",
                 )
         except (aiohttp.ClientError, OSError) as exc:
             failure = ResultDownloadError(
-                "The bot could not download the finished image. Please try again.",
+                msg("download-failed"),
                 detail=f"result {item.index}: {type(exc).__name__}: {self._redact(str(exc))}",
             )
         if failure is None and status != 200:
             expired = status in _EXPIRED_STATUSES
             failure = ResultDownloadError(
-                "The link to the finished image had already expired or was refused, so it could not be "
-                "downloaded. Please run the edit again."
-                if expired
-                else f"The finished image could not be downloaded (HTTP {status}). Please try again.",
+                msg("download-expired") if expired else msg("download-status", status=str(status)),
                 detail=f"result {item.index}: download answered {status}"
                 + (" (expired or refused link)" if expired else ""),
             )
@@ -521,7 +518,7 @@ class IdeogramClient:
         image = await asyncio.to_thread(_decode, data)
         if image is None:
             raise ResultDownloadError(
-                "The image service sent something that is not a readable image.",
+                msg("download-not-an-image"),
                 detail=f"result {item.index}: {len(data)} bytes that Pillow cannot decode",
             )
         return image

@@ -26,6 +26,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
 from bot.errors import ResultDownloadError
+from bot.i18n import msg
 
 MAX_REDIRECTS = 3
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -39,8 +40,7 @@ class ResultUrlRefused(ResultDownloadError):
 
 def refused(index: int, why: str) -> ResultUrlRefused:
     return ResultUrlRefused(
-        "The image service returned a link to the finished image that the bot will not download "
-        "(only public https links are fetched). The bot's operator has the details in its log.",
+        msg("download-bad-link"),
         detail=f"result {index}: refused {why}",
     )
 

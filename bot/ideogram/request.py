@@ -11,6 +11,7 @@ import aiohttp
 
 from bot import limits
 from bot.errors import InputError
+from bot.i18n import msg
 from bot.models import ImageFile
 from bot.options import ApiShape, AuthScheme, EditOptions, LegacyModel, check_prompt, palette_json
 from bot.settings import Settings
@@ -28,13 +29,13 @@ def validate_request(shape: ApiShape, image: ImageFile, mask: ImageFile, prompt:
     text = check_prompt(prompt)
     for name, file in (("image", image), ("mask", mask)):
         if file.mime not in API_MIMES:
-            raise InputError(f"The {name} must be PNG, JPEG or WebP (got {file.mime}).")
+            raise InputError(msg("request-file-type", file=name, mime=file.mime))
         if len(file.data) > limits.API_MAX_FILE_BYTES:
             mb = limits.API_MAX_FILE_BYTES // (1024 * 1024)
-            raise InputError(f"The {name} is larger than the image service's {mb} MB limit.")
+            raise InputError(msg("request-file-size", file=name, megabytes=mb))
     if (image.width, image.height) != (mask.width, mask.height):
         raise InputError(
-            f"The mask ({mask.width}x{mask.height}) must be the same size as the image ({image.width}x{image.height})."
+            msg("request-sizes-differ", mask=f"{mask.width}x{mask.height}", image=f"{image.width}x{image.height}")
         )
     return text
 

@@ -26,6 +26,7 @@ from bot.errors import (
     ApiTimeout,
     ApiUnavailable,
 )
+from bot.i18n import UserText, msg
 
 REASON_MAX_CHARS = 300
 _REASON_KEYS = ("error", "message", "msg", "detail", "error_message", "description")
@@ -153,7 +154,7 @@ def _parse(payload: Any, *, initial: bool) -> Answer:
     if _is_error_wrapper(payload):
         reason = extract_reason(payload) or "no reason given"
         raise ApiMalformedResponse(
-            f"The image service returned an error: {reason}",
+            msg("api-error-reason", reason=UserText(reason)),
             detail=f"Ideogram answered 2xx with an error wrapper (code={payload.get('code')!r}): {reason}",
         )
     keys = ", ".join(sorted(map(str, payload))[:10])
@@ -230,7 +231,7 @@ def _opt_int(value: Any) -> int | None:
 
 def malformed(what: str) -> ApiMalformedResponse:
     return ApiMalformedResponse(
-        "The image service sent an answer the bot could not understand. Please try again later.",
+        msg("api-malformed"),
         detail=f"Malformed Ideogram answer: {what}",
     )
 
@@ -244,9 +245,7 @@ def error_for_status(status: int, reason: str | None, *, where: str = "edit") ->
     error: ApiError
     if status == 400 or status == 413 or status == 415:
         error = ApiBadRequest(
-            f"The image service rejected the request{said}"
-            if reason
-            else "The image service rejected the request as invalid.",
+            msg("api-bad-request-reason", reason=UserText(reason)) if reason else msg("api-bad-request"),
             detail=f"Ideogram {where} answered {status}{said}",
         )
     elif status in (401, 403):
@@ -262,36 +261,33 @@ def error_for_status(status: int, reason: str | None, *, where: str = "edit") ->
         )
     elif status == 402:
         error = ApiCreditsError(
-            "The bot's image-service account is out of credits or over its spending limit. The "
-            "bot's operator has the details in its log; your images were not charged.",
+            msg("api-credits"),
             detail=f"Ideogram {where} answered 402 (top up credits or raise the limit){said}",
         )
     elif status == 422:
         error = ApiSafetyRejected(
-            f"The image service's safety check refused this edit{said}"
-            if reason
-            else "The image service's safety check refused this edit.",
+            msg("api-safety-reason", reason=UserText(reason)) if reason else msg("api-safety"),
             detail=f"Ideogram {where} answered 422{said}",
         )
     elif status == 429:
         error = ApiRateLimited(
-            "The image service is busy with too many images right now. Please try again in a minute.",
+            msg("api-rate-limited"),
             detail=f"Ideogram {where} answered 429 after all retries{said}",
         )
     elif status == 408:
         error = ApiTimeout(
-            "The image service took too long to answer. Please try again.",
+            msg("api-timeout-408"),
             detail=f"Ideogram {where} answered 408{said}",
         )
     elif status >= 500:
         error = ApiUnavailable(
-            f"The image service is having trouble right now (HTTP {status}). Please try again later.",
+            msg("api-unavailable", status=str(status)),
             detail=f"Ideogram {where} answered {status} after all retries{said}",
         )
     else:
         hint = " (check IDEOGRAM_BASE_URL, IDEOGRAM_EDIT_PATH and IDEOGRAM_TASK_PATH)"
         error = ApiError(
-            f"The image service returned an unexpected error (HTTP {status}). Please try again later.",
+            msg("api-unexpected-status", status=str(status)),
             detail=f"Ideogram {where} answered unexpected status {status}{hint}{said}",
         )
     error.status = status

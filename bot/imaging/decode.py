@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from PIL import ExifTags, Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from bot.errors import InputError
+from bot.i18n import Message, msg
 from bot.limits import API_MAX_FILE_BYTES, MAX_INPUT_BYTES, MAX_INPUT_PIXELS, MIN_SIDE
 from bot.models import ImageFile
 
@@ -54,7 +55,7 @@ _WANTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "AVIF")
 PASSTHROUGH_FORMATS = {"JPEG": "image/jpeg", "MPO": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 LOSSY_FORMATS = frozenset({"JPEG", "MPO"})  # re-encoded as JPEG, not PNG
 FRIENDLY_NAMES = {"MPO": "JPEG", "WEBP": "WebP"}
-SUPPORTED_HINT = "Upload a PNG, JPEG or WebP image (GIF, BMP and TIFF are converted automatically)."
+SUPPORTED_HINT = msg("decode-hint")
 
 # What ``im.info`` may hold that is metadata, not pixels (the colour profile is kept apart)
 _METADATA_INFO_KEYS = ("exif", "xmp", "XML:com.adobe.xmp", "comment", "photoshop")
@@ -77,43 +78,43 @@ def friendly_format(fmt: str | None) -> str:
 # --- What is this file? -------------------------------------------------------------------------
 
 _MAGIC: tuple[tuple[bytes, str], ...] = (
-    (b"%PDF", "a PDF document"),
-    (b"PK\x03\x04", "a ZIP archive (or an Office document)"),
-    (b"\x1f\x8b", "a gzip archive"),
-    (b"Rar!", "a RAR archive"),
-    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
-    (b"8BPS", "a Photoshop document (PSD)"),
-    (b"\x1aE\xdf\xa3", "a WebM/MKV video"),
-    (b"OggS", "an Ogg audio/video file"),
-    (b"fLaC", "a FLAC audio file"),
-    (b"ID3", "an MP3 audio file"),
-    (b"MZ", "a Windows program"),
-    (b"\x7fELF", "a Linux program"),
-    (b"\x00\x00\x01\x00", "an icon (ICO) file"),
-    (b"\xff\x0a", "a JPEG XL image"),
-    (b"\x00\x00\x00\x0cJXL ", "a JPEG XL image"),
-    (b"\x89PNG\r\n\x1a\n", "a damaged PNG image"),
-    (b"\xff\xd8\xff", "a damaged JPEG image"),
-    (b"GIF8", "a damaged GIF image"),
-    (b"II*\x00", "a TIFF image Pillow cannot read"),
-    (b"MM\x00*", "a TIFF image Pillow cannot read"),
+    (b"%PDF", "pdf"),
+    (b"PK\x03\x04", "zip"),
+    (b"\x1f\x8b", "gzip"),
+    (b"Rar!", "rar"),
+    (b"7z\xbc\xaf\x27\x1c", "sevenzip"),
+    (b"8BPS", "psd"),
+    (b"\x1aE\xdf\xa3", "webm"),
+    (b"OggS", "ogg"),
+    (b"fLaC", "flac"),
+    (b"ID3", "mp3"),
+    (b"MZ", "exe"),
+    (b"\x7fELF", "elf"),
+    (b"\x00\x00\x01\x00", "ico"),
+    (b"\xff\x0a", "jxl"),
+    (b"\x00\x00\x00\x0cJXL ", "jxl"),
+    (b"\x89PNG\r\n\x1a\n", "damaged-png"),
+    (b"\xff\xd8\xff", "damaged-jpeg"),
+    (b"GIF8", "damaged-gif"),
+    (b"II*\x00", "tiff-unreadable"),
+    (b"MM\x00*", "tiff-unreadable"),
 )
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
 
 
 def describe_bytes(data: bytes) -> str:
-    """A short phrase naming what a non-image file probably is, for the error message."""
+    """A key naming what a non-image file probably is (``file-kind`` in the catalogue), or "unrecognised"."""
     head = data[:64]
     if head[4:8] == b"ftyp":
         brand = head[8:12]
         if brand in _HEIF_BRANDS:
-            return "a HEIC/HEIF photo"
+            return "heif"
         if brand in (b"avif", b"avis"):
-            return "an AVIF image this server cannot decode"
-        return "a QuickTime video" if brand == b"qt  " else "an MP4 video"
+            return "avif-unreadable"
+        return "quicktime" if brand == b"qt  " else "mp4"
     if head[:4] == b"RIFF":
-        kind = {b"WAVE": "a WAV audio file", b"AVI ": "an AVI video", b"WEBP": "a damaged WebP image"}
-        return kind.get(head[8:12], "a RIFF media file")
+        kind = {b"WAVE": "wav", b"AVI ": "avi", b"WEBP": "damaged-webp"}
+        return kind.get(head[8:12], "riff")
     for magic, name in _MAGIC:
         if head.startswith(magic):
             return name
@@ -126,38 +127,50 @@ def _describe_text(head: bytes) -> str:
     except UnicodeDecodeError:
         return "unrecognised"
     if "<svg" in text:
-        return "an SVG drawing (vector graphics, not pixels)"
+        return "svg"
     if text.startswith(("<!doctype html", "<html")):
-        return "a web page (HTML)"
+        return "html"
     printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in text)
-    return "a text file" if text and printable >= 0.95 * len(text) else "unrecognised"
+    return "text" if text and printable >= 0.95 * len(text) else "unrecognised"
 
 
-def _the_file(subject: str) -> str:
-    return "That file" if subject == "image" else f"The {subject} file"
+def _subject(subject: str) -> str:
+    """The catalogue's selector for what a file is ("before image" → ``before-image``)."""
+    return subject.replace(" ", "-")
+
+
+def _the_file(subject: str) -> Message:
+    return msg("decode-the-file", subject=_subject(subject))
+
+
+def _noun(subject: str) -> Message:
+    return msg("decode-subject", subject=_subject(subject))
 
 
 def not_an_image_error(data: bytes, subject: str) -> InputError:
     kind = describe_bytes(data)
+    file, what = _the_file(subject), msg("file-kind", kind=kind)
     if kind == "unrecognised":
-        msg = f"{_the_file(subject)} is not an image I can read (unrecognised format). {SUPPORTED_HINT}"
-    elif kind.startswith("a damaged") or "cannot" in kind:
-        msg = f"{_the_file(subject)} looks like {kind}, so I can't read it. Save or export it again and re-upload."
+        message = msg("decode-not-recognised", file=file, hint=SUPPORTED_HINT)
+    elif kind.startswith("damaged-") or kind.endswith("-unreadable"):
+        message = msg("decode-looks-damaged", file=file, kind=what)
+    elif kind == "heif":
+        heic = msg("decode-heic-hint")
+        message = msg("decode-not-an-image-heic", file=file, kind=what, hint=SUPPORTED_HINT, heic=heic)
     else:
-        msg = f"{_the_file(subject)} is {kind}, not an image. {SUPPORTED_HINT}"
-        if "HEIC" in kind:
-            msg += " On an iPhone, share the photo as JPEG (or set Camera › Formats › Most Compatible)."
-    return InputError(msg, detail=f"unidentified {subject}: {kind}; first bytes {data[:16]!r}")
+        message = msg("decode-not-an-image", file=file, kind=what, hint=SUPPORTED_HINT)
+    return InputError(message, detail=f"unidentified {subject}: {kind}; first bytes {data[:16]!r}")
 
 
 # --- Opening --------------------------------------------------------------------------------------
 
 
 def _too_many_pixels(subject: str, pixels: int, size: tuple[int, int] | None) -> InputError:
-    dims = f"{size[0]}×{size[1]} ({pixels / 1e6:.0f} megapixels)" if size else f"{pixels / 1e6:.0f} megapixels"
+    megapixels = f"{pixels / 1e6:.0f}"
+    dims = msg("decode-dims-size", size=f"{size[0]}×{size[1]}", megapixels=megapixels) if size else None
+    dims = dims or msg("decode-dims", megapixels=megapixels)
     return InputError(
-        f"The {subject} is too large: {dims}. The limit is {MAX_INPUT_PIXELS / 1e6:.0f} megapixels "
-        f"(about 6300×6300). Resize it and try again.",
+        msg("decode-too-many-pixels", subject=_noun(subject), dims=dims, limit=f"{MAX_INPUT_PIXELS / 1e6:.0f}"),
         detail=f"{subject} over pixel cap: {dims}",
     )
 
@@ -165,9 +178,11 @@ def _too_many_pixels(subject: str, pixels: int, size: tuple[int, int] | None) ->
 def open_image(data: bytes, *, subject: str = "image", max_bytes: int = MAX_INPUT_BYTES) -> Image.Image:
     """Open lazily (header only) with our format whitelist and pixel cap; no pixel is decoded here."""
     if not data:
-        raise InputError(f"The {subject} file is empty. Upload it again.")
+        raise InputError(msg("decode-empty", subject=_noun(subject)))
     if len(data) > max_bytes:
-        raise InputError(f"The {subject} file is {len(data) / 2**20:.0f} MB; the limit is {max_bytes // 2**20} MB.")
+        raise InputError(
+            msg("decode-too-big", subject=_noun(subject), size=f"{len(data) / 2**20:.0f}", limit=max_bytes // 2**20)
+        )
     try:
         im = Image.open(io.BytesIO(data), formats=accepted_formats())
     except Image.DecompressionBombError as exc:
@@ -186,10 +201,13 @@ def open_image(data: bytes, *, subject: str = "image", max_bytes: int = MAX_INPU
 
 
 def _damaged(subject: str, fmt: str | None, exc: BaseException) -> InputError:
-    kind = f" ({friendly_format(fmt)})" if fmt else ""
+    message = (
+        msg("decode-damaged-format", file=_the_file(subject), format=friendly_format(fmt))
+        if fmt
+        else msg("decode-damaged", file=_the_file(subject))
+    )
     return InputError(
-        f"{_the_file(subject)}{kind} is damaged or incomplete (perhaps cut off during upload), so I can't read it. "
-        "Save or export it again and re-upload.",
+        message,
         detail=f"{subject} decode failed: {type(exc).__name__}: {exc}",
     )
 
@@ -347,10 +365,7 @@ def decode_image(data: bytes, *, max_bytes: int = API_MAX_FILE_BYTES) -> SourceI
     orientation = header_orientation(im)
     size = oriented_size(im, orientation)
     if min(size) < MIN_SIDE:
-        raise InputError(
-            f"The image is only {size[0]}×{size[1]} pixels; it must be at least {MIN_SIDE} pixels on each "
-            "side. Upload a larger image."
-        )
+        raise InputError(msg("decode-too-small", size=f"{size[0]}×{size[1]}", min=MIN_SIDE))
     animated = is_animated(im)
     if (
         fmt in PASSTHROUGH_FORMATS
@@ -398,7 +413,7 @@ def _convert(im: Image.Image, *, animated: bool) -> SourceImage:
         pixels, alpha = split_alpha(im)
     except ValueError as exc:  # a colour mode Pillow cannot convert
         raise InputError(
-            f"I can't convert this image's colour mode ({im.mode}). Save it as an RGB PNG or JPEG and re-upload.",
+            msg("decode-colour-mode", mode=str(im.mode)),
             detail=f"conversion failed: {exc}",
         ) from exc
     return SourceImage(

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from PIL import Image
 
 from bot.errors import InputError
+from bot.i18n import msg
 from bot.limits import MIN_SIDE, RESULT_MAX_BYTES
 from bot.models import ImageFile
 
@@ -108,8 +109,7 @@ def _downscale_pair(
             return FittedPair(to_file(data, "JPEG", size), to_file(mask_bytes, "PNG", size), small_mask, [note])
         over = max(len(data), len(mask_bytes)) / max_bytes
     raise InputError(
-        f"I couldn't make this image small enough for the image service's {megabytes(max_bytes)} limit. "
-        "Upload a smaller or simpler image.",
+        msg("image-cannot-fit", limit=megabytes(max_bytes)),
         detail=f"fit_pair gave up at scale {scale:.3f} for {image.size}",
     )
 

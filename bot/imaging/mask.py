@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from PIL import Image, ImageOps
 
 from bot.errors import InputError, MaskMissing, NothingToEdit
-from bot.limits import MASK_THRESHOLD
+from bot.i18n import UserText, msg
+from bot.limits import AREA_LIST, BOX_EXAMPLE, MASK_THRESHOLD
 from bot.models import Region
 
 from .decode import header_orientation, is_16bit, load_pixels, open_image, to_8bit
@@ -39,12 +40,8 @@ BORDER_FRACTION = 0.15
 EDIT_IF_DARK = [0 if v < MASK_THRESHOLD else 255 for v in range(256)]
 EDIT_IF_BRIGHT = [255 - v for v in EDIT_IF_DARK]
 
-MASK_HELP = (
-    "Tell me what to change in one of three ways: attach a mask (black = change, white = keep; if yours "
-    "is white = change, turn on invert), or upload an image whose area to change is transparent, or pick "
-    "a region (top, bottom, left, right, center, border) or a box in percent such as 10,20,60,80."
-)
-BOX_HELP = "Give the box as four percentages: left, top, right, bottom — for example 10,20,60,80."
+MASK_HELP = msg("mask-help", areas=AREA_LIST, box=BOX_EXAMPLE)
+BOX_HELP = msg("box-help", box=BOX_EXAMPLE)
 
 
 @dataclass(slots=True)
@@ -124,28 +121,17 @@ def _check_aspect(mask_size: tuple[int, int], size: tuple[int, int]) -> None:
     (mw, mh), (iw, ih) = mask_size, size
     if abs(mw * ih - iw * mh) <= ASPECT_TOLERANCE * iw * mh:
         return
-    hint = " (it looks rotated by 90°)" if abs(mh * ih - iw * mw) <= ASPECT_TOLERANCE * iw * mw else ""
+    rotated = abs(mh * ih - iw * mw) <= ASPECT_TOLERANCE * iw * mw
     raise InputError(
-        f"The mask is {_dims(mask_size)} but the image is {_dims(size)}{hint}: they need the same shape. "
-        "Export the mask at the image's size (a scaled copy with the same proportions also works).",
+        msg("mask-shape", mask=_dims(mask_size), image=_dims(size), rotated="yes" if rotated else "no"),
         detail=f"mask aspect mismatch {mask_size} vs {size}",
     )
 
 
 def _nothing_to_edit(*, invert: bool, from_alpha: bool) -> NothingToEdit:
     if from_alpha:
-        marked = "opaque" if invert else "transparent"
-        fix = "Turn invert off" if invert else "Make the area to change transparent"
-        return NothingToEdit(f"Your mask has no {marked} area, so there is nothing to change. {fix}.")
-    if invert:
-        return NothingToEdit(
-            "With invert on, white marks the area to change, but your mask has no white area. "
-            "Turn invert off if your mask is black where it should change."
-        )
-    return NothingToEdit(
-        "Your mask has no black area, so there is nothing to change. Paint the area to change black and "
-        "keep the rest white — or, if your mask is white where it should change, turn on invert."
-    )
+        return NothingToEdit(msg("mask-nothing-alpha", invert="yes" if invert else "no"))
+    return NothingToEdit(msg("mask-nothing-inverted" if invert else "mask-nothing-black"))
 
 
 # --- Transparency, regions, boxes ---------------------------------------------------------------
@@ -190,19 +176,16 @@ def box_mask(size: tuple[int, int], box: tuple[float, float, float, float]) -> I
 
 def validate_box(box: tuple[float, ...]) -> tuple[float, float, float, float]:
     if len(box) != 4:
-        raise InputError(f"A box needs exactly four numbers; got {len(box)}. {BOX_HELP}")
+        raise InputError(msg("box-count", count=len(box), help=BOX_HELP))
     values = tuple(float(v) for v in box)
     for value in values:
         if not math.isfinite(value) or not 0 <= value <= 100:
-            raise InputError(
-                f"Box values are percentages of the image from 0 to 100 (not pixels); {_num(value)} is out "
-                f"of range. {BOX_HELP}"
-            )
+            raise InputError(msg("box-range", value=_num(value), help=BOX_HELP))
     x1, y1, x2, y2 = values
     if x1 >= x2:
-        raise InputError(f"The box's left edge must be smaller than its right: got {_num(x1)} and {_num(x2)}.")
+        raise InputError(msg("box-left-right", left=_num(x1), right=_num(x2)))
     if y1 >= y2:
-        raise InputError(f"The box's top edge must be smaller than its bottom: got {_num(y1)} and {_num(y2)}.")
+        raise InputError(msg("box-top-bottom", top=_num(y1), bottom=_num(y2)))
     return x1, y1, x2, y2
 
 
@@ -211,15 +194,15 @@ def parse_box(text: str) -> tuple[float, float, float, float]:
     cleaned = text.replace("%", " ").strip().strip("()[]{}").strip()
     tokens = [t for t in re.split(r"[\s,;]+", cleaned) if t]
     if not tokens:
-        raise InputError(f"The box is empty. {BOX_HELP}")
+        raise InputError(msg("box-empty", help=BOX_HELP))
     values: list[float] = []
     for token in tokens:
         try:
             values.append(float(token))
         except ValueError:
-            raise InputError(f"“{token[:20]}” in the box is not a number. {BOX_HELP}") from None
+            raise InputError(msg("box-not-a-number", token=UserText(token[:20]), help=BOX_HELP)) from None
     if len(values) != 4:
-        raise InputError(f"A box needs exactly four numbers; I found {len(values)}. {BOX_HELP}")
+        raise InputError(msg("box-count", count=len(values), help=BOX_HELP))
     return validate_box(tuple(values))
 
 

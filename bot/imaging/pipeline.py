@@ -15,6 +15,7 @@ import asyncio
 from PIL import Image
 
 from bot.errors import NothingToEdit
+from bot.i18n import msg
 from bot.limits import API_MAX_FILE_BYTES
 from bot.models import ImageFile, MaskSpec, PreparedEdit
 
@@ -56,10 +57,7 @@ def prepare_edit_sync(image: bytes, spec: MaskSpec, *, max_bytes: int = API_MAX_
     notes += fit_notes
     black = built.black if final_mask is built.image else black_pixels(final_mask)
     if black == 0:
-        raise NothingToEdit(
-            "The marked area is so thin that it vanished when the image was shrunk to fit the size limit. "
-            "Mark a larger area or upload a smaller image."
-        )
+        raise NothingToEdit(msg("mask-vanished"))
     return PreparedEdit(
         image=image_file,
         mask=mask_file,

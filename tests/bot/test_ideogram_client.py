@@ -33,6 +33,7 @@ from bot.errors import (
     InputError,
     ResultDownloadError,
 )
+from bot.i18n import text as catalogue_text
 from bot.ideogram import IdeogramClient
 from bot.ideogram.client import Retry, retry_for_exception
 from bot.ideogram.download import AddressRefused, PublicResolver, ResultUrlRefused
@@ -224,8 +225,8 @@ async def test_shape_mismatch_is_a_bad_request_naming_the_field() -> None:
         (400, {"error": "Mask must match the image size."}, ApiBadRequest, "Mask must match the image size."),
         (422, {"error": "Prompt failed the safety check."}, ApiSafetyRejected, "Prompt failed the safety check."),
         (402, {"reject_reason": "insufficient_funds"}, ApiCreditsError, "out of credits"),
-        (401, {"error": "Unauthorized"}, ApiAuthError, OPERATOR_NOTICE),
-        (403, {"detail": "Not allowed"}, ApiAuthError, OPERATOR_NOTICE),
+        (401, {"error": "Unauthorized"}, ApiAuthError, catalogue_text(OPERATOR_NOTICE)),
+        (403, {"detail": "Not allowed"}, ApiAuthError, catalogue_text(OPERATOR_NOTICE)),
     ],
 )
 async def test_client_errors_are_mapped_and_not_retried(
@@ -246,7 +247,7 @@ async def test_auth_error_does_not_blame_the_user_and_tells_the_operator(fake: F
         with pytest.raises(ApiAuthError) as caught:
             await edit(client)
     error = caught.value
-    assert error.user_message == OPERATOR_NOTICE
+    assert error.message == OPERATOR_NOTICE and error.user_message == catalogue_text(OPERATOR_NOTICE)
     assert "IDEOGRAM_API_KEY" in error.detail and "operator" in error.detail
     assert "bot's side" in error.user_message and "key" not in error.user_message.lower()
     assert fake.edit_requests[0].status == 401

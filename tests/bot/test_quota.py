@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.errors import QuotaExceeded
+from bot.i18n import text
 from bot.quota import (
     ACTIVE,
     DAILY,
@@ -14,14 +15,15 @@ from bot.quota import (
     Usage,
     check_submission,
     day_start,
-    discord_time,
     next_midnight,
     refusal_message,
     resolve_limits,
+    retry_when,
     window_retry_at,
 )
 from bot.settings import LimitDefaults
 from bot.store import EffectiveLimits, GuildConfig, RoleLimits
+from cogs.text import render
 from tests.ids import GUILD, ROLES
 
 NOW = datetime(2030, 5, 17, 12, 0, tzinfo=UTC)
@@ -32,6 +34,11 @@ LIMITS = EffectiveLimits(
     window_images=5, window_seconds=600, daily_images=25, max_active_jobs=3, guild_daily_images=200
 )
 FREE = Usage(window_used=0, daily_used=0, active_jobs=0, guild_daily_used=0)
+
+
+def shown(refusal: QuotaExceeded) -> str:
+    """The refusal as a Discord member reads it (English)."""
+    return render(refusal.message)
 
 
 def epoch(at: datetime) -> int:
@@ -105,7 +112,7 @@ def test_window_refusal_says_when_enough_images_have_left_the_window() -> None:
     assert refusal.limit == WINDOW
     # 3 must leave: the 2 from 9 minutes ago (not enough) and the 1 from 5 minutes ago
     assert refusal.retry_at == NOW + timedelta(minutes=5)
-    assert f"<t:{epoch(refusal.retry_at)}:R>" in refusal.user_message
+    assert f"<t:{epoch(refusal.retry_at)}:R>" in shown(refusal)
     assert "5 of your 5 images per 10 minutes" in refusal.user_message
 
 
@@ -123,7 +130,7 @@ def test_daily_refusal_resets_at_the_next_utc_midnight() -> None:
     assert refusal is not None and refusal.limit == DAILY
     assert refusal.retry_at == datetime(2030, 5, 18, tzinfo=UTC)
     assert "25 of your 25 images for today" in refusal.user_message
-    assert f"<t:{epoch(refusal.retry_at)}:R>" in refusal.user_message
+    assert f"<t:{epoch(refusal.retry_at)}:R>" in shown(refusal)
 
 
 def test_daily_wins_over_window_because_it_frees_up_later() -> None:
@@ -189,7 +196,7 @@ def test_zero_means_no_images_allowed(limits: EffectiveLimits, name: str) -> Non
     assert refusal is not None and refusal.limit == name
     assert refusal.retry_at is None
     assert "switched off" in refusal.user_message
-    assert "<t:" not in refusal.user_message
+    assert "<t:" not in shown(refusal)
 
 
 def test_zero_per_user_limits_do_not_bind_exempt_members() -> None:
@@ -218,19 +225,25 @@ def test_day_boundaries_are_utc() -> None:
     assert next_midnight(late) == datetime(2031, 1, 1, tzinfo=UTC)
 
 
-def test_discord_time_rounds_up_and_shows_the_date_when_far() -> None:
+def test_retry_time_rounds_up_and_shows_the_date_when_far() -> None:
     at = NOW + timedelta(minutes=5, milliseconds=1)
-    assert discord_time(at, NOW) == f"<t:{epoch(at) + 1}:R> (<t:{epoch(at) + 1}:t>)"
+    assert render(retry_when(at, NOW)) == f"<t:{epoch(at) + 1}:R> (<t:{epoch(at) + 1}:t>)"
     far = NOW + timedelta(days=2)
-    assert discord_time(far, NOW) == f"<t:{epoch(far)}:R> (<t:{epoch(far)}:f>)"
+    assert render(retry_when(far, NOW)) == f"<t:{epoch(far)}:R> (<t:{epoch(far)}:f>)"
+    assert text(retry_when(None)) == "later"
+    assert "<t:" not in text(retry_when(at, NOW))  # the core's own rendering (logs, CLI) has no Discord markup
 
 
 def test_messages_use_singular_and_plural() -> None:
-    assert refusal_message(ACTIVE, requested=1, allowed=1, used=1) == (
+    assert text(refusal_message(ACTIVE, requested=1, allowed=1, used=1)) == (
         "You already have an edit queued or running. You can start another when it finishes."
     )
-    text = refusal_message(WINDOW, requested=1, allowed=1, used=1, retry_at=NOW, window_seconds=3600)
-    assert "1 of your 1 image per hour" in text
+    window = text(refusal_message(WINDOW, requested=1, allowed=1, used=1, retry_at=NOW, window_seconds=3600))
+    assert "1 of your 1 image per hour" in window
+    assert "2 of your 2 images per 2 hours" in text(
+        refusal_message(WINDOW, requested=1, allowed=2, used=2, retry_at=NOW, window_seconds=7200)
+    )
+    assert "when one of your 2 edits finishes" in text(refusal_message(ACTIVE, requested=1, allowed=2, used=2))
 
 
 def test_unknown_limit_is_a_bug() -> None:

@@ -178,8 +178,8 @@ async def test_prompt_at_the_limit_is_accepted(fake: FakeIdeogram) -> None:
     [
         ("", "the prompt is empty"),
         (" \n\t ", "the prompt is empty"),
-        ("x" * (PROMPT_MAX_CHARS + 1), f"too long ({PROMPT_MAX_CHARS + 1} characters)"),
-        ("  " + "x" * (PROMPT_MAX_CHARS + 1), f"the limit is {PROMPT_MAX_CHARS}"),
+        ("x" * (PROMPT_MAX_CHARS + 1), f"too long ({PROMPT_MAX_CHARS + 1:,} characters)"),
+        ("  " + "x" * (PROMPT_MAX_CHARS + 1), f"the limit is {PROMPT_MAX_CHARS:,}"),
     ],
     ids=["empty", "blank", "too-long", "too-long-after-strip"],
 )

@@ -19,6 +19,7 @@ from bot.quota import check_submission
 from bot.sessions import SessionService, Version, head_path, image_source, tree_lines
 from bot.store import Job, JobAction, Requester, Session
 from cogs.sessions import tree_text
+from cogs.text import render
 from storage.sqlite import SqliteStorage
 from tests.ids import BOB, MOD, OWNER, ROLES, THREAD
 from tests.ids import MESSAGE as POSTED
@@ -385,8 +386,10 @@ def test_a_refusal_from_the_owners_quota_names_the_owner() -> None:
     paid = Origin(Requester(BOB, 10, 100, THREAD), payer_user_id=OWNER)
     for refusal in (daily, window):
         named = _for_payer(refusal, paid)
-        assert named.user_message.startswith(f"This session's owner <@{OWNER}> pays for its edits")
-        assert "You" not in named.user_message and "your " not in named.user_message, named.user_message
+        shown = render(named.message)  # as Discord shows it: the core hands over the owner's id, not markup
+        assert shown.startswith(f"This session's owner <@{OWNER}> pays for its edits"), shown
+        assert "You" not in shown and "your " not in shown, shown
+        assert "<@" not in named.user_message
         assert (named.limit, named.retry_at) == (refusal.limit, refusal.retry_at)
     mine = Origin(Requester(BOB, 10, 100, THREAD))
     assert _for_payer(daily, mine) is daily

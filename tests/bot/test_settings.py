@@ -43,7 +43,8 @@ def test_legacy_shape_defaults_its_path() -> None:
         ("IDEOGRAM_TIMEOUT_S", "soon", "seconds between 1 and 3600"),
         ("IDEOGRAM_BASE_URL", "api.ideogram.ai", "an http(s):// URL"),
         ("IDEOGRAM_EDIT_PATH", "edit", "a path starting with /"),
-        ("USER_DAILY_IMAGES", "-1", "a whole number ≥ 0"),
+        ("USER_DAILY_IMAGES", "-1", "a whole number from 0 to 1000000"),
+        ("USER_WINDOW_MINUTES", "0", "a whole number from 1 to 1000000"),
     ],
 )
 def test_invalid_values_name_the_variable(name: str, value: str, accepted: str) -> None:

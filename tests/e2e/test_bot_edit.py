@@ -18,6 +18,7 @@ import pytest
 from PIL import Image
 
 from bot.errors import OPERATOR_NOTICE
+from bot.i18n import text as catalogue_text
 from bot.settings import LimitDefaults
 from bot.store import JobStatus, QuotaStatus, Requester
 from cogs import delivery
@@ -450,8 +451,8 @@ async def test_refusal_after_token_expiry_arrives_by_dm(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("status", "notice", "logged"),
     [
-        (401, OPERATOR_NOTICE, "IDEOGRAM_API_KEY"),
-        (403, OPERATOR_NOTICE, "no access to this endpoint"),
+        (401, catalogue_text(OPERATOR_NOTICE), "IDEOGRAM_API_KEY"),
+        (403, catalogue_text(OPERATOR_NOTICE), "no access to this endpoint"),
         (402, "out of credits", "top up credits"),
     ],
 )

@@ -12,6 +12,7 @@ from bot.errors import QuotaExceeded
 from bot.quota import resolve_limits
 from bot.settings import LimitDefaults
 from bot.store import EffectiveLimits, GuildConfig, Requester, RoleLimits
+from cogs.text import render  # as a Discord member reads it: the core hands over datetimes
 from storage.sqlite import SqliteStorage
 from tests.storage_support import LIMITS, T0, Clock, finish, make_storage, submit
 
@@ -51,7 +52,7 @@ async def test_window_refuses_until_enough_images_leave_it(storage: SqliteStorag
     refusal = await refused(storage, limits, T0 + timedelta(minutes=3), images=2)
     assert refusal.limit == "window"
     assert refusal.retry_at == T0 + timedelta(minutes=11)  # the first two images must leave
-    assert markup(refusal.retry_at) in refusal.user_message
+    assert markup(refusal.retry_at) in render(refusal.message)
     assert "3 of your 3 images per 10 minutes" in refusal.user_message
     await refused(storage, limits, refusal.retry_at - timedelta(milliseconds=1), images=2)
     assert (await submit(storage, limits, refusal.retry_at, images=2)).images_requested == 2
@@ -78,7 +79,7 @@ async def test_daily_limit_resets_at_utc_midnight(storage: SqliteStorage) -> Non
     refusal = await refused(storage, limits, T0 + timedelta(hours=2), images=2)
     assert refusal.limit == "daily"
     assert refusal.retry_at == MIDNIGHT
-    assert markup(MIDNIGHT) in refusal.user_message
+    assert markup(MIDNIGHT) in render(refusal.message)
     assert "3 of your 4 images for today" in refusal.user_message
     assert "Or ask for 1 image now." in refusal.user_message
     await submit(storage, limits, MIDNIGHT, images=2)

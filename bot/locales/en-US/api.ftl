@@ -1,0 +1,26 @@
+# The image service's answers (bot/ideogram/). $reason is the service's own words, when it gave any.
+api-bad-request = The image service rejected the request as invalid.
+api-bad-request-reason = The image service rejected the request: { $reason }
+api-credits = The bot's image-service account is out of credits or over its spending limit. The bot's operator has the details in its log; your images were not charged.
+api-safety = The image service's safety check refused this edit.
+api-safety-reason = The image service's safety check refused this edit: { $reason }
+api-rate-limited = The image service is busy with too many images right now. Please try again in a minute.
+api-timeout-408 = The image service took too long to answer. Please try again.
+api-unavailable = The image service is having trouble right now (HTTP { $status }). Please try again later.
+api-unexpected-status = The image service returned an unexpected error (HTTP { $status }). Please try again later.
+api-error-reason = The image service returned an error: { $reason }
+api-malformed = The image service sent an answer the bot could not understand. Please try again later.
+api-deadline = The image service did not finish within { $seconds } seconds. Please try again.
+api-task-failed = The image service could not finish this edit: { $reason }
+api-task-pending = The image service queued this edit as task { $task }, but the bot cannot fetch task results until its operator sets IDEOGRAM_TASK_PATH.
+api-timeout = The image service took too long to answer. Please try again.
+api-unreachable = The bot could not reach the image service. Please try again later.
+api-redirect = The image service returned an unexpected redirect. The bot's operator has the details in its log.
+api-slots = This bot makes at most { $count } images at a time.
+download-bad-link = The image service returned a link to the finished image that the bot will not download (only public https links are fetched). The bot's operator has the details in its log.
+download-timeout = Downloading the finished image took too long. Please try again.
+download-too-large = The finished image is larger than the bot accepts.
+download-failed = The bot could not download the finished image. Please try again.
+download-expired = The link to the finished image had already expired or was refused, so it could not be downloaded. Please run the edit again.
+download-status = The finished image could not be downloaded (HTTP { $status }). Please try again.
+download-not-an-image = The image service sent something that is not a readable image.

@@ -1,0 +1,26 @@
+# 图像服务的回答（bot/ideogram/）。$reason 是服务自己的原话（如果有）。
+api-bad-request = 图像服务认为这个请求无效并拒绝了它。
+api-bad-request-reason = 图像服务拒绝了这个请求：{ $reason }
+api-credits = 机器人的图像服务账户额度已用完或超出了消费上限。机器人的运营者可以在日志中看到详情；你的图片额度没有被扣除。
+api-safety = 图像服务的安全检查拒绝了这次编辑。
+api-safety-reason = 图像服务的安全检查拒绝了这次编辑：{ $reason }
+api-rate-limited = 图像服务现在太忙了。请一分钟后再试。
+api-timeout-408 = 图像服务回答得太慢。请再试一次。
+api-unavailable = 图像服务现在出了问题（HTTP { $status }）。请稍后再试。
+api-unexpected-status = 图像服务返回了意外的错误（HTTP { $status }）。请稍后再试。
+api-error-reason = 图像服务返回了错误：{ $reason }
+api-malformed = 图像服务发来了机器人无法理解的回答。请稍后再试。
+api-deadline = 图像服务没有在 { $seconds } 秒内完成。请再试一次。
+api-task-failed = 图像服务无法完成这次编辑：{ $reason }
+api-task-pending = 图像服务把这次编辑作为任务 { $task } 排入了队列，但在运营者设置 IDEOGRAM_TASK_PATH 之前，机器人无法获取任务结果。
+api-timeout = 图像服务回答得太慢。请再试一次。
+api-unreachable = 机器人无法连接到图像服务。请稍后再试。
+api-redirect = 图像服务返回了意外的重定向。机器人的运营者可以在日志中看到详情。
+api-slots = 这个机器人一次最多生成 { $count } 张图片。
+download-bad-link = 图像服务返回的成品图片链接不会被机器人下载（只获取公开的 https 链接）。详细信息在机器人运营者的日志中。
+download-timeout = 下载生成的图片花了太长时间。请再试一次。
+download-too-large = 生成的图片超过了机器人接受的大小。
+download-failed = 机器人无法下载生成的图片。请再试一次。
+download-expired = 生成图片的链接已经过期或被拒绝，无法下载。请重新运行这次编辑。
+download-status = 无法下载生成的图片（HTTP { $status }）。请再试一次。
+download-not-an-image = 图像服务发来的内容不是可读取的图片。
