@@ -64,10 +64,6 @@ class Forbidden(BotError):
     code = "forbidden"
 
 
-class Cancelled(BotError):
-    code = "cancelled"
-
-
 # --- The Ideogram API -------------------------------------------------------------------------
 
 

@@ -8,7 +8,6 @@ NUM_IMAGES_MIN = 1
 NUM_IMAGES_MAX = 8  # per request, official API
 SEED_MIN = 0
 SEED_MAX = 2_147_483_647
-API_FORMATS = ("JPEG", "PNG", "WEBP")  # sent as-is; everything else is converted
 
 # Our own input limits
 MAX_INPUT_BYTES = 40 * 1024 * 1024  # an upload larger than this is refused before download

@@ -72,17 +72,6 @@ COLOR_PALETTE_PRESETS = frozenset({"EMBER", "FRESH", "JUNGLE", "MAGIC", "MELON",
 _HEX_COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
 _STYLE_CODE = re.compile(r"^[0-9a-fA-F]{8}$")
 
-# Price per output image in USD (NOTES.md "Limits and cost"); used for cost estimates only.
-PRICE_PER_IMAGE_USD = {
-    (ApiShape.V3, RenderingSpeed.FLASH): 0.03,
-    (ApiShape.V3, RenderingSpeed.TURBO): 0.03,
-    (ApiShape.V3, RenderingSpeed.BALANCED): 0.06,
-    (ApiShape.V3, RenderingSpeed.DEFAULT): 0.06,
-    (ApiShape.V3, RenderingSpeed.QUALITY): 0.09,
-    (ApiShape.LEGACY, LegacyModel.V_2_TURBO): 0.05,
-    (ApiShape.LEGACY, LegacyModel.V_2): 0.08,
-}
-
 
 @dataclass(frozen=True, slots=True)
 class EditOptions:

@@ -27,9 +27,6 @@ def user_text(error: BaseException) -> str:
             log.error("operator action needed: %s", error.detail)
             return OPERATOR_NOTICE
         return error.user_message
-    if isinstance(error, app_commands.MissingPermissions):
-        names = ", ".join(p.replace("_", " ").title() for p in error.missing_permissions)
-        return f"You need the {names} permission to do that."
     if isinstance(error, app_commands.NoPrivateMessage):
         return "That command only works in a server."
     if isinstance(error, app_commands.CheckFailure):
@@ -61,11 +58,4 @@ async def guarded(interaction: discord.Interaction, work: Awaitable[object]) -> 
     try:
         await work
     except Exception as error:
-        await report_error(interaction, error)
-
-
-class BaseView(discord.ui.View):
-    """Every transient view of ours reports errors like commands do."""
-
-    async def on_error(self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item) -> None:
         await report_error(interaction, error)

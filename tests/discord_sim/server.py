@@ -1,7 +1,7 @@
 """A local Discord (REST + gateway + CDN) that the *unmodified* discord.py client can run against.
 
 One aiohttp server on 127.0.0.1 serves ``/api/v10/...`` (REST), ``/gateway`` (websocket) and
-``/cdn/...`` (attachment bytes). Point the client at it with ``bot.discord_endpoints.apply_endpoints(
+``/cdn/...`` (attachment bytes). Point the client at it with ``cogs.endpoints.apply_endpoints(
 sim.api_base, sim.gateway_url)`` (or :func:`tests.discord_sim.use_sim_endpoints`), then drive it from a
 test: dispatch interactions (:meth:`DiscordSim.slash`, :meth:`~DiscordSim.click`, ...) and assert on
 what the bot did (:attr:`DiscordSim.calls`, :meth:`~DiscordSim.messages_in`,
