@@ -152,8 +152,8 @@ async def delete_result(interaction: discord.Interaction, job_id: int) -> None:
         requester: int | None = job.requester.user_id
     elif ephemeral:
         requester = interaction.user.id  # only its requester is ever shown a private result
-    else:  # left the history: the result's own mention (Discord's structured field) says whose it was
-        requester = message.mentions[0].id if message is not None and message.mentions else None
+    else:  # left the history: the result's own mention of its requester (discord.py's raw_mentions)
+        requester = message.raw_mentions[0] if message is not None and message.raw_mentions else None
     if not may_delete_result(actor_of(interaction), requester if requester is not None else 0):
         raise Forbidden("Only the person who asked for this edit, or someone with Manage Messages, can delete it.")
     if message is not None:
