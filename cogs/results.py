@@ -28,13 +28,12 @@ from cogs.common import (
     session_origin,
 )
 from cogs.forms import Field, build_form, form_handler
-from cogs.views import CancelButton, ResultButton, carries, on_button
+from cogs.views import FORGED, CancelButton, ResultButton, carries, on_button, refuse_forged
 
 if TYPE_CHECKING:
     from bot.store import Job
 
 AREA_HINT = "top, bottom, left, right, center, border, or a box like 10,10,60,60"
-FORGED = "That button does not belong to this message."
 
 
 def require_carried(interaction: discord.Interaction, custom_id: str) -> None:
@@ -185,6 +184,10 @@ async def cancel_job(interaction: discord.Interaction, job_id: int) -> None:
 class Results(commands.Cog):
     def __init__(self, bot: commands.Bot) -> None:
         bot.add_dynamic_items(ResultButton, CancelButton)
+
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        await refuse_forged(interaction)
 
 
 async def setup(bot: commands.Bot) -> None:

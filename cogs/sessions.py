@@ -16,7 +16,7 @@ from bot.sessions import Version, head_path, tree_lines
 from bot.store import Job, Session
 from cogs import render
 from cogs.common import NO_MENTIONS, actor_of, bot_of, respond
-from cogs.views import SessionButton, carries, on_button, result_view, session_view
+from cogs.views import FORGED, SessionButton, carries, on_button, result_view, session_view
 
 if TYPE_CHECKING:
     from bot.app import InpaintBot
@@ -100,7 +100,7 @@ def tree_text(session: Session, versions: list[Version], limit: int = TREE_MAX_C
 
 async def _session_button(interaction: discord.Interaction, session_id: int, action: str) -> None:
     if not carries(interaction.message, f"ses:{action}:{session_id}"):
-        raise InputError("That button does not belong to this message.")
+        raise InputError(FORGED)
     await interaction.response.defer(ephemeral=True, thinking=True)
     bot = bot_of(interaction)
     session = await bot.sessions.get(session_id)
@@ -188,7 +188,7 @@ async def start_session(bot: InpaintBot, message: discord.Message, job: Job) -> 
 @on_button("res:thread")
 async def open_from_result(interaction: discord.Interaction, job_id: int) -> None:
     if not carries(interaction.message, f"res:thread:{job_id}"):
-        raise InputError("That button does not belong to this message.")
+        raise InputError(FORGED)
     await interaction.response.defer(ephemeral=True, thinking=True)
     bot = bot_of(interaction)
     if interaction.guild_id is None or interaction.message is None:
@@ -206,7 +206,7 @@ async def open_from_result(interaction: discord.Interaction, job_id: int) -> Non
 @on_button("res:head")
 async def make_head(interaction: discord.Interaction, job_id: int) -> None:
     if not carries(interaction.message, f"res:head:{job_id}"):
-        raise InputError("That button does not belong to this message.")
+        raise InputError(FORGED)
     await interaction.response.defer(ephemeral=True, thinking=True)
     bot = bot_of(interaction)
     job = await bot.jobs.find(job_id)
@@ -221,7 +221,7 @@ async def make_head(interaction: discord.Interaction, job_id: int) -> None:
 async def compare(interaction: discord.Interaction, job_id: int) -> None:
     shown_here = carries(interaction.message, f"res:compare:{job_id}")
     if not shown_here:
-        raise InputError("That button does not belong to this message.")
+        raise InputError(FORGED)
     await interaction.response.defer(ephemeral=True, thinking=True)
     bot = bot_of(interaction)
     found = await bot.history.compare(actor_of(interaction), job_id, shown_here=shown_here)

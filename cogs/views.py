@@ -136,6 +136,25 @@ def session_view(session: Session) -> discord.ui.View:
     return view
 
 
+OUR_BUTTONS = re.compile(r"(res|job|ses):[a-z]+:\d+")
+FORGED = "That button does not belong to this message."
+
+
+async def refuse_forged(interaction: discord.Interaction) -> bool:
+    """Answer a component interaction that names one of our buttons its message does not carry.
+
+    discord.py drops such an interaction silently (a ``DynamicItem`` is only built from a component on
+    the message), which would leave a modified client's forged id on "This interaction failed"; a
+    forged id gets a refusal instead. Returns whether it was one."""
+    if interaction.type is not discord.InteractionType.component or interaction.data is None:
+        return False
+    custom_id = str(interaction.data.get("custom_id", ""))
+    if not OUR_BUTTONS.fullmatch(custom_id) or carries(interaction.message, custom_id):
+        return False
+    await interaction.response.send_message(FORGED, ephemeral=True)
+    return True
+
+
 def carries(message: discord.Message | None, custom_id: str) -> bool:
     """Whether ``message`` shows a component with ``custom_id``: a button acts on the message that
     carries it, so an interaction naming a component its message lacks is forged."""
