@@ -82,19 +82,11 @@ async def reroll(interaction: discord.Interaction, job_id: int) -> None:
     await followup(interaction, job_id, JobAction.REROLL, button="reroll")
 
 
-def _shown_prompt(interaction: discord.Interaction) -> str | None:
-    """The prompt is in the result's embed: reading it there needs no I/O before the modal (only a
-    default the user edits; the job itself is read from storage on submit)."""
-    message = interaction.message
-    if message is not None and message.embeds:
-        return message.embeds[0].description
-    return None
-
-
 @on_button("res:again")
 async def open_again_form(interaction: discord.Interaction, job_id: int) -> None:
-    require_carried(interaction, f"res:again:{job_id}")
-    fields = [Field("prompt", "New prompt", default=_shown_prompt(interaction), long=True, max_length=2000)]
+    """The form starts from the job's own prompt (a local read, well within the 3 s a modal allows)."""
+    job = await shown_job(interaction, "again", job_id)
+    fields = [Field("prompt", "New prompt", default=job.prompt, long=True, max_length=2000)]
     await interaction.response.send_modal(build_form("Edit again", f"form:again:{job_id}", fields))
 
 
