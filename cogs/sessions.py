@@ -251,6 +251,7 @@ class SessionGroup(app_commands.Group, name="session", description="The editing 
     async def tree(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         session = await self._session(interaction)
+        self.bot.sessions.check_can_view(session, actor_of(interaction))
         versions = await self.bot.sessions.versions(session)
         embed = discord.Embed(
             title=f"Session #{session.id}: {len(versions)} versions",
