@@ -1,4 +1,7 @@
-"""The entry point that starts the Discord client: the only core module that knows discord.py.
+"""The composition root: builds the Discord client and wires the core services, storage and cogs.
+
+The only module under ``bot/`` that imports ``discord``, ``cogs`` or ``storage`` (see
+``docs/architecture.md``; ``tests/test_architecture.py`` keeps it so).
 
 Lifecycle follows discord.py's ``examples/advanced_startup.py``: resources are opened in
 ``setup_hook`` (after login, before the gateway), cogs are loaded there, and ``close`` stops the queue
@@ -17,9 +20,11 @@ from pathlib import Path
 import discord
 from discord.ext import commands
 
-from bot.discord_endpoints import apply_endpoints
+from bot.history import HistoryService
 from bot.ideogram import IdeogramClient
 from bot.jobs import JobService
+from bot.limits_service import LimitsService
+from bot.queue_service import QueueService
 from bot.retention import retention_loop
 from bot.scheduler import Scheduler
 from bot.secret import install_secret_filter
@@ -28,6 +33,7 @@ from bot.sessions import SessionService
 from bot.settings import Settings
 from bot.store import Storage
 from cogs.delivery import DiscordNotifier
+from cogs.endpoints import apply_endpoints
 from cogs.errors import BotTree
 from storage.factory import open_storage
 
@@ -45,7 +51,8 @@ EXTENSIONS = (
 
 
 class InpaintBot(commands.Bot):
-    """Holds the core services; cogs reach them as ``bot.jobs``, ``bot.storage`` and so on."""
+    """Holds the core services; cogs reach them as ``bot.jobs``, ``bot.history`` and so on (never
+    ``bot.storage``: only the services touch storage)."""
 
     storage: Storage
     ideogram: IdeogramClient
@@ -54,6 +61,9 @@ class InpaintBot(commands.Bot):
     jobs: JobService
     notifier: DiscordNotifier
     sessions: SessionService
+    history: HistoryService
+    limits: LimitsService
+    queue: QueueService
 
     def __init__(self, settings: Settings, *, sync_only: bool = False) -> None:
         intents = discord.Intents.none()
@@ -78,6 +88,9 @@ class InpaintBot(commands.Bot):
         self.scheduler = Scheduler(self.storage, self.edits, self.notifier, capacity=self.settings.max_images_in_flight)
         self.jobs = JobService(self.settings, self.storage, self.edits, self.scheduler)
         self.sessions = SessionService(self.storage, self.jobs)
+        self.history = HistoryService(self.storage, self.jobs)
+        self.limits = LimitsService(self.settings, self.storage)
+        self.queue = QueueService(self.storage, self.scheduler, self.jobs)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.sync_commands(force=self.sync_only)

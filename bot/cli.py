@@ -31,10 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     edit = sub.add_parser("edit", help="edit one image from the command line")
     edit.add_argument("image", type=Path)
     edit.add_argument("--prompt", required=True)
-    where = edit.add_mutually_exclusive_group()
-    where.add_argument("--mask", type=Path, help="mask file; black = edit (use --invert-mask for white)")
-    where.add_argument("--region", choices=[r.value for r in Region])
-    where.add_argument("--box", help="x1,y1,x2,y2 in percent of width/height")
+    edit.add_argument("--mask", type=Path, help="mask file; black = edit (use --invert-mask for white)")
+    edit.add_argument("--region", choices=[r.value for r in Region])
+    edit.add_argument("--box", help="x1,y1,x2,y2 in percent of width/height")
     edit.add_argument("--invert-mask", action="store_true", help="the mask's white area is the edit")
     edit.add_argument("--seed", type=int)
     edit.add_argument("--count", type=int, default=1, help="number of images (1-8)")
@@ -92,7 +91,7 @@ async def edit(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.ideogram_api_key:
         print(f"Cannot edit: {settings.problems(need_discord=False, need_api=True)[0]}", file=sys.stderr)
         return 2
-    try:
+    try:  # --mask/--region/--box exclusivity is the core's check (EditService.prepare), as for Discord
         spec = MaskSpec(
             mask=args.mask.read_bytes() if args.mask else None,
             invert=args.invert_mask,

@@ -11,7 +11,8 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from bot import limits
+from bot import access, limits
+from bot.access import Actor, Reason
 from bot.errors import Forbidden, InputError, NotFound, QuotaExceeded
 from bot.models import MaskSpec, PreparedEdit
 from bot.options import EditOptions
@@ -19,7 +20,7 @@ from bot.quota import refusal_for_payer, resolve_limits
 from bot.scheduler import Scheduler
 from bot.service import EditService
 from bot.settings import Settings
-from bot.store import EffectiveLimits, ImageKind, Job, JobAction, JobStatus, NewJob, Requester, Storage
+from bot.store import EffectiveLimits, ImageKind, Job, JobAction, JobImage, JobStatus, NewJob, Requester, Storage
 
 log = logging.getLogger(__name__)
 
@@ -174,12 +175,49 @@ class JobService:
         await self.scheduler.refresh()
         return job
 
-    async def cancel(self, job_id: int, user_id: int, *, can_manage: bool) -> Job:
-        """Cancel a job that has not started; the requester or a moderator may."""
+    async def get(self, job_id: int) -> Job:
         job = await self.storage.get_job(job_id)
         if job is None:
+            raise NotFound("That edit is no longer in the bot's history (it was deleted or expired).")
+        return job
+
+    async def find(self, job_id: int) -> Job | None:
+        return await self.storage.get_job(job_id)
+
+    async def images(self, job_id: int) -> list[JobImage]:
+        return await self.storage.job_images(job_id)
+
+    async def image(self, sha: str) -> bytes:
+        return await self.storage.files.get(sha)
+
+    def has_image(self, sha: str) -> bool:
+        return self.storage.files.exists(sha)
+
+    async def set_progress_message(self, job_id: int, channel_id: int, message_id: int) -> None:
+        await self.storage.set_progress_message(job_id, channel_id, message_id)
+
+    async def mark_posted(self, job_id: int, channel_id: int, message_id: int) -> bool:
+        return await self.storage.mark_posted(job_id, channel_id, message_id)
+
+    async def by_message(self, channel_id: int, message_id: int) -> Job | None:
+        """The job whose result is that message (recorded when it was posted)."""
+        return await self.storage.job_by_message(channel_id, message_id)
+
+    async def for_follow_up(self, actor: Actor, job_id: int, *, shown_here: bool) -> Job:
+        """The parent of a Reroll / Edit again / Use as base, if the actor may build on it here.
+        A job the actor may not see is answered like a missing one (ids are sequential)."""
+        job = await self.get(job_id)
+        if not access.may_follow_up(actor, job, shown_here=shown_here):
+            raise NotFound("That edit is no longer in the bot's history (it was deleted or expired).")
+        return job
+
+    async def cancel(self, job_id: int, actor: Actor) -> Job:
+        """Cancel a job that has not started: its requester, or a moderator of its own server."""
+        job = await self.storage.get_job(job_id)
+        decision = access.may_cancel(actor, job) if job is not None else None
+        if job is None or (decision is not None and decision.reason in (Reason.OTHER_SERVER, Reason.CHANNEL_HIDDEN)):
             raise NotFound(f"There is no job #{job_id}.")
-        if job.requester.user_id != user_id and not can_manage:
+        if not decision:
             raise Forbidden("Only the person who asked for this edit (or a moderator) can cancel it.")
         if job.status is not JobStatus.QUEUED:
             raise InputError(f"Job #{job_id} is {job.status} and can no longer be cancelled.")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from bot.errors import InputError
+
 
 class Region(StrEnum):
     """Named regions users can pick instead of drawing a mask."""
@@ -47,6 +49,15 @@ class MaskSpec:
     def __repr__(self) -> str:
         mask = f"{len(self.mask)} bytes" if self.mask is not None else None
         return f"MaskSpec(mask={mask}, invert={self.invert}, region={self.region}, box={self.box})"
+
+
+def check_area_choice(*, mask: bool, region: bool, box: bool) -> None:
+    """One way to say what changes: the one check for ``/edit``, the forms and the CLI (run before
+    anything is downloaded or read, so it takes what was given, not the bytes)."""
+    if region and box:
+        raise InputError("Use either `region` or `box`, not both.")
+    if mask and (region or box):
+        raise InputError("Give either a mask file or a region/box, not both.")
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from bot.ideogram import IdeogramClient
 from bot.imaging import prepare_edit
-from bot.models import EditResult, MaskSpec, PreparedEdit
+from bot.models import EditResult, MaskSpec, PreparedEdit, check_area_choice
 from bot.options import EditOptions, check_prompt
 from bot.settings import Settings
 
@@ -36,6 +36,7 @@ class EditService:
         return check_prompt(prompt)
 
     async def prepare(self, image: bytes, spec: MaskSpec) -> PreparedEdit:
+        check_area_choice(mask=spec.mask is not None, region=spec.region is not None, box=spec.box is not None)
         return await prepare_edit(image, spec)
 
     async def run(self, prepared: PreparedEdit, prompt: str, options: EditOptions) -> EditResult:

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from bot.errors import Forbidden, InputError, NotFound
+from bot import access
+from bot.access import Actor, Decision, Reason
+from bot.errors import BotError, Forbidden, InputError, NotFound
 from bot.jobs import JobService, Origin, Submitted
 from bot.models import MaskSpec
 from bot.options import EditOptions
@@ -61,6 +63,9 @@ class SessionService:
         await self.storage.attach_job_to_session(job.id, session.id)
         return session
 
+    async def by_root(self, root_job_id: int) -> Session | None:
+        return await self.storage.session_by_root(root_job_id)
+
     async def for_thread(self, thread_id: int | None) -> Session | None:
         return await self.storage.session_by_thread(thread_id) if thread_id is not None else None
 
@@ -71,16 +76,41 @@ class SessionService:
         return session
 
     @staticmethod
-    def check_can_edit(session: Session, user_id: int, *, can_manage_threads: bool) -> None:
-        if session.closed:
-            raise InputError("This editing session is closed. Start a new one from any result with 🧵.")
-        if session.locked and user_id != session.owner_id and not can_manage_threads:
-            raise Forbidden(f"This session is locked: only <@{session.owner_id}> can edit here right now.")
+    def refusal(decision: Decision, session: Session) -> BotError:
+        """The error for a refused session action (``access`` decides; this only words it)."""
+        match decision.reason:
+            case Reason.CLOSED:
+                return InputError("This editing session is closed. Start a new one from any result with 🧵.")
+            case Reason.LOCKED:
+                return Forbidden(f"This session is locked: only <@{session.owner_id}> can edit here right now.")
+            case Reason.OTHER_SERVER | Reason.OTHER_THREAD | Reason.CHANNEL_HIDDEN:
+                return Forbidden("That editing session belongs to another thread; use its buttons there.")
+            case Reason.OWNER_ONLY:
+                return Forbidden(
+                    f"Only the session's owner <@{session.owner_id}> can make every edit here use their quota."
+                )
+            case _:
+                return Forbidden(f"Only the session's owner <@{session.owner_id}> (or Manage Threads) can do that.")
+
+    def check_can_edit(self, session: Session, actor: Actor) -> None:
+        if not (decision := access.may_edit_in_session(actor, session)):
+            raise self.refusal(decision, session)
+
+    def check_can_view(self, session: Session, actor: Actor) -> None:
+        if not (decision := access.may_view_session(actor, session)):
+            raise self.refusal(decision, session)
 
     @staticmethod
-    def check_owner(session: Session, user_id: int, *, can_manage_threads: bool) -> None:
-        if user_id != session.owner_id and not can_manage_threads:
-            raise Forbidden(f"Only the session's owner <@{session.owner_id}> (or Manage Threads) can do that.")
+    def check_can_open_as(actor: Actor, job: Job) -> None:
+        """Only the result's requester (or Manage Threads) opens a session on it, in its own server."""
+        decision = access.may_open_session(actor, job)
+        if decision.reason is Reason.NOT_REQUESTER:
+            raise Forbidden(
+                f"Only <@{job.requester.user_id}>, who asked for this edit (or Manage Threads), "
+                "can open a session on it."
+            )
+        if not decision:
+            raise NotFound("That edit is no longer in the bot's history.")
 
     @staticmethod
     def origin_for(origin: Origin, session: Session, owner_roles: tuple[int, ...] = ()) -> Origin:
@@ -121,8 +151,8 @@ class SessionService:
         numbers = {job.id: n for n, job in enumerate(jobs, start=1)}
         return [Version(numbers[job.id], job, numbers.get(image_source(job, by_id))) for job in jobs]
 
-    async def make_head(self, session: Session, job: Job, user_id: int, *, can_manage_threads: bool) -> Session:
-        self.check_can_edit(session, user_id, can_manage_threads=can_manage_threads)
+    async def make_head(self, session: Session, job: Job, actor: Actor) -> Session:
+        self.check_can_edit(session, actor)
         if job.session_id != session.id or job.status is not JobStatus.SUCCEEDED:
             raise InputError("Only a finished version of this session can become its head.")
         outputs = [i for i in await self.storage.job_images(job.id) if i.kind is ImageKind.OUTPUT and i.sha]
@@ -130,19 +160,22 @@ class SessionService:
             raise InputError("That version has no image (it was withheld).")
         return await self.storage.update_session(session.id, head_job_id=job.id, head_index=outputs[0].index)
 
-    async def revert(self, session: Session, number: int, user_id: int, *, can_manage_threads: bool) -> Version:
+    async def revert(self, session: Session, number: int, actor: Actor) -> Version:
         versions = await self.versions(session)
         chosen = next((v for v in versions if v.number == number), None)
         if chosen is None:
             raise InputError(f"This session has versions 1 to {len(versions)}.")
-        await self.make_head(session, chosen.job, user_id, can_manage_threads=can_manage_threads)
+        await self.make_head(session, chosen.job, actor)
         return chosen
 
-    async def configure(self, session: Session, user_id: int, *, can_manage_threads: bool, **changes: bool) -> Session:
-        self.check_owner(session, user_id, can_manage_threads=can_manage_threads)
+    async def configure(self, session: Session, actor: Actor, **changes: bool) -> Session:
         allowed = {"locked", "owner_pays", "closed"}
         if not set(changes) <= allowed:
             raise ValueError(f"unknown session settings: {set(changes) - allowed}")
+        switching_on = bool(changes.get("owner_pays")) and not session.owner_pays
+        decision = access.may_change_session_settings(actor, session, owner_pays_on=switching_on)
+        if not decision:
+            raise self.refusal(decision, session)
         return await self.storage.update_session(session.id, **changes)
 
 

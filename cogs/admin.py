@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.errors import Forbidden
 from bot.i18n import text
 from bot.limits import LIMITS
-from bot.store import GuildConfig, RoleLimits
+from bot.limits_service import LimitsView
+from bot.store import AuditEntry, GuildConfig
 from cogs import render
-from cogs.common import respond
+from cogs.common import actor_of, respond
 
 if TYPE_CHECKING:
     from bot.app import InpaintBot
@@ -25,13 +24,7 @@ LIMIT_NAMES = {c.value: c.name for c in LIMIT_CHOICES}
 MAX_ROLES_SHOWN = 20
 
 
-def require_manage_guild(interaction: discord.Interaction) -> None:
-    """Default permissions hide the command; this check also covers servers that re-enabled it."""
-    if interaction.guild_id is None or not interaction.permissions.manage_guild:
-        raise Forbidden("You need the Manage Server permission to change the bot's limits.")
-
-
-def config_embed(bot: InpaintBot, config: GuildConfig, audit) -> discord.Embed:
+def config_embed(bot: InpaintBot, config: GuildConfig, audit: list[AuditEntry]) -> discord.Embed:
     defaults = bot.settings.limits
     embed = discord.Embed(title="Limits on this server", colour=render.COLOUR)
     lines = []
@@ -91,15 +84,13 @@ class LimitsGroup(app_commands.Group, name="limits", description="View and chang
         super().__init__()
         self.bot = bot
 
-    async def _show(self, interaction: discord.Interaction, config: GuildConfig, note: str | None = None) -> None:
-        audit = await self.bot.storage.audit_log(config.guild_id, limit=5)
-        await respond(interaction, note, embed=config_embed(self.bot, config, audit))
+    async def _show(self, interaction: discord.Interaction, shown: LimitsView, note: str | None = None) -> None:
+        await respond(interaction, note, embed=config_embed(self.bot, shown.config, shown.audit))
 
     @app_commands.command(name="show", description="Show this server's limits, role overrides and recent changes")
     async def show(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        require_manage_guild(interaction)
-        await self._show(interaction, await self.bot.storage.guild_config(interaction.guild_id))
+        await self._show(interaction, await self.bot.limits.show(actor_of(interaction)))
 
     @app_commands.command(name="set", description="Change one limit (leave the value empty to use the default)")
     @app_commands.choices(limit=LIMIT_CHOICES)
@@ -111,14 +102,10 @@ class LimitsGroup(app_commands.Group, name="limits", description="View and chang
         value: app_commands.Range[int, 0, 100_000] | None = None,
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        require_manage_guild(interaction)
-        if limit.value == "window_minutes" and value == 0:
-            value = 1
-        config = await self.bot.storage.update_guild_config(
-            interaction.guild_id, interaction.user.id, **{limit.value: value}
-        )
-        shown = value if value is not None else "the default"
-        await self._show(interaction, config, f"Set **{limit.name}** to {shown}.")
+        view = await self.bot.limits.set(actor_of(interaction), limit.value, value)
+        saved = getattr(view.config, limit.value)
+        shown = saved if value is not None else "the default"
+        await self._show(interaction, view, f"Set **{limit.name}** to {shown}.")
 
     @app_commands.command(name="role", description="Give a role its own per-user limits")
     @app_commands.describe(
@@ -138,33 +125,28 @@ class LimitsGroup(app_commands.Group, name="limits", description="View and chang
         remove: bool = False,
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        require_manage_guild(interaction)
-        override = None
-        if not remove:  # an exempt role stays exempt when it also gets limits
-            current = await self.bot.storage.guild_config(interaction.guild_id)
-            exempt = any(r.exempt for r in current.roles if r.role_id == role.id)
-            override = RoleLimits(role.id, window_images, daily_images, max_active_jobs, exempt)
-        config = await self.bot.storage.set_role_limits(interaction.guild_id, interaction.user.id, override, role.id)
+        view = await self.bot.limits.set_role(
+            actor_of(interaction),
+            role.id,
+            window_images=window_images,
+            daily_images=daily_images,
+            max_active_jobs=max_active_jobs,
+            remove=remove,
+        )
         note = f"Removed the override for {role.mention}." if remove else f"Saved limits for {role.mention}."
-        await self._show(interaction, config, note)
+        await self._show(interaction, view, note)
 
     @app_commands.command(name="exempt", description="Exempt a role from the per-user limits (not the server cap)")
     async def exempt(self, interaction: discord.Interaction, role: discord.Role, exempt: bool = True) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        require_manage_guild(interaction)
-        config = await self.bot.storage.guild_config(interaction.guild_id)
-        current = next((r for r in config.roles if r.role_id == role.id), RoleLimits(role.id))
-        updated = RoleLimits(role.id, current.window_images, current.daily_images, current.max_active_jobs, exempt)
-        config = await self.bot.storage.set_role_limits(interaction.guild_id, interaction.user.id, updated, role.id)
+        view = await self.bot.limits.exempt(actor_of(interaction), role.id, exempt)
         note = f"{role.mention} is {'now' if exempt else 'no longer'} exempt from the per-user limits."
-        await self._show(interaction, config, note)
+        await self._show(interaction, view, note)
 
     @app_commands.command(name="usage", description="Images used on this server, per member, over recent days")
     async def usage(self, interaction: discord.Interaction, days: app_commands.Range[int, 1, 90] = 1) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        require_manage_guild(interaction)
-        since = datetime.now(UTC) - timedelta(days=days)
-        rows = await self.bot.storage.usage_report(interaction.guild_id, since)
+        rows = await self.bot.limits.usage(actor_of(interaction), days)
         total = sum(r.images for r in rows)
         lines = [f"<@{r.user_id}>: {plural(r.images, 'image')} in {plural(r.jobs, 'edit')}" for r in rows[:20]]
         if len(rows) > 20:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.access import Actor
 from bot.errors import InputError
 from bot.imaging import parse_box
 from bot.jobs import Origin
@@ -89,8 +90,27 @@ def origin_of(interaction: discord.Interaction, *, private: bool = False, sessio
     )
 
 
-def can_manage_messages(interaction: discord.Interaction) -> bool:
-    return interaction.guild_id is not None and interaction.permissions.manage_messages
+def actor_of(interaction: discord.Interaction) -> Actor:
+    """Who asks, where, with which permissions there, and which of this server's channels they can
+    read (from the cached guild: the ``guilds`` intent keeps channels, roles and overwrites)."""
+    channel = interaction.channel
+    in_thread = isinstance(channel, discord.Thread)
+    perms = interaction.permissions
+    in_guild = interaction.guild_id is not None
+    guild, member = interaction.guild, interaction.user
+    readable: frozenset[int] = frozenset()
+    if guild is not None and isinstance(member, discord.Member):
+        readable = frozenset(c.id for c in guild.channels if c.permissions_for(member).read_messages)
+    return Actor(
+        user_id=interaction.user.id,
+        guild_id=interaction.guild_id,
+        channel_id=channel.parent_id if in_thread else interaction.channel_id,  # type: ignore[union-attr]
+        thread_id=channel.id if in_thread else None,  # type: ignore[union-attr]
+        manage_messages=in_guild and perms.manage_messages,
+        manage_threads=in_guild and perms.manage_threads,
+        manage_guild=in_guild and perms.manage_guild,
+        readable_channel_ids=readable,
+    )
 
 
 def missing_post_permissions(interaction: discord.Interaction) -> list[str]:
@@ -162,10 +182,6 @@ async def session_origin(interaction: discord.Interaction, origin: Origin, sessi
         return origin
     bot = bot_of(interaction)
     session = await bot.sessions.get(session_id)
-    bot.sessions.check_can_edit(
-        session,
-        interaction.user.id,
-        can_manage_threads=interaction.guild_id is not None and interaction.permissions.manage_threads,
-    )
+    bot.sessions.check_can_edit(session, actor_of(interaction))
     owner_roles = await member_role_ids(interaction, session.owner_id) if session.owner_pays else ()
     return bot.sessions.origin_for(origin, session, owner_roles)

@@ -21,6 +21,7 @@ from bot.models import ImageFile, PreparedEdit
 from bot.store import Job, JobStatus
 from cogs import render
 from cogs.common import NO_MENTIONS, token_expired
+from cogs.views import cancel_view, result_view
 
 if TYPE_CHECKING:
     from bot.app import InpaintBot
@@ -60,7 +61,7 @@ class DiscordNotifier:
             if task is not None:
                 task.cancel()
         async with self._lock(job.id):
-            job = await self.bot.storage.get_job(job.id) or job
+            job = await self.bot.jobs.find(job.id) or job
             if job.posted:
                 return
             if job.status is JobStatus.SUCCEEDED:
@@ -70,7 +71,7 @@ class DiscordNotifier:
             else:
                 return
             if message is not None:
-                await self.bot.storage.mark_posted(job.id, message.channel.id, message.id)
+                await self.bot.jobs.mark_posted(job.id, message.channel.id, message.id)
                 if job.status is JobStatus.SUCCEEDED and not job.private:
                     self.bot.dispatch("result_posted", job, message)
         await self.render(job.id)
@@ -99,7 +100,7 @@ class DiscordNotifier:
                 # not be told that the command failed; there is just no progress message to update.
                 log.warning("job %d: could not show its progress (%s %s)", job.id, exc.status, exc.code)
                 return
-            await self.bot.storage.set_progress_message(job.id, message.channel.id, message.id)
+            await self.bot.jobs.set_progress_message(job.id, message.channel.id, message.id)
             self._shown[job.id] = text
             self._last_edit[job.id] = time.monotonic()
 
@@ -113,7 +114,7 @@ class DiscordNotifier:
             if throttle and last is not None and (wait := last + PROGRESS_EVERY_S - time.monotonic()) > 0:
                 self._render_later(job_id, wait)
                 return
-            job = await self.bot.storage.get_job(job_id)
+            job = await self.bot.jobs.find(job_id)
             if job is None or job.progress_message_id is None or not job.reply_token:
                 return
             text, view = await self._progress_content(job_id, job)
@@ -132,9 +133,7 @@ class DiscordNotifier:
             self._last_edit[job_id] = time.monotonic()
 
     async def _progress_content(self, job_id: int, job: Job | None = None) -> tuple[str, discord.ui.View]:
-        from cogs.results import cancel_view  # results imports this module for its views
-
-        job = job or await self.bot.storage.get_job(job_id)
+        job = job or await self.bot.jobs.find(job_id)
         assert job is not None
         scheduler = self.bot.scheduler
         if job.status is JobStatus.QUEUED:
@@ -193,7 +192,7 @@ class DiscordNotifier:
         Images are re-encoded to fit the upload limit: the one the interaction reported when known,
         else the guild's. Should Discord still answer 413 (a stale or unknown limit, e.g. after a
         restart), the images are fitted again to half the largest file and sent again."""
-        images = await self.bot.storage.job_images(job.id)
+        images = await self.bot.jobs.images(job.id)
         limit = self._upload_limit(job)
         for attempt in range(1, UPLOAD_ATTEMPTS + 1):
             files, largest = await self._files(job, images, limit)
@@ -209,8 +208,6 @@ class DiscordNotifier:
     async def _send_results(
         self, job: Job, images, files: list[discord.File], *, repost: bool
     ) -> discord.Message | None:
-        from cogs.results import result_view
-
         embed = render.result_embed(job, images)
         view = result_view(job)
         channel_id = job.requester.thread_id or job.requester.channel_id
@@ -247,7 +244,7 @@ class DiscordNotifier:
         for image in render.outputs_of(images):
             if image.sha is None:
                 continue
-            data = await self.bot.storage.files.get(image.sha)
+            data = await self.bot.jobs.image(image.sha)
             fitted = await fit_for_upload_async(
                 ImageFile(data, image.mime or "image/png", image.width or 0, image.height or 0), limit
             )

@@ -13,10 +13,11 @@ from discord.ext import commands
 from bot import limits
 from bot.errors import InputError, MaskMissing
 from bot.imaging import parse_box
-from bot.models import MaskSpec, Region
+from bot.models import MaskSpec, Region, check_area_choice
 from bot.options import EditOptions, MagicPrompt, RenderingSpeed, StyleType
 from bot.store import JobAction
 from cogs.common import (
+    actor_of,
     bot_of,
     origin_of,
     parse_area,
@@ -129,10 +130,7 @@ class EditCog(commands.Cog):
             rendering_speed=RenderingSpeed(speed.value) if speed else None,
         )
         self.bot.jobs.check(prompt, options)
-        if region and box:
-            raise InputError("Use either `region` or `box`, not both.")
-        if mask is not None and (region or box):
-            raise InputError("Give either a mask file or a region/box, not both.")
+        check_area_choice(mask=mask is not None, region=region is not None, box=bool(box))
         if image is not None and not is_image(image):
             raise InputError(f"`{image.filename}` is not an image. Attach a PNG, JPEG or WebP.")
         for attachment, what in ((image, "image"), (mask, "mask")):
@@ -199,6 +197,8 @@ async def submit_context_edit(interaction: discord.Interaction, match: re.Match[
     await interaction.response.defer(ephemeral=True, thinking=True)
     bot = bot_of(interaction)
     channel_id, message_id = int(match["channel"]), int(match["message"])
+    if channel_id != interaction.channel_id:  # the menu is used on a message in this channel: forged
+        raise InputError("I can't read that message any more (deleted, or I lack access).")
     index = parse_image_number(values.get("image"))
     prompt = values.get("prompt", "")
     spec = parse_area(values.get("area"))
@@ -206,8 +206,9 @@ async def submit_context_edit(interaction: discord.Interaction, match: re.Match[
     session = await bot.sessions.for_thread(origin.requester.thread_id)
     origin = await session_origin(interaction, origin, session.id if session else None)
     require_post_permissions(interaction)
-    parent = await bot.storage.job_by_message(channel_id, message_id)
-    if parent is not None:
+    parent = await bot.jobs.by_message(channel_id, message_id)
+    if parent is not None:  # a result shown here: its requester may be anyone who can see this channel
+        parent = await bot.jobs.for_follow_up(actor_of(interaction), parent.id, shown_here=True)
         submitted = await bot.jobs.submit_followup(
             origin, parent, JobAction.USE_AS_BASE, prompt=prompt, image_index=index, spec=spec
         )

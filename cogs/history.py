@@ -11,15 +11,17 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.errors import Forbidden, NotFound
+from bot.errors import Forbidden
+from bot.history import Deleted
 from bot.imaging import thumbnail_async
-from bot.store import ImageKind, Job
+from bot.store import Job
 from cogs import render
-from cogs.common import bot_of, can_manage_messages, origin_of, respond
+from cogs.common import actor_of, bot_of, origin_of, respond
 from cogs.errors import guarded
 
 if TYPE_CHECKING:
     from bot.app import InpaintBot
+    from bot.store import QuotaStatus
 
 PAGE_SIZE = 5
 THUMB_SIDE = 160
@@ -62,10 +64,8 @@ class HistoryPage(
 async def show_page(interaction: discord.Interaction, offset: int, search: str | None, *, edit: bool) -> None:
     bot = bot_of(interaction)
     user_id = interaction.user.id
-    total = await bot.storage.count_history(user_id, search=search)
-    if total and offset >= total:  # edits were deleted since this page was shown: go to the last page
-        offset = (total - 1) // PAGE_SIZE * PAGE_SIZE
-    jobs = await bot.storage.history(user_id, search=search, limit=PAGE_SIZE, offset=offset)
+    page = await bot.history.page(user_id, search, offset, PAGE_SIZE)
+    jobs, total, offset = page.jobs, page.total, page.offset
     if not jobs:
         text = "No edits match that search." if search else "You have no edits yet. Try `/edit`!"
         if edit:
@@ -94,13 +94,10 @@ async def show_page(interaction: discord.Interaction, offset: int, search: str |
 
 
 async def _thumbnail(bot: InpaintBot, job: Job) -> discord.File | None:
-    images = await bot.storage.job_images(job.id)
-    source = next((i for i in render.outputs_of(images) if i.sha), None) or next(
-        (i for i in images if i.kind is ImageKind.INPUT and i.sha), None
-    )
-    if source is None or source.sha is None or not bot.storage.files.exists(source.sha):
+    source = await bot.history.thumbnail_source(job)
+    if source is None:
         return None
-    thumb = await thumbnail_async(await bot.storage.files.get(source.sha), THUMB_SIDE)
+    thumb = await thumbnail_async(source, THUMB_SIDE)
     return discord.File(io.BytesIO(thumb.data), filename=f"thumb-{job.id}.{thumb.extension}")
 
 
@@ -137,18 +134,17 @@ class ConfirmDelete(
             await interaction.response.edit_message(content="Nothing was deleted.", view=None)
             return
         await interaction.response.defer()
-        storage = bot_of(interaction).storage
+        history = bot_of(interaction).history
         if self.job_id is None:
-            count = await storage.delete_user_history(self.user_id)
-            kept = await storage.count_history(self.user_id)
+            count, kept = await history.delete_all(self.user_id)
             text = f"Deleted your whole history ({count} edits)."
             if kept:
                 text += f" {kept} edits still queued or running were kept."
         else:
-            job = await storage.get_job(self.job_id)
-            if job is None or job.requester.user_id != self.user_id:
+            outcome, job = await history.delete(actor_of(interaction), self.job_id)
+            if outcome is Deleted.GONE or job is None:
                 text = f"Edit #{self.job_id} is not in your history any more."
-            elif not await storage.delete_job(self.job_id):
+            elif outcome is Deleted.ACTIVE:
                 text = f"Edit #{self.job_id} is {job.status}; cancel it or wait for it first."
             else:
                 text = f"Deleted edit #{self.job_id} from your history."
@@ -181,13 +177,8 @@ class HistoryCog(commands.Cog):
     @app_commands.describe(job="The edit's number (#123)")
     async def show(self, interaction: discord.Interaction, job: int) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        found = await self.bot.storage.get_job(job)
-        mine = found is not None and found.requester.user_id == interaction.user.id
-        # moderators may re-post someone's public edit, never a private one
-        if found is None or not (mine or (not found.private and can_manage_messages(interaction))):
-            raise NotFound(f"You have no edit #{job}. `/history list` shows your edits.")
-        if not render.outputs_of(await self.bot.storage.job_images(found.id)):
-            raise NotFound(f"Edit #{job} has no images to show ({found.status}).")
+        # your own edit anywhere; a moderator: someone's public edit of this server (bot.access)
+        found = await self.bot.history.for_repost(actor_of(interaction), job)
         here = origin_of(interaction).requester  # re-post where the command was used
         relocated = replace(
             found,
@@ -204,14 +195,10 @@ class HistoryCog(commands.Cog):
     async def delete(self, interaction: discord.Interaction, job: int | None = None) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         if job is not None:
-            found = await self.bot.storage.get_job(job)
-            if found is None or found.requester.user_id != interaction.user.id:
-                raise NotFound(f"You have no edit #{job}.")
-            if found.status.active:
-                raise Forbidden(f"Edit #{job} is still {found.status}; cancel it or wait for it first.")
+            await self.bot.history.check_delete(actor_of(interaction), job)
             question = f"Delete edit #{job} and its images from your history?"
         else:
-            count = await self.bot.storage.count_history(interaction.user.id)
+            count = await self.bot.history.count(interaction.user.id)
             if count == 0:
                 await respond(interaction, "You have no edits to delete.")
                 return
@@ -221,13 +208,11 @@ class HistoryCog(commands.Cog):
     @app_commands.command(name="quota", description="How many images you can still make, and when limits reset")
     async def quota(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        origin = origin_of(interaction)
-        limits = await self.bot.jobs.limits_for(origin.requester, origin.role_ids)
-        status = await self.bot.storage.quota_status(origin.requester, limits)
+        status = await self.bot.history.quota(origin_of(interaction))
         await respond(interaction, embed=quota_embed(status))
 
 
-def quota_embed(status) -> discord.Embed:
+def quota_embed(status: QuotaStatus) -> discord.Embed:
     limits = status.limits
     embed = discord.Embed(title="Your image quota", colour=render.COLOUR)
     if limits.exempt:

@@ -8,9 +8,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.store import JobStatus
 from cogs import render
-from cogs.common import can_manage_messages, respond
+from cogs.common import actor_of, respond
 
 if TYPE_CHECKING:
     from bot.app import InpaintBot
@@ -27,27 +26,30 @@ class QueueCog(commands.Cog):
     @queue.command(name="show", description="Edits running and waiting on this server")
     async def show(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        scheduler = self.bot.scheduler
-        running = await self.bot.storage.jobs_with_status(JobStatus.RUNNING, guild_id=interaction.guild_id)
-        waiting = [e for e in scheduler.queue() if e.job.requester.guild_id == interaction.guild_id]
+        actor = actor_of(interaction)
+        snapshot = await self.bot.queue.snapshot(actor)  # only what this member may see (bot.access)
+        waiting = snapshot.waiting
         lines = [
-            f"🎨 **#{job.id}** <@{job.requester.user_id}> — {render.short(job.prompt, 60)}"
-            f" (running {render.duration(scheduler.running_since(job.id) or 0)})"
-            for job in running
+            f"🎨 **#{r.job.id}** <@{r.job.requester.user_id}> — {render.short(r.job.prompt, 60)}"
+            f" (running {render.duration(r.seconds)})"
+            for r in snapshot.running
         ]
         lines += [
             f"⏳ {e.position}. **#{e.job.id}** <@{e.job.requester.user_id}> — {render.short(e.job.prompt, 60)}"
             f" (starts in about {render.duration(e.eta_seconds)})"
             for e in waiting[:SHOWN]
         ]
+        hidden = snapshot.running_total - len(snapshot.running) + snapshot.waiting_total - len(waiting)
         if len(waiting) > SHOWN:
             lines.append(f"… and {len(waiting) - SHOWN} more.")
+        if hidden:
+            lines.append(f"… and {hidden} private or from channels you can't see.")
         embed = discord.Embed(
-            title=f"Queue — {len(running)} running, {len(waiting)} waiting",
+            title=f"Queue — {snapshot.running_total} running, {snapshot.waiting_total} waiting",
             description="\n".join(lines) or "Nothing is waiting. 🎉",
             colour=render.COLOUR,
         )
-        if can_manage_messages(interaction):
+        if actor.manage_messages:
             embed.set_footer(text="Cancel a waiting edit with /queue cancel job:<number>.")
         await respond(interaction, embed=embed)
 
@@ -55,7 +57,7 @@ class QueueCog(commands.Cog):
     @app_commands.describe(job="The edit's number (#123)")
     async def cancel(self, interaction: discord.Interaction, job: int) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        cancelled = await self.bot.jobs.cancel(job, interaction.user.id, can_manage=can_manage_messages(interaction))
+        cancelled = await self.bot.queue.cancel(actor_of(interaction), job)
         await self.bot.notifier.render(cancelled.id)
         if cancelled.requester.user_id != interaction.user.id:
             await self.bot.notifier.tell(

@@ -1,8 +1,7 @@
-"""Buttons on results and progress messages: persistent, no timeout, state from storage.
+"""What the buttons on results and progress messages do (the buttons themselves are in ``cogs.views``).
 
-Each button is a ``DynamicItem`` whose custom id carries the job id (discord.py's
-``examples/views/persistent.py``), so buttons on a message posted a month ago, before any number of
-restarts, still work.
+State comes from storage through the core services, never from the message: the job's own record
+says who asked for it and which images it has. A button acts on the message that carries it.
 """
 
 from __future__ import annotations
@@ -13,14 +12,14 @@ from typing import TYPE_CHECKING
 import discord
 from discord.ext import commands
 
-from bot.errors import Forbidden, NotFound
-from bot.store import Job, JobAction
+from bot.access import may_delete_result
+from bot.errors import Forbidden
+from bot.store import JobAction
 from cogs import render
-from cogs import sessions as sessions_ui
 from cogs.common import (
     NO_MENTIONS,
+    actor_of,
     bot_of,
-    can_manage_messages,
     origin_of,
     parse_area,
     parse_image_number,
@@ -28,102 +27,25 @@ from cogs.common import (
     respond,
     session_origin,
 )
-from cogs.errors import guarded
 from cogs.forms import Field, build_form, form_handler
+from cogs.views import FORGED, CancelButton, ResultButton, carries, on_button, refuse_forged
 
 if TYPE_CHECKING:
-    from bot.app import InpaintBot
+    from bot.store import Job
 
-BUTTONS = {
-    "reroll": ("Reroll", "🎲", discord.ButtonStyle.secondary),
-    "again": ("Edit again", "✏️", discord.ButtonStyle.secondary),
-    "base": ("Use as base", "➡️", discord.ButtonStyle.primary),
-    "thread": ("Open thread", "🧵", discord.ButtonStyle.secondary),
-    "head": ("Make head", "📌", discord.ButtonStyle.secondary),
-    "compare": ("Compare", "🔍", discord.ButtonStyle.secondary),
-    "delete": ("Delete", "🗑️", discord.ButtonStyle.danger),
-}
 AREA_HINT = "top, bottom, left, right, center, border, or a box like 10,10,60,60"
 
 
-class ResultButton(
-    discord.ui.DynamicItem[discord.ui.Button],
-    template=r"res:(?P<action>reroll|again|base|thread|head|compare|delete):(?P<job>\d+)",
-):
-    def __init__(self, action: str, job_id: int) -> None:
-        label, emoji, style = BUTTONS[action]
-        super().__init__(discord.ui.Button(label=label, emoji=emoji, style=style, custom_id=f"res:{action}:{job_id}"))
-        self.action = action
-        self.job_id = job_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
-    ) -> ResultButton:
-        return cls(match["action"], int(match["job"]))
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        handler = {
-            "reroll": reroll,
-            "again": open_again_form,
-            "base": open_base_form,
-            "thread": sessions_ui.open_from_result,
-            "head": sessions_ui.make_head,
-            "compare": sessions_ui.compare,
-            "delete": delete_result,
-        }[self.action]
-        await guarded(interaction, handler(interaction, self.job_id))
+def require_carried(interaction: discord.Interaction, custom_id: str) -> None:
+    """A button acts only on the message that carries it; an interaction naming another is forged."""
+    if not carries(interaction.message, custom_id):
+        raise Forbidden(FORGED)
 
 
-class CancelButton(discord.ui.DynamicItem[discord.ui.Button], template=r"job:cancel:(?P<job>\d+)"):
-    def __init__(self, job_id: int) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label="Cancel",
-                emoji="✖️",
-                style=discord.ButtonStyle.secondary,
-                custom_id=f"job:cancel:{job_id}",
-            )
-        )
-        self.job_id = job_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
-    ) -> CancelButton:
-        return cls(int(match["job"]))
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        await guarded(interaction, cancel_job(interaction, self.job_id))
-
-
-def result_view(job: Job) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
-    if job.session_id is not None:
-        actions = ["reroll", "again", "base", "head", "compare", "delete"]
-    elif job.requester.guild_id is not None and not job.private and job.requester.thread_id is None:
-        actions = ["reroll", "again", "base", "thread", "delete"]
-    else:
-        actions = ["reroll", "again", "base", "delete"]
-    for action in actions:
-        view.add_item(ResultButton(action, job.id))
-    return view
-
-
-def cancel_view(job_id: int) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
-    view.add_item(CancelButton(job_id))
-    return view
-
-
-# --- handlers --------------------------------------------------------------------------------------
-
-
-async def load_job(bot: InpaintBot, job_id: int) -> Job:
-    job = await bot.storage.get_job(job_id)
-    if job is None:
-        raise NotFound("That edit is no longer in the bot's history (it was deleted or expired).")
-    return job
+async def shown_job(interaction: discord.Interaction, action: str, job_id: int) -> Job:
+    """The job behind a result button the user pressed, if they may act on it here."""
+    require_carried(interaction, f"res:{action}:{job_id}")
+    return await bot_of(interaction).jobs.for_follow_up(actor_of(interaction), job_id, shown_here=True)
 
 
 async def followup(
@@ -131,15 +53,20 @@ async def followup(
     job_id: int,
     action: JobAction,
     *,
+    button: str,
     prompt: str | None = None,
     image_index: int = 0,
     area: str = "",
 ) -> None:
-    """Create the follow-up job and adopt this interaction's response as its progress message."""
+    """Create the follow-up job and adopt this interaction's response as its progress message.
+
+    ``button``: the result button this came from (a form remembers the one that opened it); the job is
+    taken as shown here only when the message carries that button."""
     if not interaction.response.is_done():
         await interaction.response.defer(ephemeral=True, thinking=True)
     bot = bot_of(interaction)
-    parent = await load_job(bot, job_id)
+    shown_here = carries(interaction.message, f"res:{button}:{job_id}")
+    parent = await bot.jobs.for_follow_up(actor_of(interaction), job_id, shown_here=shown_here)
     if not parent.private and parent.session_id is None:  # session versions are posted in their thread
         require_post_permissions(interaction)
     origin = await session_origin(interaction, origin_of(interaction, private=parent.private), parent.session_id)
@@ -149,35 +76,27 @@ async def followup(
     await bot.notifier.track(submitted.job, interaction)
 
 
+@on_button("res:reroll")
 async def reroll(interaction: discord.Interaction, job_id: int) -> None:
-    await followup(interaction, job_id, JobAction.REROLL)
+    require_carried(interaction, f"res:reroll:{job_id}")
+    await followup(interaction, job_id, JobAction.REROLL, button="reroll")
 
 
-def _shown_prompt(interaction: discord.Interaction) -> str | None:
-    """The prompt is in the result's embed: reading it there needs no I/O before the modal."""
-    message = interaction.message
-    if message is not None and message.embeds:
-        return message.embeds[0].description
-    return None
-
-
+@on_button("res:again")
 async def open_again_form(interaction: discord.Interaction, job_id: int) -> None:
-    fields = [Field("prompt", "New prompt", default=_shown_prompt(interaction), long=True, max_length=2000)]
+    """The form starts from the job's own prompt (a local read, well within the 3 s a modal allows)."""
+    job = await shown_job(interaction, "again", job_id)
+    fields = [Field("prompt", "New prompt", default=job.prompt, long=True, max_length=2000)]
     await interaction.response.send_modal(build_form("Edit again", f"form:again:{job_id}", fields))
 
 
-def _shown_images(interaction: discord.Interaction) -> list[int]:
-    """The image numbers on the result (``edit-<job>-<n>.png``): a withheld image leaves a gap."""
-    attachments = interaction.message.attachments if interaction.message else []
-    numbers = []
-    for attachment in attachments:
-        found = re.fullmatch(r"edit-\d+-(\d+)\.\w+", attachment.filename)
-        numbers.append(int(found[1]) if found else len(numbers) + 1)
-    return sorted(set(numbers)) or [1]
-
-
+@on_button("res:base")
 async def open_base_form(interaction: discord.Interaction, job_id: int) -> None:
-    numbers = _shown_images(interaction)
+    """The form asks which image when the result has several; their numbers come from the job's
+    stored images (a withheld image leaves a gap), read before the modal is sent."""
+    job = await shown_job(interaction, "base", job_id)
+    numbers = [i.index + 1 for i in render.outputs_of(await bot_of(interaction).jobs.images(job.id)) if i.sha]
+    numbers = numbers or [1]
     fields = [Field("prompt", "What should change next?", long=True, max_length=2000)]
     if len(numbers) > 1:
         contiguous = numbers == list(range(numbers[0], numbers[-1] + 1))
@@ -191,7 +110,9 @@ async def open_base_form(interaction: discord.Interaction, job_id: int) -> None:
 
 @form_handler(r"form:again:(?P<job>\d+)")
 async def submit_again(interaction: discord.Interaction, match: re.Match[str], values: dict[str, str]) -> None:
-    await followup(interaction, int(match["job"]), JobAction.EDIT_AGAIN, prompt=values.get("prompt", ""))
+    await followup(
+        interaction, int(match["job"]), JobAction.EDIT_AGAIN, button="again", prompt=values.get("prompt", "")
+    )
 
 
 @form_handler(r"form:base:(?P<job>\d+)")
@@ -200,33 +121,31 @@ async def submit_base(interaction: discord.Interaction, match: re.Match[str], va
         interaction,
         int(match["job"]),
         JobAction.USE_AS_BASE,
+        button="base",
         prompt=values.get("prompt", ""),
         image_index=parse_image_number(values.get("image")),
         area=values.get("area", ""),
     )
 
 
-def _shown_requester(interaction: discord.Interaction) -> int | None:
-    """The requester named in the result's embed: the fallback once the job left the history."""
-    message = interaction.message
-    for embed in message.embeds[:1] if message is not None else ():
-        for field in embed.fields:
-            found = re.fullmatch(r"<@!?(\d+)>", (field.value or "").strip())
-            if field.name == "Requested by" and found:
-                return int(found[1])
-    return None
-
-
+@on_button("res:delete")
 async def delete_result(interaction: discord.Interaction, job_id: int) -> None:
+    require_carried(interaction, f"res:delete:{job_id}")
     message = interaction.message
     ephemeral = message is not None and message.flags.ephemeral
     if ephemeral:  # a private result can only be removed through this interaction
         await interaction.response.defer()
     else:
         await interaction.response.defer(ephemeral=True, thinking=True)
-    job = await bot_of(interaction).storage.get_job(job_id)
-    requester = job.requester.user_id if job is not None else _shown_requester(interaction)
-    if requester != interaction.user.id and not can_manage_messages(interaction):
+    bot = bot_of(interaction)
+    job = await bot.jobs.find(job_id)
+    if job is not None:
+        requester: int | None = job.requester.user_id
+    elif ephemeral:
+        requester = interaction.user.id  # only its requester is ever shown a private result
+    else:  # left the history: the result's own mention of its requester (discord.py's raw_mentions)
+        requester = message.raw_mentions[0] if message is not None and message.raw_mentions else None
+    if not may_delete_result(actor_of(interaction), requester if requester is not None else 0):
         raise Forbidden("Only the person who asked for this edit, or someone with Manage Messages, can delete it.")
     if message is not None:
         try:
@@ -240,10 +159,12 @@ async def delete_result(interaction: discord.Interaction, job_id: int) -> None:
     await respond(interaction, f"Deleted the result of edit #{job_id}.{kept}")
 
 
+@on_button("job:cancel")
 async def cancel_job(interaction: discord.Interaction, job_id: int) -> None:
+    require_carried(interaction, f"job:cancel:{job_id}")
     await interaction.response.defer()
     bot = bot_of(interaction)
-    job = await bot.jobs.cancel(job_id, interaction.user.id, can_manage=can_manage_messages(interaction))
+    job = await bot.jobs.cancel(job_id, actor_of(interaction))
     await bot.notifier.render(job.id)  # under the job's lock: no queue update in flight can win afterwards
     # the progress message is the one this button is on: edit it through this (fresh) interaction too,
     # which works even when the job's own 15-minute token has expired in a long queue
@@ -255,6 +176,10 @@ async def cancel_job(interaction: discord.Interaction, job_id: int) -> None:
 class Results(commands.Cog):
     def __init__(self, bot: commands.Bot) -> None:
         bot.add_dynamic_items(ResultButton, CancelButton)
+
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        await refuse_forged(interaction)
 
 
 async def setup(bot: commands.Bot) -> None:

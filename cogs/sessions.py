@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -14,24 +13,15 @@ from discord.ext import commands
 from bot.errors import InputError, NotFound
 from bot.imaging import side_by_side_async
 from bot.sessions import Version, head_path, tree_lines
-from bot.store import ImageKind, Job, Session
+from bot.store import Job, Session
 from cogs import render
-from cogs.common import NO_MENTIONS, bot_of, respond
-from cogs.errors import guarded
+from cogs.common import NO_MENTIONS, actor_of, bot_of, respond
+from cogs.views import FORGED, SessionButton, carries, on_button, result_view, session_view
 
 if TYPE_CHECKING:
     from bot.app import InpaintBot
 
 THREAD_ARCHIVE_MINUTES = 1440
-SESSION_ACTIONS = {
-    "lock": ("Lock / unlock", "🔒", discord.ButtonStyle.secondary),
-    "pay": ("Who pays", "💳", discord.ButtonStyle.secondary),
-    "close": ("Close session", "📕", discord.ButtonStyle.danger),
-}
-
-
-def can_manage_threads(interaction: discord.Interaction) -> bool:
-    return interaction.guild_id is not None and interaction.permissions.manage_threads
 
 
 def intro_text(session: Session) -> str:
@@ -108,42 +98,38 @@ def tree_text(session: Session, versions: list[Version], limit: int = TREE_MAX_C
     return "\n".join(shown) + footer
 
 
-class SessionButton(discord.ui.DynamicItem[discord.ui.Button], template=r"ses:(?P<action>lock|pay|close):(?P<id>\d+)"):
-    def __init__(self, action: str, session_id: int) -> None:
-        label, emoji, style = SESSION_ACTIONS[action]
-        super().__init__(
-            discord.ui.Button(label=label, emoji=emoji, style=style, custom_id=f"ses:{action}:{session_id}")
-        )
-        self.action, self.session_id = action, session_id
+async def _session_button(interaction: discord.Interaction, session_id: int, action: str) -> None:
+    if not carries(interaction.message, f"ses:{action}:{session_id}"):
+        raise InputError(FORGED)
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    bot = bot_of(interaction)
+    session = await bot.sessions.get(session_id)
+    actor = actor_of(interaction)
+    if action == "lock":
+        session = await bot.sessions.configure(session, actor, locked=not session.locked)
+    elif action == "pay":
+        session = await bot.sessions.configure(session, actor, owner_pays=not session.owner_pays)
+    else:
+        await close_session(interaction, session)
+        return
+    if interaction.message is not None:
+        await interaction.message.edit(content=intro_text(session), allowed_mentions=NO_MENTIONS)
+    await respond(interaction, "Saved. " + intro_text(session).split("\n")[0])
 
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
-    ) -> SessionButton:
-        return cls(match["action"], int(match["id"]))
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        await guarded(interaction, self.run(interaction))
+@on_button("ses:lock")
+async def toggle_lock(interaction: discord.Interaction, session_id: int) -> None:
+    await _session_button(interaction, session_id, "lock")
 
-    async def run(self, interaction: discord.Interaction) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        bot = bot_of(interaction)
-        session = await bot.sessions.get(self.session_id)
-        manage = can_manage_threads(interaction)
-        if self.action == "lock":
-            session = await bot.sessions.configure(
-                session, interaction.user.id, can_manage_threads=manage, locked=not session.locked
-            )
-        elif self.action == "pay":
-            session = await bot.sessions.configure(
-                session, interaction.user.id, can_manage_threads=manage, owner_pays=not session.owner_pays
-            )
-        else:
-            await close_session(interaction, session)
-            return
-        if interaction.message is not None:
-            await interaction.message.edit(content=intro_text(session), allowed_mentions=NO_MENTIONS)
-        await respond(interaction, "Saved. " + intro_text(session).split("\n")[0])
+
+@on_button("ses:pay")
+async def toggle_payer(interaction: discord.Interaction, session_id: int) -> None:
+    await _session_button(interaction, session_id, "pay")
+
+
+@on_button("ses:close")
+async def close_button(interaction: discord.Interaction, session_id: int) -> None:
+    await _session_button(interaction, session_id, "close")
 
 
 async def refresh_intro(thread: object, session: Session) -> None:
@@ -164,18 +150,9 @@ async def refresh_intro(thread: object, session: Session) -> None:
         pass  # cosmetic: the settings are saved either way
 
 
-def session_view(session: Session) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
-    for action in SESSION_ACTIONS:
-        view.add_item(SessionButton(action, session.id))
-    return view
-
-
 async def close_session(interaction: discord.Interaction, session: Session) -> None:
     bot = bot_of(interaction)
-    await bot.sessions.configure(
-        session, interaction.user.id, can_manage_threads=can_manage_threads(interaction), closed=True
-    )
+    await bot.sessions.configure(session, actor_of(interaction), closed=True)
     await respond(interaction, "Session closed; its version tree stays in the bot's history.")
     thread = interaction.channel
     if isinstance(thread, discord.Thread) and thread.id == session.thread_id:
@@ -186,11 +163,9 @@ async def close_session(interaction: discord.Interaction, session: Session) -> N
             pass  # closing in storage is what counts; archiving needs Manage Threads
 
 
-async def start_session(bot: InpaintBot, message: discord.Message, job: Job, owner_id: int) -> Session:
-    """Create the thread on the result message and the session around it."""
-    from cogs.results import result_view  # results imports this module for its buttons
-
-    existing = await bot.storage.session_by_root(job.id)
+async def start_session(bot: InpaintBot, message: discord.Message, job: Job) -> Session:
+    """Create the thread on the result message and the session around it; its requester owns it."""
+    existing = await bot.sessions.by_root(job.id)
     if existing is not None:
         raise InputError(f"This result already has an editing session: <#{existing.thread_id}>.")
     await bot.sessions.check_can_open(job)  # before a thread exists that no session would own
@@ -201,7 +176,7 @@ async def start_session(bot: InpaintBot, message: discord.Message, job: Job, own
         if exc.status >= 500:
             raise
         raise InputError(f"Discord would not let me open a thread on that result ({exc.text or exc.status}).") from None
-    session = await bot.sessions.open(job, thread_id=thread.id, owner_id=owner_id)
+    session = await bot.sessions.open(job, thread_id=thread.id, owner_id=job.requester.user_id)
     await thread.send(intro_text(session), view=session_view(session), allowed_mentions=NO_MENTIONS)
     try:  # the result is now v1: Make head and Compare instead of Open thread
         await message.edit(view=result_view(replace(job, session_id=session.id)))
@@ -210,48 +185,52 @@ async def start_session(bot: InpaintBot, message: discord.Message, job: Job, own
     return session
 
 
+@on_button("res:thread")
 async def open_from_result(interaction: discord.Interaction, job_id: int) -> None:
+    if not carries(interaction.message, f"res:thread:{job_id}"):
+        raise InputError(FORGED)
     await interaction.response.defer(ephemeral=True, thinking=True)
     bot = bot_of(interaction)
     if interaction.guild_id is None or interaction.message is None:
         raise InputError("Editing sessions work in server channels.")
     if not interaction.app_permissions.create_public_threads:
         raise InputError("I need the Create Public Threads permission here to open a session.")
-    job = await bot.storage.get_job(job_id)
+    job = await bot.jobs.find(job_id)
     if job is None:
         raise NotFound("That edit is no longer in the bot's history.")
-    session = await start_session(bot, interaction.message, job, interaction.user.id)
+    bot.sessions.check_can_open_as(actor_of(interaction), job)
+    session = await start_session(bot, interaction.message, job)
     await respond(interaction, f"Started editing session #{session.id} in <#{session.thread_id}>.")
 
 
+@on_button("res:head")
 async def make_head(interaction: discord.Interaction, job_id: int) -> None:
+    if not carries(interaction.message, f"res:head:{job_id}"):
+        raise InputError(FORGED)
     await interaction.response.defer(ephemeral=True, thinking=True)
     bot = bot_of(interaction)
-    job = await bot.storage.get_job(job_id)
+    job = await bot.jobs.find(job_id)
     if job is None or job.session_id is None:
         raise NotFound("That version is not part of an editing session.")
     session = await bot.sessions.get(job.session_id)
-    await bot.sessions.make_head(session, job, interaction.user.id, can_manage_threads=can_manage_threads(interaction))
+    await bot.sessions.make_head(session, job, actor_of(interaction))
     await respond(interaction, f"Edit #{job.id} is now the head: the next `/edit` here starts from it.")
 
 
+@on_button("res:compare")
 async def compare(interaction: discord.Interaction, job_id: int) -> None:
+    shown_here = carries(interaction.message, f"res:compare:{job_id}")
+    if not shown_here:
+        raise InputError(FORGED)
     await interaction.response.defer(ephemeral=True, thinking=True)
     bot = bot_of(interaction)
-    job = await bot.storage.get_job(job_id)
-    if job is None:
-        raise NotFound("That edit is no longer in the bot's history.")
-    outputs = [i for i in await bot.storage.job_images(job.id) if i.kind is ImageKind.OUTPUT and i.sha]
-    if not outputs:
-        raise NotFound("That edit has no image to compare.")
-    before = await bot.storage.files.get(job.input_sha)
-    after = await bot.storage.files.get(outputs[0].sha)
-    image = await side_by_side_async(before, after, ("Before", f"After (#{job.id})"))
-    file = discord.File(io.BytesIO(image.data), filename=f"compare-{job.id}.{image.extension}")
+    found = await bot.history.compare(actor_of(interaction), job_id, shown_here=shown_here)
+    image = await side_by_side_async(found.before, found.after, ("Before", f"After (#{job_id})"))
+    file = discord.File(io.BytesIO(image.data), filename=f"compare-{job_id}.{image.extension}")
     channel = interaction.channel
     if channel is None:
         raise InputError("I can't post here.")
-    await channel.send(f"Before / after of edit #{job.id}", file=file, allowed_mentions=NO_MENTIONS)
+    await channel.send(f"Before / after of edit #{job_id}", file=file, allowed_mentions=NO_MENTIONS)
     await respond(interaction, "Posted the comparison.")
 
 
@@ -272,6 +251,7 @@ class SessionGroup(app_commands.Group, name="session", description="The editing 
     async def tree(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         session = await self._session(interaction)
+        self.bot.sessions.check_can_view(session, actor_of(interaction))
         versions = await self.bot.sessions.versions(session)
         embed = discord.Embed(
             title=f"Session #{session.id}: {len(versions)} versions",
@@ -285,9 +265,7 @@ class SessionGroup(app_commands.Group, name="session", description="The editing 
     async def revert(self, interaction: discord.Interaction, version: app_commands.Range[int, 1, 10_000]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         session = await self._session(interaction)
-        chosen = await self.bot.sessions.revert(
-            session, version, interaction.user.id, can_manage_threads=can_manage_threads(interaction)
-        )
+        chosen = await self.bot.sessions.revert(session, version, actor_of(interaction))
         await respond(interaction, f"v{chosen.number} (edit #{chosen.job.id}) is the head again.")
 
     @app_commands.command(name="settings", description="Owner: who may edit and who pays")
@@ -299,9 +277,7 @@ class SessionGroup(app_commands.Group, name="session", description="The editing 
         session = await self._session(interaction)
         changes = {k: v for k, v in (("locked", locked), ("owner_pays", owner_pays)) if v is not None}
         if changes:
-            session = await self.bot.sessions.configure(
-                session, interaction.user.id, can_manage_threads=can_manage_threads(interaction), **changes
-            )
+            session = await self.bot.sessions.configure(session, actor_of(interaction), **changes)
             await refresh_intro(interaction.channel, session)
         await respond(interaction, intro_text(session).split("\n")[0])
 
@@ -326,7 +302,7 @@ class SessionsCog(commands.Cog):
         """``/edit … thread:true``: open the session as soon as the result is posted."""
         if job.options.get("open_thread") and job.session_id is None and job.requester.thread_id is None:
             try:
-                await start_session(self.bot, message, job, job.requester.user_id)
+                await start_session(self.bot, message, job)
             except (discord.HTTPException, InputError) as exc:
                 await self.bot.notifier.tell(job, f"I could not open a thread for edit #{job.id}: {exc}")
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from bot.access import Actor
 from bot.errors import Forbidden, InputError, NotFound, QuotaExceeded
 from bot.jobs import Origin, _for_payer
 from bot.models import MaskSpec, Region
@@ -24,6 +25,11 @@ from storage.sqlite import SqliteStorage
 from tests.ids import BOB, MOD, OWNER, ROLES, THREAD
 from tests.ids import MESSAGE as POSTED
 from tests.storage_support import LIMITS, T0, Clock, finish, make_storage, outputs, submit
+
+
+def actor(user_id: int, *, manage_threads: bool = False, thread_id: int = THREAD) -> Actor:
+    """Someone in the session's thread (guild 10, channel 100: ``tests.storage_support``'s defaults)."""
+    return Actor(user_id, guild_id=10, channel_id=100, thread_id=thread_id, manage_threads=manage_threads)
 
 
 @dataclass
@@ -89,7 +95,7 @@ async def test_open_starts_at_the_first_shown_image_and_attaches_the_root(
     storage: SqliteStorage, service: SessionService
 ) -> None:
     root = await finish(storage, await submit(storage, user=OWNER, images=3), delivered=2, withheld=1)
-    session = await service.open(root, thread_id=THREAD, owner_id=BOB)  # whoever pressed 🧵 owns it
+    session = await service.open(root, thread_id=THREAD, owner_id=BOB)  # the owner given (the cog passes the requester)
     assert (session.owner_id, session.root_job_id, session.head_job_id, session.head_index) == (
         BOB,
         root.id,
@@ -177,7 +183,7 @@ async def test_tree_lines_and_head_path(storage: SqliteStorage, service: Session
     root, session = await started(storage, service)
     v2 = await version(storage, session, root)
     v3 = await version(storage, session, v2)
-    await service.revert(await service.get(session.id), 2, OWNER, can_manage_threads=False)
+    await service.revert(await service.get(session.id), 2, actor(OWNER))
     v4 = await version(storage, session, v2)  # a branch at v2: v3 and v4 are siblings
     v5 = await version(storage, session, root)
 
@@ -256,15 +262,15 @@ async def test_make_head_and_revert_move_the_head(storage: SqliteStorage, servic
     root, session = await started(storage, service)
     v2 = await version(storage, session, root, images=2)
     session = await service.get(session.id)
-    moved = await service.make_head(session, root, BOB, can_manage_threads=False)  # open session: anyone
+    moved = await service.make_head(session, root, actor(BOB))  # open session: anyone
     assert (moved.head_job_id, moved.head_index) == (root.id, 0)
 
     two = await version(storage, session, v2, images=2, delivered=1, withheld=1)  # image 2 withheld
     assert (await service.get(session.id)).head_job_id == two.id
-    chosen = await service.revert(await service.get(session.id), 2, OWNER, can_manage_threads=False)
+    chosen = await service.revert(await service.get(session.id), 2, actor(OWNER))
     assert chosen.job.id == v2.id and (await service.get(session.id)).head_job_id == v2.id
     with pytest.raises(InputError, match="versions 1 to 3"):
-        await service.revert(await service.get(session.id), 4, OWNER, can_manage_threads=False)
+        await service.revert(await service.get(session.id), 4, actor(OWNER))
 
     other_root = await finish(storage, await submit(storage, user=OWNER))
     other = await service.open(other_root, thread_id=THREAD + 1, owner_id=OWNER)
@@ -278,7 +284,7 @@ async def test_make_head_and_revert_move_the_head(storage: SqliteStorage, servic
         (hidden, "withheld"),
     ):
         with pytest.raises(InputError, match=says):
-            await service.make_head(session, await storage.get_job(job.id), OWNER, can_manage_threads=False)
+            await service.make_head(session, await storage.get_job(job.id), actor(OWNER))
     assert (await service.get(session.id)).head_job_id == v2.id
     assert (await service.get(other.id)).head_job_id == other_root.id
 
@@ -286,25 +292,25 @@ async def test_make_head_and_revert_move_the_head(storage: SqliteStorage, servic
 async def test_lock_and_close_decide_who_may_edit(storage: SqliteStorage, service: SessionService) -> None:
     root, session = await started(storage, service)
     with pytest.raises(Forbidden, match="Only the session's owner"):
-        await service.configure(session, BOB, can_manage_threads=False, locked=True)
-    session = await service.configure(session, OWNER, can_manage_threads=False, locked=True)
+        await service.configure(session, actor(BOB), locked=True)
+    session = await service.configure(session, actor(OWNER), locked=True)
     assert session.locked
     with pytest.raises(Forbidden, match=f"only <@{OWNER}> can edit"):
-        service.check_can_edit(session, BOB, can_manage_threads=False)
+        service.check_can_edit(session, actor(BOB))
     with pytest.raises(Forbidden):
-        await service.make_head(session, root, BOB, can_manage_threads=False)
-    service.check_can_edit(session, OWNER, can_manage_threads=False)
-    service.check_can_edit(session, MOD, can_manage_threads=True)
+        await service.make_head(session, root, actor(BOB))
+    service.check_can_edit(session, actor(OWNER))
+    service.check_can_edit(session, actor(MOD, manage_threads=True))
 
-    session = await service.configure(session, MOD, can_manage_threads=True, locked=False, closed=True)
+    session = await service.configure(session, actor(MOD, manage_threads=True), locked=False, closed=True)
     for user, manage in ((OWNER, False), (BOB, False), (MOD, True)):
         with pytest.raises(InputError, match="closed"):
-            service.check_can_edit(session, user, can_manage_threads=manage)
+            service.check_can_edit(session, actor(user, manage_threads=manage))
     with pytest.raises(ValueError):
-        await service.configure(session, OWNER, can_manage_threads=False, head_job_id=1)  # type: ignore[arg-type]
+        await service.configure(session, actor(OWNER), head_job_id=1)  # type: ignore[arg-type]
     with pytest.raises(Forbidden):
-        service.check_owner(session, BOB, can_manage_threads=False)
-    service.check_owner(session, BOB, can_manage_threads=True)
+        await service.configure(session, actor(BOB), locked=session.locked)
+    await service.configure(session, actor(BOB, manage_threads=True), locked=session.locked)
 
 
 async def test_session_state_survives_reopening_the_storage(tmp_path: Path) -> None:
@@ -313,8 +319,8 @@ async def test_session_state_survives_reopening_the_storage(tmp_path: Path) -> N
         service = SessionService(storage, RecordingJobs())  # type: ignore[arg-type]
         root, session = await started(storage, service)
         v2 = await version(storage, session, root)
-        await service.configure(session, OWNER, can_manage_threads=False, locked=True, owner_pays=True)
-        await service.revert(await service.get(session.id), 1, OWNER, can_manage_threads=False)
+        await service.configure(session, actor(OWNER), locked=True, owner_pays=True)
+        await service.revert(await service.get(session.id), 1, actor(OWNER))
     async with make_storage(tmp_path, clock) as storage:  # a restart
         service = SessionService(storage, RecordingJobs())  # type: ignore[arg-type]
         again = await service.for_thread(THREAD)
@@ -347,7 +353,7 @@ async def test_origin_for_posts_in_the_thread_and_charges_the_payer(
 
     paid = service.origin_for(
         origin(thread=THREAD),
-        await service.configure(session, OWNER, can_manage_threads=False, owner_pays=True),
+        await service.configure(session, actor(OWNER), owner_pays=True),
         (ROLES[5], ROLES[6]),
     )
     assert (paid.payer_user_id, paid.role_ids, paid.requester.user_id) == (OWNER, (ROLES[5], ROLES[6]), BOB)
@@ -360,7 +366,7 @@ async def test_edit_head_uses_the_head_image_and_its_mask_unless_given(
 ) -> None:
     root, session = await started(storage, service)
     v2 = await version(storage, session, root, images=2)
-    await service.make_head(await service.get(session.id), v2, OWNER, can_manage_threads=False)
+    await service.make_head(await service.get(session.id), v2, actor(OWNER))
     await storage.update_session(session.id, head_index=1)  # "Use as base" image 2 made it the head
     session = await service.get(session.id)
     options = EditOptions(num_images=2, seed=7)

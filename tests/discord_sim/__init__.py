@@ -119,7 +119,7 @@ class use_sim_endpoints:  # lower case: used like a function, ``with use_sim_end
         import discord.http
         from discord.gateway import DiscordWebSocket
 
-        from bot.discord_endpoints import apply_endpoints
+        from cogs.endpoints import apply_endpoints
 
         self._saved = discord.http.Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
         apply_endpoints(self.sim.api_base, self.sim.gateway_url)

@@ -2,11 +2,11 @@
 against, and the one object tests drive.
 
 One aiohttp server on 127.0.0.1 serves ``/api/v10/...`` (REST), ``/gateway`` (websocket) and
-``/cdn/...`` (attachment bytes). Point the client at it with ``bot.discord_endpoints.apply_endpoints(
-sim.api_base, sim.gateway_url)`` (or :func:`tests.discord_sim.use_sim_endpoints`), then dispatch
-interactions (:meth:`DiscordSim.slash`, :meth:`~DiscordSim.click`, ...) and assert on what the bot did
-(:attr:`DiscordSim.calls`, :meth:`~DiscordSim.messages_in`, :meth:`~DiscordSim.interaction_responses`,
-:meth:`~DiscordSim.wait_for`).
+``/cdn/...`` (attachment bytes). Point the client at it with ``cogs.endpoints.apply_endpoints(
+sim.api_base, sim.gateway_url)`` (or :func:`tests.discord_sim.use_sim_endpoints`), then drive it from a
+test: dispatch interactions (:meth:`DiscordSim.slash`, :meth:`~DiscordSim.click`, ...) and assert on
+what the bot did (:attr:`DiscordSim.calls`, :meth:`~DiscordSim.messages_in`,
+:meth:`~DiscordSim.interaction_responses`, :meth:`~DiscordSim.wait_for`).
 
 This class is the composition root: it builds the parts (see the package docstring) and offers the
 surface tests use as thin delegations; the parts hold the behaviour.

@@ -1,4 +1,4 @@
-"""The Discord simulation driven by the REAL discord.py client, plus ``bot.discord_endpoints``.
+"""The Discord simulation driven by the REAL discord.py client, plus ``cogs.endpoints``.
 
 Each test starts a sim and a tiny ``commands.Bot`` defined here (its commands mimic what the real
 cogs do: defer, read an attachment, answer with a file and a persistent button, open a modal, fall
@@ -27,8 +27,8 @@ from discord.ext import commands
 from discord.gateway import DiscordWebSocket
 from PIL import Image
 
-from bot.discord_endpoints import api_base_url, apply_endpoints, gateway_address
 from bot.errors import ConfigError
+from cogs.endpoints import api_base_url, apply_endpoints, gateway_address
 from tests import REPO_ROOT, ids
 from tests.discord_sim import (
     CallbackType,
@@ -578,7 +578,7 @@ import os
 
 import discord
 
-from bot.discord_endpoints import apply_endpoints
+from cogs.endpoints import apply_endpoints
 
 apply_endpoints(os.environ["DISCORD_API_BASE"], os.environ["DISCORD_GATEWAY_URL"])
 client = discord.Client(intents=discord.Intents.default(), guild_ready_timeout=0.05)
