@@ -96,6 +96,8 @@ class DiscordSim:
         self.message, self.messages_in = world.message, world.messages_in
         self.find_command, self.command_names = world.find_command, world.command_names
         self.interaction_responses = world.interaction_responses
+        # a raw interaction with any custom id, as a modified client can send (hostile-user tests)
+        self.dispatch_interaction = self.driver._dispatch_interaction
         self.slash, self.message_context = driver.slash, driver.message_context
         self.click, self.submit_modal = driver.click, driver.submit_modal
         self.inject, self.calls_to = self.rest.inject, self.rest.calls_to

@@ -18,7 +18,7 @@ from bot.settings import LimitDefaults
 from bot.store import JobStatus
 from tests.bot_harness import World, make_world, reply, sample_mask, text_of
 from tests.discord_sim import InteractionType, Perm, SimChannel, SimGuild, SimInteraction, SimMessage, SimUser
-from tests.discord_sim.payloads import modal_submission
+from tests.discord_sim.interaction_payloads import modal_submission
 
 W, H = 96, 64
 ROOMY = LimitDefaults(user_window_images=100, user_daily_images=100, user_max_active_jobs=10)
@@ -43,8 +43,8 @@ class Servers:
 async def servers(tmp_path: Path) -> AsyncIterator[Servers]:
     async with make_world(tmp_path) as world:
         sim = world.sim
-        guild_b = sim.add_guild("Other Community", id=GUILD_B_ID)
-        channel_b = sim.add_channel(guild_b, "general", id=CHANNEL_B_ID)
+        guild_b = sim.world.add_guild("Other Community", id=GUILD_B_ID)
+        channel_b = sim.world.add_channel(guild_b, "general", id=CHANNEL_B_ID)
         mods_b = sim.add_role(guild_b, "Mods", Perm.MANAGE_GUILD | Perm.MANAGE_MESSAGES | Perm.MANAGE_THREADS)
         mallory = sim.add_user("mallory", id=MALLORY_ID)
         sim.add_member(guild_b, mallory, roles=[mods_b])
@@ -77,7 +77,7 @@ async def refused(servers: Servers, inter: SimInteraction, says: str) -> SimMess
 async def forge_click(servers: Servers, message: SimMessage, custom_id: str, user: SimUser) -> SimInteraction:
     """A raw component interaction naming ``custom_id`` on ``message`` (a modified client can send
     any custom id; the simulation's ``click`` only presses buttons that exist)."""
-    return await servers.sim._dispatch_interaction(
+    return await servers.sim.dispatch_interaction(
         InteractionType.MESSAGE_COMPONENT,
         {"custom_id": custom_id, "component_type": 2},
         user=user,
@@ -127,10 +127,10 @@ async def test_queue_cancel_and_show_of_another_servers_job_are_refused(servers:
 async def test_queue_show_hides_private_edits_and_unreadable_channels(servers: Servers) -> None:
     sim, world = servers.sim, servers.world
     world.api.latency_s = 6.0
-    hidden = sim.add_channel(sim.guild, "staff-only")
+    hidden = sim.world.add_channel(sim.guild, "staff-only")
     bob = sim.add_user("bob", id=876543210987654321)
     sim.add_member(sim.guild, bob)
-    sim.set_overwrite(hidden, bob, deny=Perm.VIEW_CHANNEL)  # bob cannot read #staff-only
+    sim.world.set_overwrite(hidden, bob, deny=Perm.VIEW_CHANNEL)  # bob cannot read #staff-only
     await world.edit("a public hat", mask=sample_mask(W, H))
     await world.edit("a private diary", mask=sample_mask(W, H), private=True)
     await world.edit("a staff secret", mask=sample_mask(W, H), channel=hidden, user=sim.mod)
@@ -194,9 +194,9 @@ async def test_forged_button_and_form_ids_are_refused(servers: Servers) -> None:
     # a form id naming another server's job, submitted from a real form on mallory's own result
     opener = await sim.click(mine, f"res:again:{my_job}", user=servers.mallory)
     await sim.wait_for_ack(opener)
-    layout = sim.interactions[opener.id].modal["components"]
+    layout = sim.world.interactions[opener.id].modal["components"]
     custom_id = f"form:again:{their_job}"
-    form = await sim._dispatch_interaction(
+    form = await sim.dispatch_interaction(
         InteractionType.MODAL_SUBMIT,
         {"custom_id": custom_id, "components": modal_submission(layout, {"prompt": "steal it"})},
         user=servers.mallory,
@@ -208,7 +208,7 @@ async def test_forged_button_and_form_ids_are_refused(servers: Servers) -> None:
 
     # the context-menu form naming a message of another server's channel
     ctx_id = f"form:ctx:{theirs.channel_id}:{theirs.id}"
-    ctx = await sim._dispatch_interaction(
+    ctx = await sim.dispatch_interaction(
         InteractionType.MODAL_SUBMIT,
         {"custom_id": ctx_id, "components": modal_submission(layout, {"prompt": "steal it"})},
         user=servers.mallory,
