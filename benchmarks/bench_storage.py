@@ -31,7 +31,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.store import EffectiveLimits, JobAction, NewJob, OutputImage, Requester
+from bot import settlement
+from bot.store import EffectiveLimits, Job, JobAction, NewJob, OutputImage, Requester
 from storage.files import LocalFileStore
 from storage.sqlite import SqliteStorage
 
@@ -81,7 +82,7 @@ async def run_level(root: Path, tasks: int, ops: int, rate: float | None, args: 
     prefill(storage.path, args.prefill, input_sha)
     await storage.open()
     per_task = max(ops // tasks, 1)
-    created: dict[int, list[int]] = {t: [] for t in range(tasks)}
+    created: dict[int, list[Job]] = {t: [] for t in range(tasks)}
 
     output = [OutputImage(0, output_sha, 1, True, "a red bicycle", "1024x1024", 1024, 1024, "image/png")]
 
@@ -89,12 +90,12 @@ async def run_level(root: Path, tasks: int, ops: int, rate: float | None, args: 
         user = (t * per_task + i) % args.users
         requester = Requester(user_id=1_000 + user, guild_id=user % args.guilds, channel_id=5)
         job = NewJob(requester, JobAction.EDIT, "a red bicycle", {"num_images": 1}, 1, input_sha, mask_sha)
-        created[t].append((await storage.submit_job(job, LIMITS)).id)
+        created[t].append(await storage.submit_job(job, LIMITS))
 
     async def settle(t: int, i: int) -> None:
-        job_id = created[t][i]
-        await storage.claim_job(job_id)
-        await storage.complete_job(job_id, output)
+        job = created[t][i]
+        await storage.claim_job(job.id)
+        await storage.complete_job(job.id, output, settlement.succeeded(job, output))
 
     async def worker(op, t: int, latencies: list[float], origin: float) -> None:
         for i in range(per_task):

@@ -21,7 +21,7 @@ from bot.sessions import SessionService, Version, head_path, image_source, tree_
 from bot.store import Job, JobAction, Requester, Session
 from cogs.sessions import tree_text
 from storage.sqlite import SqliteStorage
-from tests.storage_support import LIMITS, T0, Clock, finish, make_storage, outputs, submit
+from tests.storage_support import LIMITS, T0, Clock, cid, complete, fail, finish, gid, make_storage, outputs, submit
 
 OWNER, BOB, MOD = 1, 2, 3
 THREAD = 900
@@ -103,7 +103,7 @@ async def test_open_starts_at_the_first_shown_image_and_attaches_the_root(
         root.id,
         0,
     )
-    assert (session.guild_id, session.channel_id, session.thread_id) == (10, 100, THREAD)
+    assert (session.guild_id, session.channel_id, session.thread_id) == (gid(10), cid(100), THREAD)
     assert (session.locked, session.owner_pays, session.closed) == (False, False, False)
     assert (await storage.get_job(root.id)).session_id == session.id
     assert await service.for_thread(THREAD) == session and await service.for_thread(None) is None
@@ -117,7 +117,7 @@ async def test_open_head_skips_a_withheld_first_image(storage: SqliteStorage, se
     assert await storage.claim_job(job.id)
     images = await outputs(storage, job, 2)
     images[0] = replace(images[0], sha=None, is_safe=False)  # the safety filter withheld image 1
-    root = await storage.complete_job(job.id, images)
+    root = await complete(storage, job, images)
     session = await service.open(root, thread_id=THREAD, owner_id=OWNER)
     assert (session.head_job_id, session.head_index) == (root.id, 1)
 
@@ -162,7 +162,7 @@ async def test_versions_number_finished_jobs_and_follow_the_image_lineage(
     root, session = await started(storage, service)  # v1
     v2 = await version(storage, session, root, user=BOB)  # edits v1's image
     failed = await submit(storage, user=BOB, session_id=session.id, parent_job_id=v2.id, action=JobAction.USE_AS_BASE)
-    await storage.fail_job(failed.id, "api_error", "boom", refund=True)  # not a version
+    await fail(storage, failed, refund=True)  # not a version
     v3 = await version(storage, session, v2, JobAction.REROLL)  # v2's inputs again: v1's image
     v4 = await version(storage, session, v3, JobAction.EDIT_AGAIN)  # still v1's image
     v5 = await version(storage, session, v3)  # v3's result: a child of v3
@@ -210,16 +210,15 @@ async def test_tree_text_links_marks_the_head_and_fits_an_embed(
     storage: SqliteStorage, service: SessionService
 ) -> None:
     root, session = await started(storage, service)
-    await storage.mark_posted(root.id, 100, 5001)
+    await storage.mark_posted(root.id, cid(100), 5001)
     v2 = await version(storage, session, root, user=BOB)
     await storage.mark_posted(v2.id, THREAD, 5002)
     session = await service.get(session.id)
     text = tree_text(session, await service.versions(session))
     first, second = text.splitlines()[:2]
-    assert first == f"[v1](https://discord.com/channels/10/100/5001) · #{root.id} · a red bicycle — <@{OWNER}>"
-    assert (
-        second == f"[v2](https://discord.com/channels/10/900/5002) ← v1 · #{v2.id} · step by 2 — <@{BOB}> 📌 **head**"
-    )
+    link = f"https://discord.com/channels/{gid(10)}"
+    assert first == f"[v1]({link}/{cid(100)}/5001) · #{root.id} · a red bicycle — <@{OWNER}>"
+    assert second == f"[v2]({link}/900/5002) ← v1 · #{v2.id} · step by 2 — <@{BOB}> 📌 **head**"
     assert text.endswith("\n\nHead: v1 → v2 — the next `/edit` here builds on it.")
     assert tree_text(session, []) == "No versions yet."
 
@@ -228,7 +227,7 @@ async def test_a_big_tree_drops_links_then_lines_far_from_the_head(
     storage: SqliteStorage, service: SessionService
 ) -> None:
     root, session = await started(storage, service)
-    await storage.mark_posted(root.id, 100, 5000)
+    await storage.mark_posted(root.id, cid(100), 5000)
     branch = await version(storage, session, root)  # v2, off the head's path
     await storage.mark_posted(branch.id, THREAD, 5001)
     parent = root
@@ -243,8 +242,8 @@ async def test_a_big_tree_drops_links_then_lines_far_from_the_head(
 
     on_path = tree_text(session, versions, limit=len(every) - 1)
     assert on_path.count("](https://") == 41 and "\nv2 ← v1 · " in on_path
-    assert "\n└ [v3](https://discord.com/channels/10/900/6000) ← v1 · " in on_path  # the branch to the head
-    assert "\n　[v4](https://discord.com/channels/10/900/6001) ← v3 · " in on_path  # ... goes on in its column
+    assert f"\n└ [v3](https://discord.com/channels/{gid(10)}/900/6000) ← v1 · " in on_path  # the branch to the head
+    assert f"\n　[v4](https://discord.com/channels/{gid(10)}/900/6001) ← v3 · " in on_path  # ... goes on in its column
 
     bare = tree_text(session, versions, limit=len(on_path) - 1)
     assert "](https://" not in bare and bare.count("\n") == 43
@@ -276,7 +275,7 @@ async def test_make_head_and_revert_move_the_head(storage: SqliteStorage, servic
     other_root = await finish(storage, await submit(storage, user=OWNER))
     other = await service.open(other_root, thread_id=THREAD + 1, owner_id=OWNER)
     failed = await submit(storage, session_id=session.id, parent_job_id=root.id, action=JobAction.USE_AS_BASE)
-    await storage.fail_job(failed.id, "api_error", "boom", refund=True)
+    await fail(storage, failed, refund=True)
     hidden = await version(storage, session, root, delivered=0, withheld=1)
     session = await service.get(session.id)
     for job, says in (
@@ -345,7 +344,7 @@ async def test_origin_for_posts_in_the_thread_and_charges_the_payer(
 ) -> None:
     _, session = await started(storage, service)
     mine = service.origin_for(origin(), session)  # from a button on the starter message, in the channel
-    assert mine.requester == Requester(BOB, 10, 100, THREAD) and mine.session_id == session.id
+    assert mine.requester == Requester(BOB, 10, cid(100), THREAD) and mine.session_id == session.id
     assert (mine.payer_user_id, mine.role_ids, mine.open_thread) == (None, (77,), False)
 
     paid = service.origin_for(
