@@ -189,6 +189,7 @@ def _jobs_changed_by(update: str) -> str:
     """The jobs an ``UPDATE … RETURNING *`` changed, with their shas, in the same statement."""
     return f"WITH changed AS ({update}) {_jobs_from('changed')}"
 
+
 _USAGE_SQL = """
 SELECT
     (SELECT COALESCE(SUM(reserved + charged), 0) FROM usage_ledger WHERE user_id = $1 AND created_at > $2),
