@@ -7,7 +7,7 @@ Design decisions, each for a reason:
   one per statement (~75 µs each here, which made a six-statement transaction the bottleneck).
   Nothing can interleave with a running transaction, so a read never sees half of one. aiosqlite
   has no public "run this on your thread" call, so ``_on_thread`` uses ``Connection._execute`` and
-  ``Connection._conn`` (unchanged from aiosqlite 0.17 to 0.22); ``tests/test_storage_jobs.py``
+  ``Connection._conn`` (unchanged from aiosqlite 0.17 to 0.22); ``tests/storage/test_sqlite_backend.py``
   fails loudly if an upgrade removes them.
 * **Writes: one writer, an asyncio.Lock, group commit.** ``_write`` queues a transaction function;
   a single writer task takes everything queued so far and runs it, under the write lock, as one
