@@ -1,6 +1,8 @@
 """Storage throughput and latency: reserve-and-insert (``submit_job``) and settle (claim + complete).
 
 A plain script, not run by CI:  ``.venv/bin/python benchmarks/bench_storage.py [--ops N] [--sync FULL]``
+PostgreSQL: ``--database-url postgresql://127.0.0.1:5432/test`` (a throwaway database is created on that
+server for each level and dropped afterwards).
 
 Each concurrency level gets a fresh database in a temp directory, pre-filled with ``--prefill`` finished
 jobs from yesterday (so indexes have realistic depth without the rows counting towards today's limits).
@@ -21,19 +23,29 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sqlite3
 import statistics
 import sys
 import tempfile
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.store import EffectiveLimits, JobAction, NewJob, OutputImage, Requester
+from bot import settlement
+from bot.store import EffectiveLimits, Job, JobAction, NewJob, OutputImage, Requester
 from storage.files import LocalFileStore
 from storage.sqlite import SqliteStorage
+
+try:
+    import asyncpg
+
+    from storage.postgres import PostgresStorage
+except ImportError:  # only needed for --database-url
+    asyncpg = None
 
 TARGET_OPS = 1000.0
 TARGET_P99_MS = 10.0
@@ -42,46 +54,80 @@ LIMITS = EffectiveLimits(
 )
 
 
-def prefill(path: Path, jobs: int, sha: str) -> None:
+PREFILL_SQL = (
+    "INSERT INTO jobs (id, user_id, guild_id, action, prompt, prompt_folded, options, status, attempts,"
+    " images_requested, images_delivered, payer_user_id, created_at, started_at, finished_at)"
+    " VALUES (?, ?, ?, 'edit', 'old prompt', 'old prompt', '{}', 'succeeded', 1, 1, 1, ?, ?, ?, ?)",
+    "INSERT INTO job_images (job_id, kind, idx, sha) VALUES (?, ?, 0, ?)",
+    "INSERT INTO usage_ledger (job_id, user_id, guild_id, reserved, charged, created_at) VALUES (?, ?, ?, 0, 1, ?)",
+)
+
+
+def prefill_rows(jobs: int, sha: str) -> list[list[tuple]]:
     """Old finished jobs, written directly (the API would take longer than the benchmark)."""
     yesterday = int((datetime.now(UTC) - timedelta(days=1)).timestamp() * 1000)
+    ids = range(1, jobs + 1)
+    return [
+        [(i, 10_000 + i % 500, i % 10, 10_000 + i % 500, yesterday + i, yesterday + i, yesterday + i) for i in ids],
+        [(i, kind, sha) for i in ids for kind in ("input", "mask", "output")],
+        [(i, 10_000 + i % 500, i % 10, yesterday + i) for i in ids],
+    ]
+
+
+def prefill(path: Path, jobs: int, sha: str) -> None:
     conn = sqlite3.connect(path)
     with conn:
-        conn.executemany(
-            "INSERT INTO jobs (id, user_id, guild_id, action, prompt, prompt_folded, options, status, attempts,"
-            " images_requested, images_delivered, payer_user_id, created_at, started_at, finished_at)"
-            " VALUES (?, ?, ?, 'edit', 'old prompt', 'old prompt', '{}', 'succeeded', 1, 1, 1, ?, ?, ?, ?)",
-            [
-                (i, 10_000 + i % 500, i % 10, 10_000 + i % 500, yesterday + i, yesterday + i, yesterday + i)
-                for i in range(1, jobs + 1)
-            ],
-        )
-        conn.executemany(
-            "INSERT INTO job_images (job_id, kind, idx, sha) VALUES (?, ?, 0, ?)",
-            [(i, kind, sha) for i in range(1, jobs + 1) for kind in ("input", "mask", "output")],
-        )
-        conn.executemany(
-            "INSERT INTO usage_ledger (job_id, user_id, guild_id, reserved, charged, created_at)"
-            " VALUES (?, ?, ?, 0, 1, ?)",
-            [(i, 10_000 + i % 500, i % 10, yesterday + i) for i in range(1, jobs + 1)],
-        )
+        for sql, rows in zip(PREFILL_SQL, prefill_rows(jobs, sha), strict=True):
+            conn.executemany(sql, rows)
     conn.close()
+
+
+async def prefill_postgres(url: str, jobs: int, sha: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        async with conn.transaction():
+            for sql, rows in zip(PREFILL_SQL, prefill_rows(jobs, sha), strict=True):
+                numbered = sql
+                for n in range(1, sql.count("?") + 1):
+                    numbered = numbered.replace("?", f"${n}", 1)
+                await conn.executemany(numbered, rows)
+            await conn.execute("SELECT setval(pg_get_serial_sequence('jobs', 'id'), $1)", jobs)
+    finally:
+        await conn.close()
+
+
+async def postgres_database(admin_url: str, name: str, *, drop: bool = False) -> str:
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)' if drop else f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return f"{admin_url.rpartition('/')[0]}/{name}"
 
 
 Row = tuple[str, str, int, int, float, list[float]]
 
 
 async def run_level(root: Path, tasks: int, ops: int, rate: float | None, args: argparse.Namespace) -> list[Row]:
-    storage = SqliteStorage(root / "bench.sqlite3", LocalFileStore(root / "images"), synchronous=args.sync)
+    files = LocalFileStore(root / "images")
+    database = f"bench_storage_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    if args.database_url:
+        url = await postgres_database(args.database_url, database)
+        storage = PostgresStorage(url, files, max_pool=args.pool)
+    else:
+        storage = SqliteStorage(root / "bench.sqlite3", files, synchronous=args.sync)
     await storage.open()
     input_sha = await storage.files.put(b"input image bytes")
     mask_sha = await storage.files.put(b"mask image bytes")
     output_sha = await storage.files.put(b"output image bytes")
-    await storage.close()
-    prefill(storage.path, args.prefill, input_sha)
-    await storage.open()
+    if args.database_url:
+        await prefill_postgres(url, args.prefill, input_sha)
+    else:
+        await storage.close()
+        prefill(storage.path, args.prefill, input_sha)
+        await storage.open()
     per_task = max(ops // tasks, 1)
-    created: dict[int, list[int]] = {t: [] for t in range(tasks)}
+    created: dict[int, list[Job]] = {t: [] for t in range(tasks)}
 
     output = [OutputImage(0, output_sha, 1, True, "a red bicycle", "1024x1024", 1024, 1024, "image/png")]
 
@@ -89,12 +135,12 @@ async def run_level(root: Path, tasks: int, ops: int, rate: float | None, args: 
         user = (t * per_task + i) % args.users
         requester = Requester(user_id=1_000 + user, guild_id=user % args.guilds, channel_id=5)
         job = NewJob(requester, JobAction.EDIT, "a red bicycle", {"num_images": 1}, 1, input_sha, mask_sha)
-        created[t].append((await storage.submit_job(job, LIMITS)).id)
+        created[t].append(await storage.submit_job(job, LIMITS))
 
     async def settle(t: int, i: int) -> None:
-        job_id = created[t][i]
-        await storage.claim_job(job_id)
-        await storage.complete_job(job_id, output)
+        job = created[t][i]
+        await storage.claim_job(job.id)
+        await storage.complete_job(job.id, output, settlement.succeeded(job, output))
 
     async def worker(op, t: int, latencies: list[float], origin: float) -> None:
         for i in range(per_task):
@@ -116,6 +162,8 @@ async def run_level(root: Path, tasks: int, ops: int, rate: float | None, args: 
         elapsed = time.perf_counter() - start
         results.append((name, shape, tasks, len(latencies), len(latencies) / elapsed, latencies))
     await storage.close()
+    if args.database_url:
+        await postgres_database(args.database_url, database, drop=True)
     return results
 
 
@@ -132,6 +180,8 @@ async def main() -> None:
     parser.add_argument("--guilds", type=int, default=5)
     parser.add_argument("--sync", default="FULL", help="PRAGMA synchronous (FULL is what the bot uses)")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 50])
+    parser.add_argument("--database-url", help="benchmark PostgreSQL on this server instead of SQLite")
+    parser.add_argument("--pool", type=int, default=10, help="PostgreSQL connection pool size")
     parser.add_argument("--rate", type=float, default=TARGET_OPS, help="offered ops/s in the open-loop runs (0: skip)")
     args = parser.parse_args()
     rows: list[Row] = []
@@ -142,10 +192,8 @@ async def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             ops = args.ops if rate is None else min(args.ops, int(args.rate * 3))
             rows += await run_level(Path(tmp), tasks, ops, rate, args)
-    print(
-        f"SQLite {sqlite3.sqlite_version}, synchronous={args.sync}, prefill={args.prefill} jobs, "
-        f"{args.users} users in {args.guilds} guilds"
-    )
+    engine = f"PostgreSQL, pool={args.pool}" if args.database_url else f"SQLite {sqlite3.sqlite_version}"
+    print(f"{engine}, synchronous={args.sync}, prefill={args.prefill} jobs, {args.users} users in {args.guilds} guilds")
     print(f"target: ≥ {TARGET_OPS:,.0f} ops/s and p99 < {TARGET_P99_MS:.0f} ms\n")
     header = f"| {'operation':<28} | {'load':<13} | tasks | ops   |   ops/s | p50 ms | p99 ms | target |"
     print(header)

@@ -36,6 +36,7 @@ from cogs.delivery import DiscordNotifier
 from cogs.endpoints import apply_endpoints
 from cogs.errors import BotTree
 from storage.factory import open_storage
+from storage.files import LocalFileStore
 
 log = logging.getLogger(__name__)
 
@@ -167,3 +168,11 @@ def run_bot(settings: Settings, *, sync_only: bool = False) -> int:
         log.error("This bot needs no privileged intents; check the Developer Portal settings.")
         return 2
     return 0
+
+
+def migrate_database(settings: Settings, target_url: str) -> int:
+    """``python -m bot migrate --to postgresql://…``: copy this install's SQLite database into an
+    empty PostgreSQL one (wired here: only the composition root may reach a storage backend)."""
+    from storage.transfer import migrate
+
+    return migrate(settings.database_path, target_url, LocalFileStore(settings.data_dir / "images"))

@@ -1,4 +1,4 @@
-"""``python -m bot [run|check|sync|edit]``: the operator's entry points."""
+"""``python -m bot [run|check|sync|edit|migrate]``: the operator's entry points."""
 
 from __future__ import annotations
 
@@ -27,6 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help="run the Discord bot (the default)")
     sub.add_parser("check", help="validate the settings and say what is missing")
     sub.add_parser("sync", help="sync slash commands with Discord now, then exit")
+    migrate = sub.add_parser("migrate", help="copy the SQLite database into an empty PostgreSQL database")
+    migrate.add_argument("--to", required=True, metavar="postgresql://…", help="the target database's URL")
 
     edit = sub.add_parser("edit", help="edit one image from the command line")
     edit.add_argument("image", type=Path)
@@ -53,13 +55,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"Configuration error: {exc.user_message}", file=sys.stderr)
         return 2
     command = args.command or "run"
-    if command in ("check", "edit"):  # the bot configures discord.py's logging itself
+    if command in ("check", "edit", "migrate"):  # the bot configures discord.py's logging itself
         logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         install_secret_filter(settings.secrets())
     if command == "check":
         return check(settings)
     if command == "edit":
         return asyncio.run(edit(settings, args))
+    if command == "migrate":
+        from bot.app import migrate_database  # the composition root reaches the storage backends
+
+        return migrate_database(settings, args.to)
     problems = settings.problems(need_discord=True, need_api=command == "run")
     if problems:
         for problem in problems:

@@ -11,7 +11,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from bot import access, limits
+from bot import access, limits, settlement
 from bot.access import Actor, Reason
 from bot.errors import Forbidden, InputError, NotFound, QuotaExceeded
 from bot.models import MaskSpec, PreparedEdit
@@ -221,7 +221,7 @@ class JobService:
             raise Forbidden("Only the person who asked for this edit (or a moderator) can cancel it.")
         if job.status is not JobStatus.QUEUED:
             raise InputError(f"Job #{job_id} is {job.status} and can no longer be cancelled.")
-        cancelled = await self.storage.cancel_job(job_id)
+        cancelled = await self.storage.cancel_job(job_id, settlement.cancelled(job))
         if cancelled is None:
             raise InputError(f"Job #{job_id} has just started and can no longer be cancelled.")
         await self.scheduler.refresh()

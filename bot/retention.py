@@ -6,9 +6,14 @@ import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 
-from bot.store import CleanupReport, Storage
+from bot.store import CleanupReport, JobStatus, Storage
 
 log = logging.getLogger(__name__)
+
+# Only finished jobs are ever deleted (by the user, or by retention): a queued or running job still
+# holds a reservation and will post a result, so deleting it would lose both. Backends apply this in
+# the deleting statement itself, so a job claimed a moment earlier is never deleted.
+DELETABLE = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
 
 CLEANUP_EVERY_S = 6 * 3600  # retention is counted in days; a few runs a day keep the disk in check
 

@@ -39,6 +39,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from bot import settlement
 from bot.errors import BotError
 from bot.fairness import fair_order, guild_key, user_key
 from bot.imaging import load_image_info
@@ -136,7 +137,9 @@ class Scheduler:
                 await self.storage.requeue_job(job.id)
             else:
                 log.warning("job %d interrupted %d times; failing it with a refund", job.id, job.attempts)
-                failed = await self.storage.fail_job(job.id, "restart", RESTART_FAILURE, refund=True)
+                failed = await self.storage.fail_job(
+                    job.id, "restart", RESTART_FAILURE, settlement.failed(job, refund=True)
+                )
                 if failed is not None:
                     await self._notify(self.notifier.deliver, failed)
         since = datetime.now(UTC) - REDELIVER_WINDOW
@@ -347,7 +350,7 @@ class Scheduler:
             finally:
                 self._release(job.id)  # the API has answered: its images are free for the next job
             outputs = await self._store_outputs(result)
-            done = await self.storage.complete_job(job.id, outputs)
+            done = await self.storage.complete_job(job.id, outputs, settlement.succeeded(job, outputs))
         except asyncio.CancelledError:
             if not self._accepting:  # clean shutdown: back to the queue, the attempt not counted
                 if not answered:
@@ -360,12 +363,16 @@ class Scheduler:
             raise
         except BotError as exc:
             log.info("job %d failed: %s (%s)", job.id, exc.code, exc.detail)
-            failed = await self.storage.fail_job(job.id, exc.code, exc.user_message, refund=exc.refund)
+            failed = await self.storage.fail_job(
+                job.id, exc.code, exc.user_message, settlement.failed(job, refund=exc.refund)
+            )
             if failed is not None:
                 await self._notify(self.notifier.deliver, failed)
         except Exception:
             log.exception("job %d crashed", job.id)
-            failed = await self.storage.fail_job(job.id, "internal", INTERNAL_FAILURE, refund=True)
+            failed = await self.storage.fail_job(
+                job.id, "internal", INTERNAL_FAILURE, settlement.failed(job, refund=True)
+            )
             if failed is not None:
                 await self._notify(self.notifier.deliver, failed)
         else:

@@ -4,8 +4,9 @@ A session's state (owner, head, lock, who pays) lives in storage, so a restart c
 version is a job. In the tree, a version's parent is the version whose *image* it edits: for "Use as
 base" and ``/edit`` in the thread that is the job it was made from; a Reroll or "Edit again" repeats
 its parent's inputs, so it hangs next to that parent, under the same version. The head advances to
-every new version as it succeeds (storage does that in the same transaction that completes the job)
-and can be moved back with "Make head" or ``/session revert`` — the next edit then starts a branch.
+every new version as it succeeds (``bot.settlement`` decides it; storage applies it in the transaction
+that completes the job) and can be moved back with "Make head" or ``/session revert`` — the next edit
+then starts a branch.
 """
 
 from __future__ import annotations

@@ -66,7 +66,7 @@ class Settings:
     ideogram_max_retries: int = 3
     max_images_in_flight: int = 8
     data_dir: Path = Path("./data")
-    database_url: str = ""  # empty: sqlite file in data_dir
+    database_url: str = ""  # empty: sqlite file in data_dir; sqlite:///path or postgresql://…
     dev_guild_id: int | None = None
     discord_api_base: str | None = None
     discord_gateway_url: str | None = None
@@ -226,5 +226,6 @@ class Settings:
         )
 
     def __post_init__(self) -> None:
-        if self.database_url and not self.database_url.startswith("sqlite"):
-            raise ConfigError("DATABASE_URL is invalid: only sqlite:///path is supported in this version.")
+        scheme = self.database_url.partition(":")[0].lower()
+        if self.database_url and scheme not in ("sqlite", "postgresql", "postgres"):
+            raise ConfigError("DATABASE_URL is invalid: use sqlite:///path or postgresql://user@host/database.")

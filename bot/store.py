@@ -1,7 +1,28 @@
 """The storage interface the core needs, and the records it passes around (backends in `storage/` implement it).
 
-Callers depend on ``Storage`` only, never on SQLite, so a PostgreSQL backend can be added later. All
-times are timezone-aware UTC ``datetime``s. Images are counted in images (the unit Ideogram bills).
+Callers depend on ``Storage`` only, never on a backend. All times are timezone-aware UTC ``datetime``s.
+Images are counted in images (the unit Ideogram bills).
+
+**The backend contract.** A backend is a thin transactional store: it decides nothing. Every rule comes
+from the core, either run inside the transaction as a pure function or passed in as a value. What each
+backend must do *inside one transaction*, and why:
+
+* ``submit_job``: check every limit with ``bot.quota.check_submission`` against usage read in that
+  same transaction, then insert the job, its input/mask rows and its ledger reservation (payer from
+  ``bot.settlement.payer_of``). Concurrent submissions that share a payer, requester or server must
+  be serialised, or two could each see room for the last images and both be accepted (overshoot).
+* ``complete_job`` / ``fail_job`` / ``cancel_job``: the status change only from the right state, and
+  the ``Settlement`` the core decided (charge, release the rest, move a session head), together: a
+  crash between them would bill a job that never finished, or show a head that never succeeded.
+* ``claim_job`` / ``requeue_job`` / ``mark_posted``: a conditional update (from the right state, or
+  once), so two workers cannot both run or both post a job.
+* ``delete_job`` / ``delete_user_history`` / ``cleanup``: only jobs whose status is in
+  ``bot.retention.DELETABLE``, checked in the deleting statement (a job claimed a moment ago stays);
+  a file is removed only when no row references it, checked so no new reference can slip in between.
+* ``create_session``: one session per result and per thread (``SessionExists``), checked with the insert.
+* ``update_guild_config`` / ``set_role_limits``: the change and its audit entry together.
+
+Every backend passes the same contract suite, ``tests/storage/test_contract_*.py``.
 """
 
 from __future__ import annotations
@@ -11,6 +32,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
+
+from bot.errors import InputError
 
 
 class JobStatus(StrEnum):
@@ -211,9 +234,41 @@ class Session:
 
 
 @dataclass(frozen=True, slots=True)
+class SessionHead:
+    """Move session ``session_id``'s head to image ``index`` of the job being completed."""
+
+    session_id: int
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """What finishing a job does besides its status, decided by ``bot.settlement`` and applied by the
+    backend in the same transaction: charge ``charged`` images and release the rest of the
+    reservation, and move a session's head if ``head`` says so."""
+
+    charged: int
+    head: SessionHead | None = None
+
+    def __post_init__(self) -> None:
+        if self.charged < 0:
+            raise ValueError("a job cannot be charged a negative number of images")
+
+
+@dataclass(frozen=True, slots=True)
 class CleanupReport:
     jobs_removed: int
     files_removed: int
+
+
+class SessionExists(InputError):
+    """``create_session``: the result or the thread already has a session (whose thread is ``thread_id``)."""
+
+    code = "session_exists"
+
+    def __init__(self, thread_id: int) -> None:
+        super().__init__(f"This result already has an editing session: <#{thread_id}>.")
+        self.thread_id = thread_id
 
 
 class FileStore(Protocol):
@@ -228,7 +283,9 @@ class Storage(Protocol):
     files: FileStore
 
     async def open(self) -> None: ...
-    async def close(self) -> None: ...
+    async def close(self) -> None: ...  # lets calls already started finish first; idempotent
+    async def __aenter__(self) -> Storage: ...  # open()
+    async def __aexit__(self, *exc_info: object) -> None: ...  # close()
 
     # Jobs: the queue. ``submit_job`` checks every limit and reserves the images in one transaction.
     async def submit_job(self, job: NewJob, limits: EffectiveLimits, now: datetime | None = None) -> Job: ...
@@ -239,9 +296,10 @@ class Storage(Protocol):
     async def jobs_with_status(self, *statuses: JobStatus, guild_id: int | None = None) -> list[Job]: ...
     async def claim_job(self, job_id: int) -> Job | None: ...  # queued -> running, attempts += 1
     async def requeue_job(self, job_id: int, *, keep_attempt: bool = True) -> Job | None: ...  # running -> queued
-    async def complete_job(self, job_id: int, outputs: Sequence[OutputImage]) -> Job: ...
-    async def fail_job(self, job_id: int, code: str, message: str, *, refund: bool) -> Job | None: ...
-    async def cancel_job(self, job_id: int) -> Job | None: ...  # only while queued; refunds
+    # The three below apply the core's ``Settlement`` (``bot.settlement``) with the status change.
+    async def complete_job(self, job_id: int, outputs: Sequence[OutputImage], settlement: Settlement) -> Job: ...
+    async def fail_job(self, job_id: int, code: str, message: str, settlement: Settlement) -> Job | None: ...
+    async def cancel_job(self, job_id: int, settlement: Settlement) -> Job | None: ...  # only while queued
     async def set_progress_message(self, job_id: int, channel_id: int, message_id: int) -> None: ...
     async def mark_posted(self, job_id: int, channel_id: int, message_id: int) -> bool: ...
     async def job_images(self, job_id: int) -> list[JobImage]: ...
@@ -259,7 +317,6 @@ class Storage(Protocol):
         offset: int = 0,
     ) -> list[Job]: ...
     async def count_history(self, user_id: int, *, guild_id: int | None = None, search: str | None = None) -> int: ...
-    async def guild_history(self, guild_id: int, *, limit: int = 10, offset: int = 0) -> list[Job]: ...
     async def delete_job(self, job_id: int) -> bool: ...
     async def delete_user_history(self, user_id: int) -> int: ...
 
@@ -280,7 +337,7 @@ class Storage(Protocol):
     # Retention
     async def cleanup(self, older_than: datetime) -> CleanupReport: ...
 
-    # Editing sessions (threads). ``complete_job`` moves the head of the job's session to it.
+    # Editing sessions (threads). ``complete_job`` moves a head when its ``Settlement`` says so.
     async def create_session(
         self, *, guild_id: int, channel_id: int, thread_id: int, owner_id: int, root_job_id: int, head_index: int
     ) -> Session: ...

@@ -8,19 +8,22 @@ from bot.store import Storage
 from storage.files import LocalFileStore
 from storage.sqlite import SqliteStorage
 
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+
 
 def open_storage(settings: Settings) -> Storage:
     """An *un-opened* backend for ``settings.database_url``; the caller awaits ``open()``/``close()``.
 
-    Images always live under ``DATA_DIR/images`` whatever the database is.
+    ``sqlite:///path`` (or no URL: ``DATA_DIR/bot.sqlite3``) or ``postgresql://…`` / ``postgres://…``.
+    Images always live under ``DATA_DIR/images`` whatever the database is (with several processes,
+    a volume they all mount).
     """
     files = LocalFileStore(settings.data_dir / "images")
     scheme = settings.database_url.partition(":")[0].lower() if settings.database_url else "sqlite"
     if scheme == "sqlite":
         return SqliteStorage(settings.database_path, files)
-    # A PostgreSQL backend plugs in here: ``storage/postgres.py`` with a ``PostgresStorage(url, files)``
-    # implementing ``Storage`` (asyncpg; its own numbered migrations; ``bot.quota.check_submission``
-    # called in the transaction that reserves, serialised per payer and guild with
-    # ``pg_advisory_xact_lock``),
-    # selected for ``postgres://`` / ``postgresql://`` URLs (Settings.__post_init__ must allow them).
+    if scheme in POSTGRES_SCHEMES:
+        from storage.postgres import PostgresStorage  # asyncpg is only imported when it is used
+
+        return PostgresStorage(settings.database_url, files)
     raise ConfigError(f"DATABASE_URL is invalid: the {scheme!r} backend is not supported in this version.")

@@ -7,7 +7,7 @@ Design decisions, each for a reason:
   one per statement (~75 µs each here, which made a six-statement transaction the bottleneck).
   Nothing can interleave with a running transaction, so a read never sees half of one. aiosqlite
   has no public "run this on your thread" call, so ``_on_thread`` uses ``Connection._execute`` and
-  ``Connection._conn`` (unchanged from aiosqlite 0.17 to 0.22); ``tests/test_storage_jobs.py``
+  ``Connection._conn`` (unchanged from aiosqlite 0.17 to 0.22); ``tests/storage/test_sqlite_backend.py``
   fails loudly if an upgrade removes them.
 * **Writes: one writer, an asyncio.Lock, group commit.** ``_write`` queues a transaction function;
   a single writer task takes everything queued so far and runs it, under the write lock, as one
@@ -28,36 +28,40 @@ Design decisions, each for a reason:
 * **Portable SQL** except where SQLite needs its own spelling: ``BEGIN IMMEDIATE``, PRAGMAs,
   ``INTEGER PRIMARY KEY AUTOINCREMENT`` (job ids are never reused: buttons carry them) and
   ``WITHOUT ROWID``. ``RETURNING``, ``ON CONFLICT``, partial indexes and savepoints are shared
-  with PostgreSQL; quota decisions live in ``bot.quota`` so another backend reuses them.
+  with PostgreSQL.
+* **No business rules here.** What a call must do in its one transaction is in ``bot/store.py``; the
+  decisions come from the core: limits from ``bot.quota.check_submission`` (run inside the reserving
+  transaction), the payer, the charge and the session head from ``bot.settlement`` (passed in as a
+  ``Settlement``), which jobs may be deleted from ``bot.retention.DELETABLE``. Row mapping, argument
+  checks and audit wording are shared with the PostgreSQL backend in ``storage/common.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
 import aiosqlite
 
-from bot.errors import InputError, NotFound, QuotaExceeded
-from bot.quota import Usage, check_submission, day_start, next_midnight
+from bot.errors import QuotaExceeded
+from bot.quota import Usage, check_submission, day_start
+from bot.retention import DELETABLE
+from bot.settlement import payer_of
 from bot.store import (
     AuditEntry,
     CleanupReport,
     EffectiveLimits,
     GuildConfig,
-    ImageKind,
     Job,
-    JobAction,
     JobImage,
     JobStatus,
     NewJob,
@@ -66,22 +70,22 @@ from bot.store import (
     Requester,
     RoleLimits,
     Session,
+    SessionExists,
+    Settlement,
     UsageRow,
 )
+from storage import common
+from storage.common import GUILD_FIELDS, dt, ms
 from storage.files import LocalFileStore
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_BATCH = 256  # calls per group-commit transaction
 DELETE_CHUNK = 500  # jobs per transaction when deleting many, so writers are never blocked for long
 SYNCHRONOUS_MODES = ("FULL", "NORMAL", "EXTRA")
-GUILD_FIELDS = ("window_images", "window_minutes", "daily_images", "max_active_jobs", "guild_daily_images")
-ROLE_FIELDS = ("window_images", "daily_images", "max_active_jobs")
-SESSION_FIELDS = {"head_job_id": int, "head_index": int, "locked": bool, "owner_pays": bool, "closed": bool}
-ERROR_MESSAGE_MAX = 2000
+_DELETABLE_SQL = ", ".join(f"'{status}'" for status in DELETABLE)  # JobStatus values, never user text
 
 
 # --- migrations ------------------------------------------------------------------------------------
@@ -150,7 +154,7 @@ def apply_migrations(conn: sqlite3.Connection, migrations: Sequence[Migration]) 
                     conn.execute(statement)
                 conn.execute(
                     "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                    (migration.version, migration.name, _ms(datetime.now(UTC))),
+                    (migration.version, migration.name, ms(datetime.now(UTC))),
                 )
                 applied.append(migration.version)
             conn.execute("COMMIT")
@@ -315,7 +319,7 @@ class SqliteStorage:
                 call.future.set_exception(value)
 
     def _now_ms(self) -> int:
-        return _ms(self._clock())
+        return ms(self._clock())
 
     # --- jobs ----------------------------------------------------------------------------------------
 
@@ -326,9 +330,8 @@ class SqliteStorage:
         in the file store (``files.put`` them first). Window and daily limits count the payer's
         images; active jobs count the requester's.
         """
-        if job.images_requested < 1:
-            raise ValueError("images_requested must be at least 1")
-        created = await self._write(_submit, self.files, job, limits, _ms(now or self._clock()))
+        options = common.options_json(job)
+        created = await self._write(_submit, self.files, job, options, limits, ms(now or self._clock()))
         self.files.unpin(job.input_sha, job.mask_sha)
         return created
 
@@ -337,7 +340,7 @@ class SqliteStorage:
     ) -> None:
         """``submit_job``'s limit checks without reserving anything, so a caller can refuse before it
         downloads and prepares images. Advisory: ``submit_job`` checks again atomically."""
-        payer = payer_user_id if payer_user_id is not None else requester.user_id
+        payer = payer_of(requester, payer_user_id)
         refusal = await self._read(_refusal, requester, payer, images, limits, self._clock())
         if refusal is not None:
             raise refusal
@@ -347,10 +350,8 @@ class SqliteStorage:
 
     async def jobs_with_status(self, *statuses: JobStatus, guild_id: int | None = None) -> list[Job]:
         """Oldest first (queue order)."""
-        if not statuses:
-            raise ValueError("name at least one status")
+        params: list[Any] = common.check_statuses(statuses)
         where = f"j.status IN ({_marks(statuses)})"
-        params: list[Any] = [str(s) for s in statuses]
         if guild_id is not None:
             where += " AND j.guild_id = ?"
             params.append(guild_id)
@@ -372,26 +373,22 @@ class SqliteStorage:
         sql = _REQUEUE if keep_attempt else _REQUEUE_RETURNING_ATTEMPT
         return await self._write(_transition, job_id, sql, (), durable=False)
 
-    async def complete_job(self, job_id: int, outputs: Sequence[OutputImage]) -> Job:
-        """running → succeeded; records the outputs and charges ``len(outputs)`` images (withheld ones
-        too: Ideogram bills them), releasing the rest of the reservation. ``NotFound`` if not running.
-
-        If the job belongs to an editing session and delivered an image, the session's head moves to
-        it (its lowest delivered index) in the same transaction.
-        """
-        done = await self._write(_complete, self.files, job_id, tuple(outputs), self._now_ms())
+    async def complete_job(self, job_id: int, outputs: Sequence[OutputImage], settlement: Settlement) -> Job:
+        """running → succeeded; records the outputs and applies ``settlement`` (``bot.settlement.succeeded``)
+        in the same transaction. ``NotFound`` if not running."""
+        done = await self._write(_complete, self.files, job_id, tuple(outputs), settlement, self._now_ms())
         self.files.unpin(*(o.sha for o in outputs))
         return done
 
-    async def fail_job(self, job_id: int, code: str, message: str, *, refund: bool) -> Job | None:
-        """queued|running → failed. ``refund=True`` releases the whole reservation: failures the user
-        did not cause (API error, timeout, restart; ``BotError.refund``). ``refund=False`` charges the
-        reservation as it is: the user caused it, or the API billed the images anyway."""
-        return await self._write(_fail, job_id, code, message[:ERROR_MESSAGE_MAX], refund, self._now_ms())
+    async def fail_job(self, job_id: int, code: str, message: str, settlement: Settlement) -> Job | None:
+        """queued|running → failed, applying ``settlement`` (``bot.settlement.failed``). None otherwise."""
+        message = message[: common.ERROR_MESSAGE_MAX]
+        return await self._write(_fail, job_id, code, message, settlement, self._now_ms())
 
-    async def cancel_job(self, job_id: int) -> Job | None:
-        """queued → cancelled, with a full refund. None once it has started (or finished)."""
-        return await self._write(_cancel, job_id, self._now_ms())
+    async def cancel_job(self, job_id: int, settlement: Settlement) -> Job | None:
+        """queued → cancelled, applying ``settlement`` (``bot.settlement.cancelled``). None once it has
+        started (or finished)."""
+        return await self._write(_cancel, job_id, settlement, self._now_ms())
 
     async def set_progress_message(self, job_id: int, channel_id: int, message_id: int) -> None:
         await self._write(_set_progress, job_id, channel_id, message_id, durable=False)
@@ -410,7 +407,7 @@ class SqliteStorage:
             "WHERE j.status IN ('succeeded', 'failed') AND j.result_message_id IS NULL"
             " AND j.finished_at >= ? ORDER BY j.id"
         )
-        return await self._read(_fetch_jobs, where, [_ms(since)])
+        return await self._read(_fetch_jobs, where, [ms(since)])
 
     async def job_by_message(self, channel_id: int, message_id: int) -> Job | None:
         """The job whose results were posted as this message (``mark_posted``), if any."""
@@ -431,7 +428,7 @@ class SqliteStorage:
     ) -> list[Job]:
         """The user's jobs as requester, newest first. ``guild_id`` None: everywhere. ``search``: a
         case-insensitive (Unicode casefold) substring of the prompt; ``%`` and ``_`` are literal."""
-        _check_page(limit, offset)
+        common.check_page(limit, offset)
         where, params = _history_filter(user_id, guild_id, search)
         return await self._read(
             _fetch_jobs, f"WHERE {where} ORDER BY j.id DESC LIMIT ? OFFSET ?", [*params, limit, offset]
@@ -441,21 +438,14 @@ class SqliteStorage:
         where, params = _history_filter(user_id, guild_id, search)
         return await self._read(_scalar, f"SELECT COUNT(*) FROM jobs AS j WHERE {where}", params)
 
-    async def guild_history(self, guild_id: int, *, limit: int = 10, offset: int = 0) -> list[Job]:
-        """Every member's jobs in the server, newest first, private ones included (check ``private``)."""
-        _check_page(limit, offset)
-        return await self._read(
-            _fetch_jobs, "WHERE j.guild_id = ? ORDER BY j.id DESC LIMIT ? OFFSET ?", [guild_id, limit, offset]
-        )
-
     async def delete_job(self, job_id: int) -> bool:
-        """Delete a finished job, its image rows, and the files nothing else references. False if the
-        job does not exist or is still queued/running (cancel it first). Its usage stays counted."""
+        """Delete a job in ``bot.retention.DELETABLE``, its image rows, and the files nothing else
+        references. False if the job does not exist or is not deletable. Its usage stays counted."""
         removed, _ = await self._delete_jobs("id = ?", [job_id])
         return removed == 1
 
     async def delete_user_history(self, user_id: int) -> int:
-        """Delete every finished job the user requested; returns how many. Active jobs are kept, and
+        """Delete every deletable job the user requested; returns how many. Active jobs are kept, and
         usage stays counted (deleting history must not reset a quota) until retention removes it."""
         removed, _ = await self._delete_jobs("user_id = ?", [user_id])
         return removed
@@ -480,7 +470,7 @@ class SqliteStorage:
     async def usage_report(self, guild_id: int, since: datetime) -> list[UsageRow]:
         """Per payer in the server since ``since``: charged images and the jobs that were charged.
         Refunded jobs and reservations of jobs still running are not included. Most images first."""
-        return await self._read(_usage_report, guild_id, _ms(since))
+        return await self._read(_usage_report, guild_id, ms(since))
 
     # --- guild settings ---------------------------------------------------------------------------------
 
@@ -493,24 +483,17 @@ class SqliteStorage:
         ``ValueError`` for an unknown name or a value that is not a whole number ≥ 0 (≥ 1 for
         ``window_minutes``). 0 blocks edits. Every actual change is written to the audit log.
         """
-        for name, value in changes.items():
-            if name not in GUILD_FIELDS:
-                raise ValueError(f"unknown limit {name!r}; expected one of {', '.join(GUILD_FIELDS)}")
-            _check_limit(name, value, minimum=1 if name == "window_minutes" else 0)
+        common.check_guild_changes(changes)
         return await self._write(_update_guild_config, guild_id, actor_id, dict(changes), self._now_ms())
 
     async def set_role_limits(self, guild_id: int, actor_id: int, role: RoleLimits | None, role_id: int) -> GuildConfig:
         """Save a role's override, or remove it with ``role=None``; audited."""
-        if role is not None:
-            if role.role_id != role_id:
-                raise ValueError("role.role_id and role_id differ")
-            for name in ROLE_FIELDS:
-                _check_limit(name, getattr(role, name), minimum=0)
+        common.check_role(role, role_id)
         return await self._write(_set_role_limits, guild_id, actor_id, role, role_id, self._now_ms())
 
     async def audit_log(self, guild_id: int, limit: int = 20) -> list[AuditEntry]:
         """Newest first."""
-        _check_page(limit, 0)
+        common.check_page(limit, 0)
         return await self._read(_audit_log, guild_id, limit)
 
     # --- editing sessions ----------------------------------------------------------------------------
@@ -518,8 +501,8 @@ class SqliteStorage:
     async def create_session(
         self, *, guild_id: int, channel_id: int, thread_id: int, owner_id: int, root_job_id: int, head_index: int
     ) -> Session:
-        """A session whose head is its root job's image ``head_index``. ``InputError`` if the result or
-        the thread already has one (checked in the transaction, so a double click cannot make two)."""
+        """A session whose head is its root job's image ``head_index``. ``SessionExists`` if the result
+        or the thread already has one (checked in the transaction, so a double click cannot make two)."""
         values = (guild_id, channel_id, thread_id, owner_id, root_job_id, root_job_id, head_index, self._now_ms())
         return await self._write(_create_session, values)
 
@@ -535,12 +518,7 @@ class SqliteStorage:
     async def update_session(self, session_id: int, **changes: int | bool) -> Session:
         """Change ``head_job_id``, ``head_index``, ``locked``, ``owner_pays`` or ``closed``.
         ``ValueError`` for anything else, ``NotFound`` for an unknown session."""
-        for name, value in changes.items():
-            kind = SESSION_FIELDS.get(name)
-            if kind is None:
-                raise ValueError(f"unknown session field {name!r}; expected one of {', '.join(SESSION_FIELDS)}")
-            if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-                raise ValueError(f"{name} must be {kind.__name__}")
+        common.check_session_changes(changes)
         return await self._write(_update_session, session_id, dict(changes))
 
     async def attach_job_to_session(self, job_id: int, session_id: int) -> None:
@@ -558,7 +536,7 @@ class SqliteStorage:
         rows, settled usage older than that, then every file no row references: those of the deleted
         jobs, and files left unreferenced for over ``files.pin_seconds`` (refused submissions, crashes).
         A file still referenced by any other job is kept."""
-        cutoff = _ms(older_than)
+        cutoff = ms(older_than)
         jobs, files = await self._delete_jobs("finished_at < ?", [cutoff])
         await self._write(_prune_ledger, cutoff)
         stale = await asyncio.to_thread(lambda: list(self.files.stale_files(time.time() - self.files.pin_seconds)))
@@ -622,7 +600,7 @@ LEFT JOIN job_images AS m ON m.job_id = j.id AND m.kind = 'mask' AND m.idx = 0
 
 
 def _fetch_jobs(conn: sqlite3.Connection, tail: str, params: Sequence[Any]) -> list[Job]:
-    return [_job(row) for row in conn.execute(_JOB_SELECT + tail, params)]
+    return [common.job_from_row(row) for row in conn.execute(_JOB_SELECT + tail, params)]
 
 
 def _get_job(conn: sqlite3.Connection, job_id: int) -> Job | None:
@@ -646,8 +624,8 @@ SELECT
 def _usage(
     conn: sqlite3.Connection, payer: int, requester: Requester, limits: EffectiveLimits, now: datetime
 ) -> tuple[Usage, int]:
-    window_start = _ms(now) - limits.window_seconds * 1000
-    today = _ms(day_start(now))
+    window_start = ms(now) - limits.window_seconds * 1000
+    today = ms(day_start(now))
     row = conn.execute(
         _USAGE_SQL, (payer, window_start, payer, today, requester.user_id, requester.guild_id, today)
     ).fetchone()
@@ -661,7 +639,7 @@ def _window_entries(conn: sqlite3.Connection, payer: int, window_start: int) -> 
         " WHERE user_id = ? AND created_at > ? AND reserved + charged > 0 ORDER BY created_at",
         (payer, window_start),
     )
-    return [(_dt(at), images) for at, images in rows]
+    return [(dt(at), images) for at, images in rows]
 
 
 def _refusal(
@@ -671,20 +649,17 @@ def _refusal(
     return check_submission(limits, usage, images, now, lambda: _window_entries(conn, payer, window_start))
 
 
-def _submit(conn: sqlite3.Connection, files: LocalFileStore, job: NewJob, limits: EffectiveLimits, now_ms: int) -> Job:
+def _submit(
+    conn: sqlite3.Connection, files: LocalFileStore, job: NewJob, options: str, limits: EffectiveLimits, now_ms: int
+) -> Job:
     for sha in (job.input_sha, job.mask_sha):
         if not files.exists(sha):
-            raise NotFound(
-                "The image for this edit is no longer stored; please upload it again.",
-                detail=f"file {sha} is not in the file store (call files.put before submit_job)",
-            )
+            raise common.file_missing(sha)
     requester = job.requester
-    payer = job.payer_user_id if job.payer_user_id is not None else requester.user_id
-    now = _dt(now_ms)
-    refusal = _refusal(conn, requester, payer, job.images_requested, limits, now)
+    payer = payer_of(requester, job.payer_user_id)
+    refusal = _refusal(conn, requester, payer, job.images_requested, limits, dt(now_ms))
     if refusal is not None:
         raise refusal
-    options = json.dumps(job.options, separators=(",", ":"), sort_keys=True)
     job_id = conn.execute(
         """
         INSERT INTO jobs (user_id, guild_id, channel_id, thread_id, parent_job_id, session_id, action, prompt,
@@ -719,27 +694,7 @@ def _submit(conn: sqlite3.Connection, files: LocalFileStore, job: NewJob, limits
         "INSERT INTO usage_ledger (job_id, user_id, guild_id, reserved, created_at) VALUES (?, ?, ?, ?, ?)",
         (job_id, payer, requester.guild_id, job.images_requested, now_ms),
     )
-    return Job(
-        id=job_id,
-        requester=requester,
-        action=job.action,
-        prompt=job.prompt,
-        options=json.loads(options),
-        seed=job.seed,
-        status=JobStatus.QUEUED,
-        attempts=0,
-        images_requested=job.images_requested,
-        images_delivered=0,
-        images_withheld=0,
-        input_sha=job.input_sha,
-        mask_sha=job.mask_sha,
-        created_at=now,
-        payer_user_id=payer,
-        parent_job_id=job.parent_job_id,
-        session_id=job.session_id,
-        private=job.private,
-        reply_token=job.reply_token,
-    )
+    return common.queued_job(job, job_id, payer, options, now_ms)
 
 
 _CLAIM = (
@@ -760,7 +715,12 @@ def _transition(conn: sqlite3.Connection, job_id: int, sql: str, params: tuple[A
 
 
 def _complete(
-    conn: sqlite3.Connection, files: LocalFileStore, job_id: int, outputs: tuple[OutputImage, ...], now_ms: int
+    conn: sqlite3.Connection,
+    files: LocalFileStore,
+    job_id: int,
+    outputs: tuple[OutputImage, ...],
+    settlement: Settlement,
+    now_ms: int,
 ) -> Job:
     missing = [o.sha for o in outputs if o.sha is not None and not files.exists(o.sha)]
     if missing:
@@ -772,7 +732,7 @@ def _complete(
         (now_ms, delivered, len(outputs) - delivered, job_id),
     )
     if updated.rowcount != 1:
-        raise NotFound("That edit has already finished or no longer exists.", detail=f"job {job_id} is not running")
+        raise common.not_running(job_id)
     conn.executemany(
         "INSERT INTO job_images (job_id, kind, idx, sha, seed, is_safe, prompt_used, resolution, width, height, mime)"
         " VALUES (?, 'output', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -781,20 +741,13 @@ def _complete(
             for o in outputs
         ],
     )
-    conn.execute(
-        "UPDATE usage_ledger SET reserved = 0, charged = ?, settled_at = ? WHERE job_id = ?",
-        (len(outputs), now_ms, job_id),
-    )
-    shown = [o.index for o in outputs if o.sha is not None]
-    if shown:
-        conn.execute(
-            "UPDATE sessions SET head_job_id = ?, head_index = ? WHERE id = (SELECT session_id FROM jobs WHERE id = ?)",
-            (job_id, min(shown), job_id),
-        )
+    _settle(conn, job_id, settlement, now_ms)
     return _get_job(conn, job_id)  # type: ignore[return-value]
 
 
-def _fail(conn: sqlite3.Connection, job_id: int, code: str, message: str, refund: bool, now_ms: int) -> Job | None:
+def _fail(
+    conn: sqlite3.Connection, job_id: int, code: str, message: str, settlement: Settlement, now_ms: int
+) -> Job | None:
     updated = conn.execute(
         "UPDATE jobs SET status = 'failed', finished_at = ?, error_code = ?, error_message = ?"
         " WHERE id = ? AND status IN ('queued', 'running')",
@@ -802,26 +755,31 @@ def _fail(conn: sqlite3.Connection, job_id: int, code: str, message: str, refund
     )
     if updated.rowcount != 1:
         return None
-    _settle(conn, job_id, refund, now_ms)
+    _settle(conn, job_id, settlement, now_ms)
     return _get_job(conn, job_id)
 
 
-def _cancel(conn: sqlite3.Connection, job_id: int, now_ms: int) -> Job | None:
+def _cancel(conn: sqlite3.Connection, job_id: int, settlement: Settlement, now_ms: int) -> Job | None:
     updated = conn.execute(
         "UPDATE jobs SET status = 'cancelled', finished_at = ? WHERE id = ? AND status = 'queued'", (now_ms, job_id)
     )
     if updated.rowcount != 1:
         return None
-    _settle(conn, job_id, True, now_ms)
+    _settle(conn, job_id, settlement, now_ms)
     return _get_job(conn, job_id)
 
 
-def _settle(conn: sqlite3.Connection, job_id: int, refund: bool, now_ms: int) -> None:
-    """Release (refund) or charge what is still reserved for a job that did not succeed."""
-    charge = "charged" if refund else "charged + reserved"
+def _settle(conn: sqlite3.Connection, job_id: int, settlement: Settlement, now_ms: int) -> None:
+    """Charge what the core decided, release the rest of the reservation, move the head if asked."""
     conn.execute(
-        f"UPDATE usage_ledger SET charged = {charge}, reserved = 0, settled_at = ? WHERE job_id = ?", (now_ms, job_id)
+        "UPDATE usage_ledger SET charged = ?, reserved = 0, settled_at = ? WHERE job_id = ?",
+        (settlement.charged, now_ms, job_id),
     )
+    if settlement.head is not None:
+        conn.execute(
+            "UPDATE sessions SET head_job_id = ?, head_index = ? WHERE id = ?",
+            (job_id, settlement.head.index, settlement.head.session_id),
+        )
 
 
 def _set_progress(conn: sqlite3.Connection, job_id: int, channel_id: int, message_id: int) -> None:
@@ -845,22 +803,7 @@ def _job_images(conn: sqlite3.Connection, job_id: int) -> list[JobImage]:
         " ORDER BY CASE kind WHEN 'input' THEN 0 WHEN 'mask' THEN 1 ELSE 2 END, idx",
         (job_id,),
     )
-    return [
-        JobImage(
-            job_id=row["job_id"],
-            kind=ImageKind(row["kind"]),
-            index=row["idx"],
-            sha=row["sha"],
-            seed=row["seed"],
-            is_safe=bool(row["is_safe"]),
-            prompt_used=row["prompt_used"],
-            resolution=row["resolution"],
-            width=row["width"],
-            height=row["height"],
-            mime=row["mime"],
-        )
-        for row in rows
-    ]
+    return [common.image_from_row(row) for row in rows]
 
 
 def _history_filter(user_id: int, guild_id: int | None, search: str | None) -> tuple[str, list[Any]]:
@@ -870,12 +813,8 @@ def _history_filter(user_id: int, guild_id: int | None, search: str | None) -> t
         params.append(guild_id)
     if search:
         where += " AND j.prompt_folded LIKE ? ESCAPE '\\'"
-        params.append(f"%{_escape_like(search.casefold())}%")
+        params.append(common.like_pattern(search))
     return where, params
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _delete_chunk(conn: sqlite3.Connection, where: str, params: Sequence[Any], limit: int) -> tuple[int, set[str]]:
@@ -883,7 +822,7 @@ def _delete_chunk(conn: sqlite3.Connection, where: str, params: Sequence[Any], l
     ids = [
         row[0]
         for row in conn.execute(
-            f"SELECT id FROM jobs WHERE {where} AND status IN ('succeeded', 'failed', 'cancelled') ORDER BY id LIMIT ?",
+            f"SELECT id FROM jobs WHERE {where} AND status IN ({_DELETABLE_SQL}) ORDER BY id LIMIT ?",
             (*params, limit),
         )
     ]
@@ -936,15 +875,7 @@ def _quota_status(
         "SELECT MIN(created_at) FROM usage_ledger WHERE user_id = ? AND created_at > ? AND reserved + charged > 0",
         (requester.user_id, window_start),
     ).fetchone()[0]
-    return QuotaStatus(
-        limits=limits,
-        window_used=usage.window_used,
-        window_frees_at=None if oldest is None else _dt(oldest) + timedelta(seconds=limits.window_seconds),
-        daily_used=usage.daily_used,
-        daily_resets_at=next_midnight(now),
-        active_jobs=usage.active_jobs,
-        guild_daily_used=usage.guild_daily_used,
-    )
+    return common.quota_status(limits, usage, oldest, now)
 
 
 def _usage_report(conn: sqlite3.Connection, guild_id: int, since_ms: int) -> list[UsageRow]:
@@ -965,13 +896,7 @@ def _usage_report(conn: sqlite3.Connection, guild_id: int, since_ms: int) -> lis
 def _guild_config(conn: sqlite3.Connection, guild_id: int) -> GuildConfig:
     row = conn.execute("SELECT * FROM guild_settings WHERE guild_id = ?", (guild_id,)).fetchone()
     roles = tuple(
-        RoleLimits(
-            role_id=r["role_id"],
-            window_images=r["window_images"],
-            daily_images=r["daily_images"],
-            max_active_jobs=r["max_active_jobs"],
-            exempt=bool(r["exempt"]),
-        )
+        common.role_from_row(r)
         for r in conn.execute("SELECT * FROM role_limits WHERE guild_id = ? ORDER BY role_id", (guild_id,))
     )
     values = {name: row[name] for name in GUILD_FIELDS} if row is not None else {}
@@ -994,7 +919,7 @@ def _update_guild_config(
         conn.execute(
             f"UPDATE guild_settings SET {name} = ?, updated_at = ? WHERE guild_id = ?", (value, now_ms, guild_id)
         )
-        _audit(conn, guild_id, actor_id, f"set {name}", _shown(old), _shown(value), now_ms)
+        _audit(conn, guild_id, actor_id, f"set {name}", common.shown(old), common.shown(value), now_ms)
     return _guild_config(conn, guild_id)
 
 
@@ -1005,7 +930,7 @@ def _set_role_limits(
     if role is None:
         if old is not None:
             conn.execute("DELETE FROM role_limits WHERE guild_id = ? AND role_id = ?", (guild_id, role_id))
-            _audit(conn, guild_id, actor_id, f"role {role_id} removed", _describe_role(old), None, now_ms)
+            _audit(conn, guild_id, actor_id, f"role {role_id} removed", common.describe_role(old), None, now_ms)
         return _guild_config(conn, guild_id)
     conn.execute(
         """
@@ -1021,7 +946,8 @@ def _set_role_limits(
         (guild_id, role_id, role.window_images, role.daily_images, role.max_active_jobs, role.exempt, now_ms),
     )
     if old != role:
-        _audit(conn, guild_id, actor_id, f"role {role_id}", _describe_role(old), _describe_role(role), now_ms)
+        before, after = common.describe_role(old), common.describe_role(role)
+        _audit(conn, guild_id, actor_id, f"role {role_id}", before, after, now_ms)
     return _guild_config(conn, guild_id)
 
 
@@ -1041,29 +967,12 @@ def _audit_log(conn: sqlite3.Connection, guild_id: int, limit: int) -> list[Audi
         " WHERE guild_id = ? ORDER BY id DESC LIMIT ?",
         (guild_id, limit),
     )
-    return [AuditEntry(r[0], r[1], r[2], r[3], r[4], _dt(r[5])) for r in rows]
-
-
-def _session(row: sqlite3.Row) -> Session:
-    return Session(
-        id=row["id"],
-        guild_id=row["guild_id"],
-        channel_id=row["channel_id"],
-        thread_id=row["thread_id"],
-        owner_id=row["owner_id"],
-        root_job_id=row["root_job_id"],
-        head_job_id=row["head_job_id"],
-        head_index=row["head_index"],
-        locked=bool(row["locked"]),
-        owner_pays=bool(row["owner_pays"]),
-        closed=bool(row["closed"]),
-        created_at=_dt(row["created_at"]),
-    )
+    return [AuditEntry(r[0], r[1], r[2], r[3], r[4], dt(r[5])) for r in rows]
 
 
 def _session_where(conn: sqlite3.Connection, where: str, value: int) -> Session | None:
     row = conn.execute(f"SELECT * FROM sessions WHERE {where}", (value,)).fetchone()
-    return None if row is None else _session(row)
+    return None if row is None else common.session_from_row(row)
 
 
 def _create_session(conn: sqlite3.Connection, values: tuple[int, ...]) -> Session:
@@ -1072,7 +981,7 @@ def _create_session(conn: sqlite3.Connection, values: tuple[int, ...]) -> Sessio
         "SELECT thread_id FROM sessions WHERE root_job_id = ? OR thread_id = ?", (root_job_id, thread_id)
     ).fetchone()
     if clash is not None:
-        raise InputError(f"This result already has an editing session: <#{clash[0]}>.")
+        raise SessionExists(clash[0])
     session_id = conn.execute(
         "INSERT INTO sessions (guild_id, channel_id, thread_id, owner_id, root_job_id, head_job_id, head_index,"
         " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -1086,91 +995,19 @@ def _update_session(conn: sqlite3.Connection, session_id: int, changes: dict[str
         conn.execute(f"UPDATE sessions SET {name} = ? WHERE id = ?", (value, session_id))
     session = _session_where(conn, "id = ?", session_id)
     if session is None:
-        raise NotFound("That editing session no longer exists.", detail=f"session {session_id} not found")
+        raise common.session_gone(session_id)
     return session
 
 
 def _attach_job(conn: sqlite3.Connection, job_id: int, session_id: int) -> None:
     if _session_where(conn, "id = ?", session_id) is None:
-        raise NotFound("That editing session no longer exists.", detail=f"session {session_id} not found")
+        raise common.session_gone(session_id)
     if conn.execute("UPDATE jobs SET session_id = ? WHERE id = ?", (session_id, job_id)).rowcount != 1:
-        raise NotFound("That edit is no longer in the bot's history.", detail=f"job {job_id} not found")
+        raise common.job_gone(job_id)
 
 
 # --- small helpers ---------------------------------------------------------------------------------------
 
 
-def _job(row: sqlite3.Row) -> Job:
-    return Job(
-        id=row["id"],
-        requester=Requester(row["user_id"], row["guild_id"], row["channel_id"], row["thread_id"]),
-        action=JobAction(row["action"]),
-        prompt=row["prompt"],
-        options=json.loads(row["options"]),
-        seed=row["seed"],
-        status=JobStatus(row["status"]),
-        attempts=row["attempts"],
-        images_requested=row["images_requested"],
-        images_delivered=row["images_delivered"],
-        images_withheld=row["images_withheld"],
-        input_sha=row["input_sha"] or "",
-        mask_sha=row["mask_sha"] or "",
-        created_at=_dt(row["created_at"]),
-        payer_user_id=row["payer_user_id"],
-        parent_job_id=row["parent_job_id"],
-        session_id=row["session_id"],
-        private=bool(row["private"]),
-        reply_token=row["reply_token"],
-        error_code=row["error_code"],
-        error_message=row["error_message"],
-        started_at=_opt_dt(row["started_at"]),
-        finished_at=_opt_dt(row["finished_at"]),
-        progress_channel_id=row["progress_channel_id"],
-        progress_message_id=row["progress_message_id"],
-        result_channel_id=row["result_channel_id"],
-        result_message_id=row["result_message_id"],
-    )
-
-
-def _ms(at: datetime) -> int:
-    """Epoch milliseconds; naive datetimes are refused (a local time would shift every window)."""
-    if at.tzinfo is None:
-        raise ValueError("storage times must be timezone-aware (UTC)")
-    return (at - EPOCH) // timedelta(milliseconds=1)
-
-
-def _dt(ms: int) -> datetime:
-    return EPOCH + timedelta(milliseconds=ms)
-
-
-def _opt_dt(ms: int | None) -> datetime | None:
-    return None if ms is None else _dt(ms)
-
-
 def _marks(values: Sequence[Any]) -> str:
     return ", ".join("?" * len(values))
-
-
-def _check_page(limit: int, offset: int) -> None:
-    if limit < 0 or offset < 0:
-        raise ValueError("limit and offset must be ≥ 0")
-
-
-def _check_limit(name: str, value: int | None, *, minimum: int) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be a whole number ≥ {minimum} (or None for the default)")
-
-
-def _shown(value: int | None) -> str:
-    return "default" if value is None else str(value)
-
-
-def _describe_role(role: RoleLimits | None) -> str:
-    if role is None:
-        return "none"
-    parts = [f"{name}={getattr(role, name)}" for name in ROLE_FIELDS if getattr(role, name) is not None]
-    if role.exempt:
-        parts.append("exempt")
-    return ", ".join(parts) or "no overrides"

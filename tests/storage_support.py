@@ -1,4 +1,8 @@
-"""Shared helpers for the storage tests (not a test module)."""
+"""Helpers for tests that use a storage backend (the fixtures are in ``tests/storage/conftest.py``).
+
+Everything here goes through the ``Storage`` protocol, so the same helpers drive every backend.
+Discord ids are realistic 19-digit snowflakes: small ids once hid a real bug.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.store import EffectiveLimits, Job, JobAction, NewJob, OutputImage, Requester
+from bot import settlement
+from bot.store import EffectiveLimits, Job, JobAction, NewJob, OutputImage, Requester, Storage
 from storage.files import LocalFileStore
 from storage.sqlite import SqliteStorage
 
@@ -18,6 +23,27 @@ LIMITS = EffectiveLimits(
 UNLIMITED = EffectiveLimits(
     window_images=10**6, window_seconds=600, daily_images=10**6, max_active_jobs=10**6, guild_daily_images=10**6
 )
+
+
+# Distinct realistic ids per kind (a user id never equals a guild id by accident), ``n`` ms apart.
+def uid(n: int) -> int:
+    """A user id (19 digits)."""
+    return 1_101_234_567_890_123_456 + (n << 22)
+
+
+def gid(n: int) -> int:
+    """A guild id."""
+    return 1_202_345_678_901_234_567 + (n << 22)
+
+
+def cid(n: int) -> int:
+    """A channel, thread or message id."""
+    return 1_303_456_789_012_345_678 + (n << 22)
+
+
+def rid(n: int) -> int:
+    """A role id."""
+    return 1_404_567_890_123_456_789 + (n << 22)
 
 
 @dataclass
@@ -40,10 +66,10 @@ def make_storage(tmp_path: Path, clock: Clock | None = None, **options: Any) -> 
 
 
 async def new_job(
-    storage: SqliteStorage,
+    storage: Storage,
     *,
-    user: int = 1,
-    guild: int | None = 10,
+    user: int = uid(1),
+    guild: int | None = gid(10),
     images: int = 1,
     prompt: str = "a red bicycle",
     data: bytes = b"input image",
@@ -54,7 +80,7 @@ async def new_job(
     input_sha = await storage.files.put(data)
     mask_sha = await storage.files.put(mask)
     return NewJob(
-        requester=Requester(user_id=user, guild_id=guild, channel_id=100, thread_id=None),
+        requester=Requester(user_id=user, guild_id=guild, channel_id=cid(100), thread_id=None),
         action=fields.pop("action", JobAction.EDIT),
         prompt=prompt,
         options=fields.pop("options", {"num_images": images, "style_type": "AUTO"}),
@@ -66,12 +92,12 @@ async def new_job(
 
 
 async def submit(
-    storage: SqliteStorage, limits: EffectiveLimits = UNLIMITED, now: datetime | None = None, **kwargs: Any
+    storage: Storage, limits: EffectiveLimits = UNLIMITED, now: datetime | None = None, **kwargs: Any
 ) -> Job:
     return await storage.submit_job(await new_job(storage, **kwargs), limits, now)
 
 
-async def outputs(storage: SqliteStorage, job: Job, delivered: int, withheld: int = 0) -> list[OutputImage]:
+async def outputs(storage: Storage, job: Job, delivered: int, withheld: int = 0) -> list[OutputImage]:
     """``delivered`` stored images, then ``withheld`` ones the safety filter kept back."""
     result = []
     for index in range(delivered + withheld):
@@ -92,8 +118,23 @@ async def outputs(storage: SqliteStorage, job: Job, delivered: int, withheld: in
     return result
 
 
-async def finish(storage: SqliteStorage, job: Job, delivered: int | None = None, withheld: int = 0) -> Job:
+async def complete(storage: Storage, job: Job, produced: list[OutputImage]) -> Job:
+    """``complete_job`` with the settlement the core would pass (what the scheduler does)."""
+    return await storage.complete_job(job.id, produced, settlement.succeeded(job, produced))
+
+
+async def finish(storage: Storage, job: Job, delivered: int | None = None, withheld: int = 0) -> Job:
     """Claim and complete a job with ``delivered`` images (all it asked for by default)."""
     assert await storage.claim_job(job.id) is not None
     count = job.images_requested - withheld if delivered is None else delivered
-    return await storage.complete_job(job.id, await outputs(storage, job, count, withheld))
+    return await complete(storage, job, await outputs(storage, job, count, withheld))
+
+
+async def fail(
+    storage: Storage, job: Job, *, refund: bool, code: str = "api_error", message: str = "boom"
+) -> Job | None:
+    return await storage.fail_job(job.id, code, message, settlement.failed(job, refund=refund))
+
+
+async def cancel(storage: Storage, job: Job) -> Job | None:
+    return await storage.cancel_job(job.id, settlement.cancelled(job))

@@ -233,6 +233,7 @@ NOT_YET_IN_THE_CATALOGUE = {
     "bot/limits_service.py",
     "bot/models.py",
     "bot/sessions.py",
+    "storage/common.py",
     "storage/files.py",
     "storage/sqlite.py",
     "cogs/admin.py",

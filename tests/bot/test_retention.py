@@ -10,6 +10,7 @@ from bot.store import EffectiveLimits, JobAction, NewJob, OutputImage, Requester
 from storage.files import LocalFileStore
 from storage.sqlite import SqliteStorage
 from tests.ids import ALICE, CHANNEL, GUILD
+from tests.storage_support import complete
 
 LIMITS = EffectiveLimits(100, 600, 100, 10, 1000)
 
@@ -22,7 +23,7 @@ async def _finished_job(storage: SqliteStorage, data: bytes) -> int:
     )
     await storage.claim_job(job.id)
     out = await storage.files.put(b"out-" + data)
-    await storage.complete_job(job.id, [OutputImage(0, out, 1, True, "p", "1x1")])
+    await complete(storage, job, [OutputImage(0, out, 1, True, "p", "1x1")])
     return job.id
 
 

@@ -30,6 +30,7 @@ from storage.files import LocalFileStore
 from storage.sqlite import SqliteStorage
 from tests.fakes.ideogram import sample_image, sample_mask
 from tests.ids import CHANNEL, GUILD, GUILDS, MESSAGE, OTHER_GUILD, USERS
+from tests.storage_support import cancel, complete
 
 UNLIMITED = EffectiveLimits(
     window_images=10**6, window_seconds=600, daily_images=10**6, max_active_jobs=10**6, guild_daily_images=10**6
@@ -446,7 +447,7 @@ async def test_cancelled_job_leaves_the_queue_and_positions_close_up(make_rig) -
     await rig.submit("second", user=USERS[3])
     await settle(rig)
     assert rig.queued_prompts() == ["first", "second"]
-    assert await rig.storage.cancel_job(first.id) is not None
+    assert await cancel(rig.storage, first) is not None
     await rig.scheduler.refresh()
     assert [(e.job.prompt, e.position) for e in rig.scheduler.queue()] == [("second", 1)]
 
@@ -517,7 +518,7 @@ async def test_recovery_reruns_once_then_fails_with_a_refund_and_redelivers(make
     for job in (unposted, posted):
         await storage.claim_job(job.id)
         sha = await storage.files.put(png())
-        await storage.complete_job(job.id, [OutputImage(0, sha, 1, True, "p", "8x8", 8, 8, "image/png")])
+        await complete(storage, job, [OutputImage(0, sha, 1, True, "p", "8x8", 8, 8, "image/png")])
     await storage.mark_posted(posted.id, CHANNEL, MESSAGE)
 
     rig.service.auto = True

@@ -24,12 +24,12 @@ from cogs.text import render
 from storage.sqlite import SqliteStorage
 from tests.ids import BOB, MOD, OWNER, ROLES, THREAD
 from tests.ids import MESSAGE as POSTED
-from tests.storage_support import LIMITS, T0, Clock, finish, make_storage, outputs, submit
+from tests.storage_support import LIMITS, T0, Clock, cid, complete, fail, finish, gid, make_storage, outputs, submit
 
 
 def actor(user_id: int, *, manage_threads: bool = False, thread_id: int = THREAD) -> Actor:
     """Someone in the session's thread (guild 10, channel 100: ``tests.storage_support``'s defaults)."""
-    return Actor(user_id, guild_id=10, channel_id=100, thread_id=thread_id, manage_threads=manage_threads)
+    return Actor(user_id, guild_id=gid(10), channel_id=cid(100), thread_id=thread_id, manage_threads=manage_threads)
 
 
 @dataclass
@@ -102,7 +102,7 @@ async def test_open_starts_at_the_first_shown_image_and_attaches_the_root(
         root.id,
         0,
     )
-    assert (session.guild_id, session.channel_id, session.thread_id) == (10, 100, THREAD)
+    assert (session.guild_id, session.channel_id, session.thread_id) == (gid(10), cid(100), THREAD)
     assert (session.locked, session.owner_pays, session.closed) == (False, False, False)
     assert (await storage.get_job(root.id)).session_id == session.id
     assert await service.for_thread(THREAD) == session and await service.for_thread(None) is None
@@ -116,7 +116,7 @@ async def test_open_head_skips_a_withheld_first_image(storage: SqliteStorage, se
     assert await storage.claim_job(job.id)
     images = await outputs(storage, job, 2)
     images[0] = replace(images[0], sha=None, is_safe=False)  # the safety filter withheld image 1
-    root = await storage.complete_job(job.id, images)
+    root = await complete(storage, job, images)
     session = await service.open(root, thread_id=THREAD, owner_id=OWNER)
     assert (session.head_job_id, session.head_index) == (root.id, 1)
 
@@ -161,7 +161,7 @@ async def test_versions_number_finished_jobs_and_follow_the_image_lineage(
     root, session = await started(storage, service)  # v1
     v2 = await version(storage, session, root, user=BOB)  # edits v1's image
     failed = await submit(storage, user=BOB, session_id=session.id, parent_job_id=v2.id, action=JobAction.USE_AS_BASE)
-    await storage.fail_job(failed.id, "api_error", "boom", refund=True)  # not a version
+    await fail(storage, failed, refund=True)  # not a version
     v3 = await version(storage, session, v2, JobAction.REROLL)  # v2's inputs again: v1's image
     v4 = await version(storage, session, v3, JobAction.EDIT_AGAIN)  # still v1's image
     v5 = await version(storage, session, v3)  # v3's result: a child of v3
@@ -209,14 +209,14 @@ async def test_tree_text_links_marks_the_head_and_fits_an_embed(
     storage: SqliteStorage, service: SessionService
 ) -> None:
     root, session = await started(storage, service)
-    await storage.mark_posted(root.id, 100, POSTED + 5001)
+    await storage.mark_posted(root.id, cid(100), POSTED + 5001)
     v2 = await version(storage, session, root, user=BOB)
     await storage.mark_posted(v2.id, THREAD, POSTED + 5002)
     session = await service.get(session.id)
     text = tree_text(session, await service.versions(session))
     first, second = text.splitlines()[:2]
-    link = "https://discord.com/channels/10"
-    assert first == f"[v1]({link}/100/{POSTED + 5001}) · #{root.id} · a red bicycle — <@{OWNER}>"
+    link = f"https://discord.com/channels/{gid(10)}"
+    assert first == f"[v1]({link}/{cid(100)}/{POSTED + 5001}) · #{root.id} · a red bicycle — <@{OWNER}>"
     assert second == f"[v2]({link}/{THREAD}/{POSTED + 5002}) ← v1 · #{v2.id} · step by {BOB} — <@{BOB}> 📌 **head**"
     assert text.endswith("\n\nHead: v1 → v2 — the next `/edit` here builds on it.")
     assert tree_text(session, []) == "No versions yet."
@@ -226,7 +226,7 @@ async def test_a_big_tree_drops_links_then_lines_far_from_the_head(
     storage: SqliteStorage, service: SessionService
 ) -> None:
     root, session = await started(storage, service)
-    await storage.mark_posted(root.id, 100, POSTED + 5000)
+    await storage.mark_posted(root.id, cid(100), POSTED + 5000)
     branch = await version(storage, session, root)  # v2, off the head's path
     await storage.mark_posted(branch.id, THREAD, POSTED + 5001)
     parent = root
@@ -241,7 +241,7 @@ async def test_a_big_tree_drops_links_then_lines_far_from_the_head(
 
     on_path = tree_text(session, versions, limit=len(every) - 1)
     assert on_path.count("](https://") == 41 and "\nv2 ← v1 · " in on_path
-    link = f"https://discord.com/channels/10/{THREAD}"
+    link = f"https://discord.com/channels/{gid(10)}/{THREAD}"
     assert f"\n└ [v3]({link}/{POSTED + 6000}) ← v1 · " in on_path  # the branch to the head
     assert f"\n　[v4]({link}/{POSTED + 6001}) ← v3 · " in on_path  # ... goes on in its column
 
@@ -275,7 +275,7 @@ async def test_make_head_and_revert_move_the_head(storage: SqliteStorage, servic
     other_root = await finish(storage, await submit(storage, user=OWNER))
     other = await service.open(other_root, thread_id=THREAD + 1, owner_id=OWNER)
     failed = await submit(storage, session_id=session.id, parent_job_id=root.id, action=JobAction.USE_AS_BASE)
-    await storage.fail_job(failed.id, "api_error", "boom", refund=True)
+    await fail(storage, failed, refund=True)
     hidden = await version(storage, session, root, delivered=0, withheld=1)
     session = await service.get(session.id)
     for job, says in (
@@ -335,7 +335,7 @@ async def test_session_state_survives_reopening_the_storage(tmp_path: Path) -> N
 
 def origin(user: int = BOB, *, private: bool = False, thread: int | None = None) -> Origin:
     return Origin(
-        requester=Requester(user, 10, 100, thread),
+        requester=Requester(user, gid(10), cid(100), thread),
         role_ids=(ROLES[77],),
         private=private,
         reply_token="t",
@@ -348,7 +348,7 @@ async def test_origin_for_posts_in_the_thread_and_charges_the_payer(
 ) -> None:
     _, session = await started(storage, service)
     mine = service.origin_for(origin(), session)  # from a button on the starter message, in the channel
-    assert mine.requester == Requester(BOB, 10, 100, THREAD) and mine.session_id == session.id
+    assert mine.requester == Requester(BOB, gid(10), cid(100), THREAD) and mine.session_id == session.id
     assert (mine.payer_user_id, mine.role_ids, mine.open_thread) == (None, (ROLES[77],), False)
 
     paid = service.origin_for(
@@ -389,7 +389,7 @@ def test_a_refusal_from_the_owners_quota_names_the_owner() -> None:
     daily = check_submission(LIMITS, QuotaUsage(0, 25, 0, 0), 1, now, lambda: [])
     assert isinstance(daily, QuotaExceeded) and daily.user_message.startswith("You've used 25")
     window = check_submission(LIMITS, QuotaUsage(5, 5, 0, 0), 1, now, lambda: [(now - timedelta(minutes=1), 5)])
-    paid = Origin(Requester(BOB, 10, 100, THREAD), payer_user_id=OWNER)
+    paid = Origin(Requester(BOB, gid(10), cid(100), THREAD), payer_user_id=OWNER)
     for refusal in (daily, window):
         named = _for_payer(refusal, paid)
         shown = render(named.message)  # as Discord shows it: the core hands over the owner's id, not markup
@@ -397,8 +397,8 @@ def test_a_refusal_from_the_owners_quota_names_the_owner() -> None:
         assert "You" not in shown and "your " not in shown, shown
         assert "<@" not in named.user_message
         assert (named.limit, named.retry_at) == (refusal.limit, refusal.retry_at)
-    mine = Origin(Requester(BOB, 10, 100, THREAD))
+    mine = Origin(Requester(BOB, gid(10), cid(100), THREAD))
     assert _for_payer(daily, mine) is daily
-    assert _for_payer(daily, Origin(Requester(BOB, 10, 100, THREAD), payer_user_id=BOB)) is daily
+    assert _for_payer(daily, Origin(Requester(BOB, gid(10), cid(100), THREAD), payer_user_id=BOB)) is daily
     active = check_submission(LIMITS, QuotaUsage(0, 0, 3, 0), 1, now, lambda: [])
     assert _for_payer(active, paid) is active  # active jobs are the editor's own

@@ -14,6 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from bot import settlement
 from bot.errors import QuotaExceeded
 from bot.store import EffectiveLimits, JobAction, NewJob, OutputImage, Requester
 from storage.files import LocalFileStore
@@ -23,16 +24,22 @@ LIMITS = EffectiveLimits(
     window_images=40, window_seconds=600, daily_images=10**6, max_active_jobs=10**6, guild_daily_images=10**6
 )
 WORKERS = 8
+GUILDS = [None, 1_202_345_678_901_234_567, 1_202_345_678_901_234_568]  # realistic snowflakes; None: DMs
+CHANNEL = 1_303_456_789_012_345_678
 
 
 async def worker(storage: SqliteStorage, rng: random.Random) -> None:
     while True:
-        user = rng.randint(1, 30)
+        user = 1_101_234_567_890_123_456 + rng.randint(1, 30)  # realistic snowflakes
         data = b"shared input" if rng.random() < 0.3 else rng.randbytes(32)
         input_sha = await storage.files.put(data)
         mask_sha = await storage.files.put(b"mask " + data[:4])
         job = NewJob(
-            requester=Requester(user, rng.choice([None, 1, 2]), 100),
+            requester=Requester(
+                user,
+                rng.choice(GUILDS),
+                CHANNEL,
+            ),
             action=JobAction.EDIT,
             prompt=f"prompt {rng.random()}",
             options={"num_images": 1},
@@ -47,7 +54,7 @@ async def worker(storage: SqliteStorage, rng: random.Random) -> None:
             continue
         roll = rng.random()
         if roll < 0.1:
-            await storage.cancel_job(submitted.id)
+            await storage.cancel_job(submitted.id, settlement.cancelled(submitted))
             continue
         if roll < 0.15:
             continue  # stays queued
@@ -56,7 +63,7 @@ async def worker(storage: SqliteStorage, rng: random.Random) -> None:
         if roll < 0.2:
             continue  # stays running
         if roll < 0.35:
-            await storage.fail_job(submitted.id, "api_error", "boom", refund=roll < 0.3)
+            await storage.fail_job(submitted.id, "api_error", "boom", settlement.failed(submitted, refund=roll < 0.3))
             continue
         produced = rng.randint(1, submitted.images_requested)
         outputs = []
@@ -64,7 +71,7 @@ async def worker(storage: SqliteStorage, rng: random.Random) -> None:
             withheld = rng.random() < 0.2
             sha = None if withheld else await storage.files.put(rng.randbytes(48))
             outputs.append(OutputImage(index, sha, index, not withheld, "used", "1024x1024", 1024, 1024, "image/png"))
-        await storage.complete_job(submitted.id, outputs)
+        await storage.complete_job(submitted.id, outputs, settlement.succeeded(submitted, outputs))
         if roll > 0.9:
             await storage.delete_job(submitted.id)
 

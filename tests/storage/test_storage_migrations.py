@@ -12,7 +12,7 @@ from bot.store import JobStatus, Requester
 from storage.factory import open_storage
 from storage.files import LocalFileStore
 from storage.sqlite import Migration, SqliteStorage, apply_migrations, load_migrations, split_statements
-from tests.storage_support import T0, UNLIMITED, finish, make_storage, submit
+from tests.storage_support import T0, UNLIMITED, cid, finish, gid, make_storage, submit, uid
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "storage" / "migrations"
 
@@ -68,16 +68,16 @@ async def test_an_old_database_upgrades_in_place(tmp_path: Path) -> None:
     conn.execute(
         "INSERT INTO jobs (id, user_id, guild_id, channel_id, action, prompt, prompt_folded, options, status,"
         " images_requested, payer_user_id, created_at)"
-        " VALUES (1, 42, 10, 100, 'edit', 'Old Prompt', 'old prompt', '{\"num_images\": 2}', 'queued', 2, 42, ?)",
-        (created,),
+        " VALUES (1, ?, ?, ?, 'edit', 'Old Prompt', 'old prompt', '{\"num_images\": 2}', 'queued', 2, ?, ?)",
+        (uid(42), gid(10), cid(100), uid(42), created),
     )
     conn.executemany(
         "INSERT INTO job_images (job_id, kind, idx, sha) VALUES (1, ?, 0, ?)",
         [("input", input_sha), ("mask", mask_sha)],
     )
     conn.execute(
-        "INSERT INTO usage_ledger (job_id, user_id, guild_id, reserved, created_at) VALUES (1, 42, 10, 2, ?)",
-        (created,),
+        "INSERT INTO usage_ledger (job_id, user_id, guild_id, reserved, created_at) VALUES (1, ?, ?, 2, ?)",
+        (uid(42), gid(10), created),
     )
     conn.execute("COMMIT")
     conn.close()
@@ -91,12 +91,12 @@ async def test_an_old_database_upgrades_in_place(tmp_path: Path) -> None:
         assert old is not None
         assert (old.prompt, old.status, old.input_sha) == ("Old Prompt", JobStatus.QUEUED, input_sha)
         assert old.options == {"num_images": 2}
-        assert [j.id for j in await storage.history(42, search="old")] == [1]
-        status = await storage.quota_status(Requester(42, 10), UNLIMITED, T0)
+        assert [j.id for j in await storage.history(uid(42), search="old")] == [1]
+        status = await storage.quota_status(Requester(uid(42), gid(10)), UNLIMITED, T0)
         assert (status.window_used, status.active_jobs) == (2, 1)
         done = await finish(storage, old, delivered=2)
         assert done.status is JobStatus.SUCCEEDED
-        new = await submit(storage, user=42)
+        new = await submit(storage, user=uid(42))
         assert new.id == 2
 
 

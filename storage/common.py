@@ -1,0 +1,266 @@
+"""What every backend shares: rows to records, argument checks, audit wording, times as epoch ms.
+
+Rows are read by column name (``sqlite3.Row`` and ``asyncpg.Record`` both allow it), so one mapping
+serves both backends and a new column is added in one place.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.errors import NotFound
+from bot.quota import Usage, next_midnight
+from bot.store import (
+    EffectiveLimits,
+    ImageKind,
+    Job,
+    JobAction,
+    JobImage,
+    JobStatus,
+    NewJob,
+    QuotaStatus,
+    Requester,
+    RoleLimits,
+    Session,
+)
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+GUILD_FIELDS = ("window_images", "window_minutes", "daily_images", "max_active_jobs", "guild_daily_images")
+ROLE_FIELDS = ("window_images", "daily_images", "max_active_jobs")
+SESSION_FIELDS = {"head_job_id": int, "head_index": int, "locked": bool, "owner_pays": bool, "closed": bool}
+ERROR_MESSAGE_MAX = 2000  # stored error messages are cut here (Discord shows at most 2,000 characters)
+
+
+# --- times ---------------------------------------------------------------------------------------
+
+
+def ms(at: datetime) -> int:
+    """Epoch milliseconds; naive datetimes are refused (a local time would shift every window)."""
+    if at.tzinfo is None:
+        raise ValueError("storage times must be timezone-aware (UTC)")
+    return (at - EPOCH) // timedelta(milliseconds=1)
+
+
+def dt(value: int) -> datetime:
+    return EPOCH + timedelta(milliseconds=value)
+
+
+def opt_dt(value: int | None) -> datetime | None:
+    return None if value is None else dt(value)
+
+
+# --- rows to records ---------------------------------------------------------------------------------
+
+
+def job_from_row(row: Mapping[str, Any]) -> Job:
+    """A ``jobs`` row joined with its input and mask shas (``input_sha``, ``mask_sha``)."""
+    return Job(
+        id=row["id"],
+        requester=Requester(row["user_id"], row["guild_id"], row["channel_id"], row["thread_id"]),
+        action=JobAction(row["action"]),
+        prompt=row["prompt"],
+        options=json.loads(row["options"]),
+        seed=row["seed"],
+        status=JobStatus(row["status"]),
+        attempts=row["attempts"],
+        images_requested=row["images_requested"],
+        images_delivered=row["images_delivered"],
+        images_withheld=row["images_withheld"],
+        input_sha=row["input_sha"] or "",
+        mask_sha=row["mask_sha"] or "",
+        created_at=dt(row["created_at"]),
+        payer_user_id=row["payer_user_id"],
+        parent_job_id=row["parent_job_id"],
+        session_id=row["session_id"],
+        private=bool(row["private"]),
+        reply_token=row["reply_token"],
+        error_code=row["error_code"],
+        error_message=row["error_message"],
+        started_at=opt_dt(row["started_at"]),
+        finished_at=opt_dt(row["finished_at"]),
+        progress_channel_id=row["progress_channel_id"],
+        progress_message_id=row["progress_message_id"],
+        result_channel_id=row["result_channel_id"],
+        result_message_id=row["result_message_id"],
+    )
+
+
+def image_from_row(row: Mapping[str, Any]) -> JobImage:
+    return JobImage(
+        job_id=row["job_id"],
+        kind=ImageKind(row["kind"]),
+        index=row["idx"],
+        sha=row["sha"],
+        seed=row["seed"],
+        is_safe=bool(row["is_safe"]),
+        prompt_used=row["prompt_used"],
+        resolution=row["resolution"],
+        width=row["width"],
+        height=row["height"],
+        mime=row["mime"],
+    )
+
+
+def role_from_row(row: Mapping[str, Any]) -> RoleLimits:
+    return RoleLimits(
+        role_id=row["role_id"],
+        window_images=row["window_images"],
+        daily_images=row["daily_images"],
+        max_active_jobs=row["max_active_jobs"],
+        exempt=bool(row["exempt"]),
+    )
+
+
+def session_from_row(row: Mapping[str, Any]) -> Session:
+    return Session(
+        id=row["id"],
+        guild_id=row["guild_id"],
+        channel_id=row["channel_id"],
+        thread_id=row["thread_id"],
+        owner_id=row["owner_id"],
+        root_job_id=row["root_job_id"],
+        head_job_id=row["head_job_id"],
+        head_index=row["head_index"],
+        locked=bool(row["locked"]),
+        owner_pays=bool(row["owner_pays"]),
+        closed=bool(row["closed"]),
+        created_at=dt(row["created_at"]),
+    )
+
+
+def queued_job(job: NewJob, job_id: int, payer: int, options: str, created_ms: int) -> Job:
+    """The record of a job ``submit_job`` just inserted, without reading it back."""
+    return Job(
+        id=job_id,
+        requester=job.requester,
+        action=job.action,
+        prompt=job.prompt,
+        options=json.loads(options),
+        seed=job.seed,
+        status=JobStatus.QUEUED,
+        attempts=0,
+        images_requested=job.images_requested,
+        images_delivered=0,
+        images_withheld=0,
+        input_sha=job.input_sha,
+        mask_sha=job.mask_sha,
+        created_at=dt(created_ms),
+        payer_user_id=payer,
+        parent_job_id=job.parent_job_id,
+        session_id=job.session_id,
+        private=job.private,
+        reply_token=job.reply_token,
+    )
+
+
+def quota_status(limits: EffectiveLimits, usage: Usage, oldest_in_window_ms: int | None, now: datetime) -> QuotaStatus:
+    return QuotaStatus(
+        limits=limits,
+        window_used=usage.window_used,
+        window_frees_at=None
+        if oldest_in_window_ms is None
+        else dt(oldest_in_window_ms) + timedelta(seconds=limits.window_seconds),
+        daily_used=usage.daily_used,
+        daily_resets_at=next_midnight(now),
+        active_jobs=usage.active_jobs,
+        guild_daily_used=usage.guild_daily_used,
+    )
+
+
+# --- checking arguments (before any transaction) ------------------------------------------------------
+
+
+def options_json(job: NewJob) -> str:
+    if job.images_requested < 1:
+        raise ValueError("images_requested must be at least 1")
+    return json.dumps(job.options, separators=(",", ":"), sort_keys=True)
+
+
+def check_page(limit: int, offset: int) -> None:
+    if limit < 0 or offset < 0:
+        raise ValueError("limit and offset must be ≥ 0")
+
+
+def check_limit(name: str, value: int | None, *, minimum: int) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be a whole number ≥ {minimum} (or None for the default)")
+
+
+def check_guild_changes(changes: Mapping[str, int | None]) -> None:
+    for name, value in changes.items():
+        if name not in GUILD_FIELDS:
+            raise ValueError(f"unknown limit {name!r}; expected one of {', '.join(GUILD_FIELDS)}")
+        check_limit(name, value, minimum=1 if name == "window_minutes" else 0)
+
+
+def check_role(role: RoleLimits | None, role_id: int) -> None:
+    if role is None:
+        return
+    if role.role_id != role_id:
+        raise ValueError("role.role_id and role_id differ")
+    for name in ROLE_FIELDS:
+        check_limit(name, getattr(role, name), minimum=0)
+
+
+def check_session_changes(changes: Mapping[str, int | bool]) -> None:
+    for name, value in changes.items():
+        kind = SESSION_FIELDS.get(name)
+        if kind is None:
+            raise ValueError(f"unknown session field {name!r}; expected one of {', '.join(SESSION_FIELDS)}")
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise ValueError(f"{name} must be {kind.__name__}")
+
+
+def check_statuses(statuses: Sequence[JobStatus]) -> list[str]:
+    if not statuses:
+        raise ValueError("name at least one status")
+    return [str(s) for s in statuses]
+
+
+def like_pattern(search: str) -> str:
+    """A ``LIKE … ESCAPE '\\'`` pattern matching ``search`` literally, casefolded, anywhere."""
+    text = search.casefold().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{text}%"
+
+
+# --- audit wording ---------------------------------------------------------------------------------------
+
+
+def shown(value: int | None) -> str:
+    return "default" if value is None else str(value)
+
+
+def describe_role(role: RoleLimits | None) -> str:
+    if role is None:
+        return "none"
+    parts = [f"{name}={getattr(role, name)}" for name in ROLE_FIELDS if getattr(role, name) is not None]
+    if role.exempt:
+        parts.append("exempt")
+    return ", ".join(parts) or "no overrides"
+
+
+# --- refusals the backends raise ---------------------------------------------------------------------------
+
+
+def file_missing(sha: str) -> NotFound:
+    return NotFound(
+        "The image for this edit is no longer stored; please upload it again.",
+        detail=f"file {sha} is not in the file store (call files.put before submit_job)",
+    )
+
+
+def not_running(job_id: int) -> NotFound:
+    return NotFound("That edit has already finished or no longer exists.", detail=f"job {job_id} is not running")
+
+
+def session_gone(session_id: int) -> NotFound:
+    return NotFound("That editing session no longer exists.", detail=f"session {session_id} not found")
+
+
+def job_gone(job_id: int) -> NotFound:
+    return NotFound("That edit is no longer in the bot's history.", detail=f"job {job_id} not found")

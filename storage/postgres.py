@@ -1,0 +1,856 @@
+"""The PostgreSQL backend of ``Storage`` (asyncpg, a connection pool), plus its migration runner.
+
+Several bot processes can share one database, so every guarantee the SQLite backend gets from its
+single writer is made explicit here. Design decisions, each for a reason:
+
+* **Quota checks and reservations: advisory transaction locks, READ COMMITTED.** ``submit_job`` takes
+  ``pg_advisory_xact_lock`` on its payer, its requester and its server (sorted, so two submissions
+  never wait for each other in a circle), *then* reads usage and inserts. Every submission that could
+  change the same count waits for the previous one to commit, and under READ COMMITTED each statement
+  after the lock sees that commit: no overshoot. Submissions of unrelated users and servers never
+  wait. The locks go at commit or rollback, even if the process dies. Rejected alternatives:
+  SERIALIZABLE would abort most of 100 simultaneous submissions of one user with serialisation
+  failures, each retried (a retry storm exactly when load peaks); row locks need a row per user and
+  server to lock (an upsert on every submission) and give the same ordering at a higher cost.
+* **Status changes are conditional statements** (``WHERE status = 'queued'`` …), so two workers can
+  never both claim or both complete a job; the settlement is applied in the same transaction.
+* **Files**: a file is deleted only when no row references it. Deleting takes an exclusive advisory
+  lock on the file's sha; ``submit_job`` and ``complete_job`` take a shared one on the files they
+  reference, before checking the file exists. So a new reference cannot slip in between "nobody
+  uses it" and the unlink, whichever process does either.
+* **Deleting jobs** re-checks ``bot.retention.DELETABLE`` in the ``DELETE`` itself, so a job claimed
+  while its deletion was being decided stays.
+* **Same data as SQLite**: times are BIGINT epoch milliseconds, options JSON text; the core's rules
+  come in from ``bot`` exactly as for SQLite (see ``bot/store.py``), the row mapping and argument
+  checks from ``storage/common.py``.
+* **Close** waits for the calls already running, then closes the pool (as SQLite lets queued writes
+  commit first).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+
+import asyncpg
+
+from bot.errors import QuotaExceeded
+from bot.quota import Usage, check_submission, day_start
+from bot.retention import DELETABLE
+from bot.settlement import payer_of
+from bot.store import (
+    AuditEntry,
+    CleanupReport,
+    EffectiveLimits,
+    GuildConfig,
+    Job,
+    JobImage,
+    JobStatus,
+    NewJob,
+    OutputImage,
+    QuotaStatus,
+    Requester,
+    RoleLimits,
+    Session,
+    SessionExists,
+    Settlement,
+    UsageRow,
+)
+from storage import common
+from storage.common import GUILD_FIELDS, dt, ms
+from storage.files import LocalFileStore
+
+log = logging.getLogger(__name__)
+
+DELETE_CHUNK = 500  # jobs per transaction when deleting many
+_DELETABLE = [str(status) for status in DELETABLE]
+
+# --- migrations ----------------------------------------------------------------------------------------
+
+_MIGRATION_FILE = re.compile(r"(\d{3})_([a-z0-9_]+)\.sql")
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def load_migrations() -> list[Migration]:
+    """The numbered ``storage/migrations/postgres/NNN_name.sql`` files (package data), in order."""
+    found: dict[int, Migration] = {}
+    for entry in resources.files("storage").joinpath("migrations", "postgres").iterdir():
+        match = _MIGRATION_FILE.fullmatch(entry.name)
+        if match is None:
+            continue
+        version = int(match[1])
+        if version in found:
+            raise RuntimeError(f"two PostgreSQL migrations are numbered {version:03d}")
+        found[version] = Migration(version, match[2], entry.read_text(encoding="utf-8"))
+    return [found[v] for v in sorted(found)]
+
+
+async def apply_migrations(conn: asyncpg.Connection, migrations: Sequence[Migration]) -> list[int]:
+    """Apply the migrations not yet recorded, each in its own transaction; returns the versions applied.
+
+    A session advisory lock makes a second process wait while the first migrates."""
+    key = lock_key("migrations", "postgres")
+    await conn.execute("SELECT pg_advisory_lock($1)", key)
+    try:
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)"
+        )
+        newest = await conn.fetchval("SELECT MAX(version) FROM schema_migrations")
+        if newest is not None and migrations and newest > migrations[-1].version:
+            raise RuntimeError(
+                f"the database is at schema version {newest}, newer than this bot knows "
+                f"({migrations[-1].version}); run a newer version of the bot"
+            )
+        applied = []
+        for migration in migrations:
+            async with conn.transaction():
+                if await conn.fetchval("SELECT 1 FROM schema_migrations WHERE version = $1", migration.version):
+                    continue
+                await conn.execute(migration.sql)
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                    migration.version,
+                    migration.name,
+                    ms(datetime.now(UTC)),
+                )
+                applied.append(migration.version)
+        if applied:
+            log.info("PostgreSQL database migrated to schema version %d", migrations[-1].version)
+        return applied
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", key)
+
+
+# --- lock keys -------------------------------------------------------------------------------------------
+
+
+def lock_key(kind: str, value: object) -> int:
+    """A signed 64-bit advisory lock key for ``kind:value`` (a collision only serialises more)."""
+    digest = hashlib.blake2b(f"inpaint-bot:{kind}:{value}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _lock_sql(exclusive: int, shared: int) -> str:
+    calls = [f"pg_advisory_xact_lock(${n})" for n in range(1, exclusive + 1)]
+    calls += [f"pg_advisory_xact_lock_shared(${n})" for n in range(exclusive + 1, exclusive + shared + 1)]
+    return "SELECT " + ", ".join(calls)
+
+
+async def _lock(conn: asyncpg.Connection, exclusive: Iterable[int] = (), shared: Iterable[int] = ()) -> None:
+    """Take advisory transaction locks in one round trip, each group in a fixed (sorted) order."""
+    ex, sh = sorted(set(exclusive)), sorted(set(shared))
+    if ex or sh:
+        await conn.execute(_lock_sql(len(ex), len(sh)), *ex, *sh)
+
+
+def _quota_keys(requester: Requester, payer: int) -> list[int]:
+    keys = [lock_key("user", payer), lock_key("user", requester.user_id)]
+    if requester.guild_id is not None:
+        keys.append(lock_key("guild", requester.guild_id))
+    return keys
+
+
+def _file_keys(shas: Iterable[str | None]) -> list[int]:
+    return [lock_key("file", sha) for sha in shas if sha is not None]
+
+
+# --- SQL --------------------------------------------------------------------------------------------------
+
+
+def _jobs_from(source: str) -> str:
+    """Jobs (from a table or a CTE named ``source``) with their input and mask shas, as ``j``."""
+    return (
+        f"SELECT j.*, i.sha AS input_sha, m.sha AS mask_sha FROM {source} AS j"
+        " LEFT JOIN job_images AS i ON i.job_id = j.id AND i.kind = 'input' AND i.idx = 0"
+        " LEFT JOIN job_images AS m ON m.job_id = j.id AND m.kind = 'mask' AND m.idx = 0"
+    )
+
+
+_JOBS = _jobs_from("jobs")
+
+
+def _jobs_changed_by(update: str) -> str:
+    """The jobs an ``UPDATE … RETURNING *`` changed, with their shas, in the same statement."""
+    return f"WITH changed AS ({update}) {_jobs_from('changed')}"
+
+
+_USAGE_SQL = """
+SELECT
+    (SELECT COALESCE(SUM(reserved + charged), 0) FROM usage_ledger WHERE user_id = $1 AND created_at > $2),
+    (SELECT COALESCE(SUM(reserved + charged), 0) FROM usage_ledger WHERE user_id = $1 AND created_at >= $3),
+    (SELECT COUNT(*) FROM jobs WHERE user_id = $4 AND status IN ('queued', 'running')),
+    (SELECT COALESCE(SUM(reserved + charged), 0) FROM usage_ledger WHERE guild_id = $5 AND created_at >= $3)
+"""
+
+_SUBMIT_SQL = """
+WITH job AS (
+    INSERT INTO jobs (user_id, guild_id, channel_id, thread_id, parent_job_id, session_id, action, prompt,
+                      prompt_folded, options, seed, images_requested, payer_user_id, private, reply_token,
+                      created_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+    RETURNING id
+), images AS (
+    INSERT INTO job_images (job_id, kind, idx, sha)
+    SELECT id, 'input', 0, $17 FROM job UNION ALL SELECT id, 'mask', 0, $18 FROM job
+), ledger AS (
+    INSERT INTO usage_ledger (job_id, user_id, guild_id, reserved, created_at)
+    SELECT id, $13, $2, $12, $16 FROM job
+)
+SELECT id FROM job
+"""
+
+_CLAIM = _jobs_changed_by(
+    "UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = $2"
+    " WHERE id = $1 AND status = 'queued' RETURNING *"
+)
+
+_INSERT_OUTPUT = (
+    "INSERT INTO job_images (job_id, kind, idx, sha, seed, is_safe, prompt_used, resolution, width, height, mime)"
+    " VALUES ($1, 'output', $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+)
+
+
+def _updated(status: str) -> int:
+    """The row count of an asyncpg command status such as ``UPDATE 1``."""
+    return int(status.rsplit(" ", 1)[-1])
+
+
+# --- the storage -------------------------------------------------------------------------------------------
+
+
+class PostgresStorage:
+    """``Storage`` on PostgreSQL; see the module docstring for the concurrency design."""
+
+    def __init__(
+        self,
+        url: str,
+        files: LocalFileStore,
+        *,
+        min_pool: int = 1,
+        max_pool: int = 10,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.url = url
+        self.files = files
+        self.min_pool, self.max_pool = min_pool, max_pool
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._pool: asyncpg.Pool | None = None
+        self._closing = False
+        self._busy = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def __repr__(self) -> str:  # the URL may carry a password
+        return f"PostgresStorage(pool={self.min_pool}..{self.max_pool})"
+
+    # --- lifecycle ---------------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Connect (a pool) and migrate. Creates the image directory if needed."""
+        if self._pool is not None:
+            return
+        await asyncio.to_thread(self.files.root.mkdir, parents=True, exist_ok=True)
+        pool = await asyncpg.create_pool(self.url, min_size=self.min_pool, max_size=self.max_pool)
+        try:
+            async with pool.acquire() as conn:
+                await apply_migrations(conn, load_migrations())
+        except BaseException:
+            await pool.close()
+            raise
+        self._pool = pool
+
+    async def close(self) -> None:
+        """Refuse new calls, let the running ones finish, then close the pool. Idempotent."""
+        if self._pool is None or self._closing:
+            return
+        self._closing = True
+        try:
+            await self._idle.wait()
+            pool, self._pool = self._pool, None
+            await pool.close()
+        finally:
+            self._closing = False
+
+    async def __aenter__(self) -> PostgresStorage:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    @asynccontextmanager
+    async def _conn(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection for one call; counted, so ``close`` can wait for it."""
+        pool = self._pool
+        if pool is None or self._closing:
+            raise RuntimeError("storage is not open")
+        self._busy += 1
+        self._idle.clear()
+        try:
+            async with pool.acquire() as conn:
+                yield conn
+        finally:
+            self._busy -= 1
+            if self._busy == 0:
+                self._idle.set()
+
+    @asynccontextmanager
+    async def _tx(self) -> AsyncIterator[asyncpg.Connection]:
+        async with self._conn() as conn, conn.transaction():
+            yield conn
+
+    async def _fetch_jobs(self, tail: str, *params: Any) -> list[Job]:
+        async with self._conn() as conn:
+            return [common.job_from_row(row) for row in await conn.fetch(f"{_JOBS} {tail}", *params)]
+
+    def _now_ms(self) -> int:
+        return ms(self._clock())
+
+    # --- jobs ------------------------------------------------------------------------------------------
+
+    async def submit_job(self, job: NewJob, limits: EffectiveLimits, now: datetime | None = None) -> Job:
+        options = common.options_json(job)
+        now_ms = ms(now or self._clock())
+        requester = job.requester
+        payer = payer_of(requester, job.payer_user_id)
+        async with self._tx() as conn:
+            await _lock(conn, _quota_keys(requester, payer), _file_keys((job.input_sha, job.mask_sha)))
+            for sha in (job.input_sha, job.mask_sha):
+                if not self.files.exists(sha):
+                    raise common.file_missing(sha)
+            refusal = await _refusal(conn, requester, payer, job.images_requested, limits, dt(now_ms))
+            if refusal is not None:
+                raise refusal
+            job_id = await conn.fetchval(
+                _SUBMIT_SQL,
+                requester.user_id,
+                requester.guild_id,
+                requester.channel_id,
+                requester.thread_id,
+                job.parent_job_id,
+                job.session_id,
+                str(job.action),
+                job.prompt,
+                job.prompt.casefold(),
+                options,
+                job.seed,
+                job.images_requested,
+                payer,
+                job.private,
+                job.reply_token,
+                now_ms,
+                job.input_sha,
+                job.mask_sha,
+            )
+        self.files.unpin(job.input_sha, job.mask_sha)
+        return common.queued_job(job, job_id, payer, options, now_ms)
+
+    async def precheck(
+        self, requester: Requester, payer_user_id: int | None, images: int, limits: EffectiveLimits
+    ) -> None:
+        """``submit_job``'s limit checks without reserving (advisory: ``submit_job`` checks again)."""
+        async with self._conn() as conn:
+            refusal = await _refusal(conn, requester, payer_of(requester, payer_user_id), images, limits, self._clock())
+        if refusal is not None:
+            raise refusal
+
+    async def get_job(self, job_id: int) -> Job | None:
+        jobs = await self._fetch_jobs("WHERE j.id = $1", job_id)
+        return jobs[0] if jobs else None
+
+    async def jobs_with_status(self, *statuses: JobStatus, guild_id: int | None = None) -> list[Job]:
+        """Oldest first (queue order)."""
+        names = common.check_statuses(statuses)
+        if guild_id is None:
+            return await self._fetch_jobs("WHERE j.status = ANY($1::text[]) ORDER BY j.id", names)
+        where = "WHERE j.status = ANY($1::text[]) AND j.guild_id = $2 ORDER BY j.id"
+        return await self._fetch_jobs(where, names, guild_id)
+
+    async def claim_job(self, job_id: int) -> Job | None:
+        """queued → running, attempts + 1, in one statement. None if the job is not queued."""
+        async with self._conn() as conn:
+            row = await conn.fetchrow(_CLAIM, job_id, self._now_ms())
+        return None if row is None else common.job_from_row(row)
+
+    async def requeue_job(self, job_id: int, *, keep_attempt: bool = True) -> Job | None:
+        """running → queued; ``keep_attempt=False`` gives the attempt back (a clean shutdown)."""
+        attempts = "attempts" if keep_attempt else "GREATEST(attempts - 1, 0)"
+        sql = _jobs_changed_by(
+            f"UPDATE jobs SET status = 'queued', started_at = NULL, attempts = {attempts}"
+            " WHERE id = $1 AND status = 'running' RETURNING *"
+        )
+        async with self._conn() as conn:
+            row = await conn.fetchrow(sql, job_id)
+        return None if row is None else common.job_from_row(row)
+
+    async def complete_job(self, job_id: int, outputs: Sequence[OutputImage], settlement: Settlement) -> Job:
+        """running → succeeded, the outputs recorded and ``settlement`` applied, in one transaction."""
+        now_ms = self._now_ms()
+        delivered = sum(1 for o in outputs if o.sha is not None)
+        async with self._tx() as conn:
+            await _lock(conn, shared=_file_keys(o.sha for o in outputs))
+            missing = [o.sha for o in outputs if o.sha is not None and not self.files.exists(o.sha)]
+            if missing:
+                raise ValueError(f"output files not in the file store (call files.put first): {missing}")
+            status = await conn.execute(
+                "UPDATE jobs SET status = 'succeeded', finished_at = $2, images_delivered = $3, images_withheld = $4"
+                " WHERE id = $1 AND status = 'running'",
+                job_id,
+                now_ms,
+                delivered,
+                len(outputs) - delivered,
+            )
+            if _updated(status) != 1:
+                raise common.not_running(job_id)
+            if outputs:
+                rows = [
+                    (job_id, o.index, o.sha, o.seed, o.is_safe, o.prompt_used, o.resolution, o.width, o.height, o.mime)
+                    for o in outputs
+                ]
+                await conn.executemany(_INSERT_OUTPUT, rows)
+            await _settle(conn, job_id, settlement, now_ms)
+            done = await conn.fetchrow(f"{_JOBS} WHERE j.id = $1", job_id)
+        self.files.unpin(*(o.sha for o in outputs))
+        return common.job_from_row(done)
+
+    async def fail_job(self, job_id: int, code: str, message: str, settlement: Settlement) -> Job | None:
+        """queued|running → failed with ``settlement`` applied; None otherwise."""
+        sql = (
+            "UPDATE jobs SET status = 'failed', finished_at = $2, error_code = $3, error_message = $4"
+            " WHERE id = $1 AND status IN ('queued', 'running')"
+        )
+        message = message[: common.ERROR_MESSAGE_MAX]
+        return await self._finish(sql, job_id, settlement, code, message)
+
+    async def cancel_job(self, job_id: int, settlement: Settlement) -> Job | None:
+        """queued → cancelled with ``settlement`` applied; None once it has started."""
+        sql = "UPDATE jobs SET status = 'cancelled', finished_at = $2 WHERE id = $1 AND status = 'queued'"
+        return await self._finish(sql, job_id, settlement)
+
+    async def _finish(self, sql: str, job_id: int, settlement: Settlement, *params: Any) -> Job | None:
+        now_ms = self._now_ms()
+        async with self._tx() as conn:
+            if _updated(await conn.execute(sql, job_id, now_ms, *params)) != 1:
+                return None
+            await _settle(conn, job_id, settlement, now_ms)
+            row = await conn.fetchrow(f"{_JOBS} WHERE j.id = $1", job_id)
+        return common.job_from_row(row)
+
+    async def set_progress_message(self, job_id: int, channel_id: int, message_id: int) -> None:
+        async with self._conn() as conn:
+            await conn.execute(
+                "UPDATE jobs SET progress_channel_id = $2, progress_message_id = $3 WHERE id = $1",
+                job_id,
+                channel_id,
+                message_id,
+            )
+
+    async def mark_posted(self, job_id: int, channel_id: int, message_id: int) -> bool:
+        """Record the result message once: True the first time, False afterwards."""
+        async with self._conn() as conn:
+            status = await conn.execute(
+                "UPDATE jobs SET result_channel_id = $2, result_message_id = $3"
+                " WHERE id = $1 AND result_message_id IS NULL",
+                job_id,
+                channel_id,
+                message_id,
+            )
+        return _updated(status) == 1
+
+    async def job_images(self, job_id: int) -> list[JobImage]:
+        """Input, mask, then outputs in index order."""
+        async with self._conn() as conn:
+            rows = await conn.fetch(
+                "SELECT * FROM job_images WHERE job_id = $1"
+                " ORDER BY CASE kind WHEN 'input' THEN 0 WHEN 'mask' THEN 1 ELSE 2 END, idx",
+                job_id,
+            )
+        return [common.image_from_row(row) for row in rows]
+
+    async def undelivered_jobs(self, since: datetime) -> list[Job]:
+        return await self._fetch_jobs(
+            "WHERE j.status IN ('succeeded', 'failed') AND j.result_message_id IS NULL AND j.finished_at >= $1"
+            " ORDER BY j.id",
+            ms(since),
+        )
+
+    async def job_by_message(self, channel_id: int, message_id: int) -> Job | None:
+        jobs = await self._fetch_jobs(
+            "WHERE j.result_message_id = $1 AND j.result_channel_id = $2 LIMIT 1", message_id, channel_id
+        )
+        return jobs[0] if jobs else None
+
+    # --- history ------------------------------------------------------------------------------------------
+
+    async def history(
+        self,
+        user_id: int,
+        *,
+        guild_id: int | None = None,
+        search: str | None = None,
+        limit: int = 10,
+        offset: int = 0,
+    ) -> list[Job]:
+        common.check_page(limit, offset)
+        where, params = _history_filter(user_id, guild_id, search)
+        n = len(params)
+        return await self._fetch_jobs(
+            f"WHERE {where} ORDER BY j.id DESC LIMIT ${n + 1} OFFSET ${n + 2}", *params, limit, offset
+        )
+
+    async def count_history(self, user_id: int, *, guild_id: int | None = None, search: str | None = None) -> int:
+        where, params = _history_filter(user_id, guild_id, search)
+        async with self._conn() as conn:
+            return await conn.fetchval(f"SELECT COUNT(*) FROM jobs AS j WHERE {where}", *params)
+
+    async def delete_job(self, job_id: int) -> bool:
+        removed, _ = await self._delete_jobs("id = $1", [job_id])
+        return removed == 1
+
+    async def delete_user_history(self, user_id: int) -> int:
+        removed, _ = await self._delete_jobs("user_id = $1", [user_id])
+        return removed
+
+    async def _delete_jobs(self, where: str, params: list[Any]) -> tuple[int, int]:
+        """Delete deletable jobs matching ``where`` in chunks, then their unreferenced files."""
+        n = len(params)
+        pick = f"SELECT id FROM jobs WHERE {where} AND status = ANY(${n + 1}::text[]) ORDER BY id LIMIT ${n + 2}"
+        delete = (
+            "WITH gone AS (DELETE FROM jobs WHERE id = ANY($1::bigint[]) AND status = ANY($2::text[]) RETURNING id)"
+            " SELECT (SELECT COUNT(*) FROM gone) AS count, ARRAY(SELECT DISTINCT sha FROM job_images"
+            " WHERE job_id IN (SELECT id FROM gone) AND sha IS NOT NULL) AS shas"
+        )
+        jobs = files = 0
+        while True:
+            async with self._tx() as conn:
+                ids = [row[0] for row in await conn.fetch(pick, *params, _DELETABLE, DELETE_CHUNK)]
+                if not ids:
+                    return jobs, files
+                row = await conn.fetchrow(delete, ids, _DELETABLE)
+            jobs += row["count"]
+            files += await self._release_files(row["shas"])
+            if len(ids) < DELETE_CHUNK:
+                return jobs, files
+
+    async def _release_files(self, shas: Iterable[str]) -> int:
+        """Delete the files no row references, under an exclusive lock per file (see the docstring)."""
+        shas = sorted(set(shas))
+        if not shas:
+            return 0
+        removed = 0
+        async with self._tx() as conn:
+            await _lock(conn, _file_keys(shas))
+            used = {
+                row[0]
+                for row in await conn.fetch("SELECT DISTINCT sha FROM job_images WHERE sha = ANY($1::text[])", shas)
+            }
+            for sha in shas:
+                if sha not in used and not self.files.pinned(sha):
+                    removed += self.files.remove(sha)
+        return removed
+
+    # --- quotas and usage ------------------------------------------------------------------------------
+
+    async def quota_status(
+        self, requester: Requester, limits: EffectiveLimits, now: datetime | None = None
+    ) -> QuotaStatus:
+        now = now or self._clock()
+        async with self._conn() as conn:
+            usage, window_start = await _usage(conn, requester.user_id, requester, limits, now)
+            oldest = await conn.fetchval(
+                "SELECT MIN(created_at) FROM usage_ledger"
+                " WHERE user_id = $1 AND created_at > $2 AND reserved + charged > 0",
+                requester.user_id,
+                window_start,
+            )
+        return common.quota_status(limits, usage, oldest, now)
+
+    async def usage_report(self, guild_id: int, since: datetime) -> list[UsageRow]:
+        async with self._conn() as conn:
+            rows = await conn.fetch(
+                """
+                SELECT user_id, SUM(charged) AS images, SUM(CASE WHEN charged > 0 THEN 1 ELSE 0 END) AS jobs
+                FROM usage_ledger
+                WHERE guild_id = $1 AND created_at >= $2
+                GROUP BY user_id
+                HAVING SUM(charged) > 0
+                ORDER BY images DESC, user_id
+                """,
+                guild_id,
+                ms(since),
+            )
+        return [UsageRow(user_id=row[0], images=int(row[1]), jobs=int(row[2])) for row in rows]
+
+    # --- guild settings ---------------------------------------------------------------------------------
+
+    async def guild_config(self, guild_id: int) -> GuildConfig:
+        async with self._conn() as conn:
+            return await _guild_config(conn, guild_id)
+
+    async def update_guild_config(self, guild_id: int, actor_id: int, **changes: int | None) -> GuildConfig:
+        common.check_guild_changes(changes)
+        now_ms = self._now_ms()
+        async with self._tx() as conn:
+            await _lock(conn, [lock_key("guild-config", guild_id)])
+            current = await _guild_config(conn, guild_id)
+            await conn.execute(
+                "INSERT INTO guild_settings (guild_id, updated_at) VALUES ($1, $2) ON CONFLICT (guild_id) DO NOTHING",
+                guild_id,
+                now_ms,
+            )
+            for name, value in changes.items():
+                old = getattr(current, name)
+                if old == value:
+                    continue
+                # ``name`` is one of GUILD_FIELDS (checked above), never user text
+                await conn.execute(
+                    f"UPDATE guild_settings SET {name} = $2, updated_at = $3 WHERE guild_id = $1",
+                    guild_id,
+                    value,
+                    now_ms,
+                )
+                await _audit(conn, guild_id, actor_id, f"set {name}", common.shown(old), common.shown(value), now_ms)
+            return await _guild_config(conn, guild_id)
+
+    async def set_role_limits(self, guild_id: int, actor_id: int, role: RoleLimits | None, role_id: int) -> GuildConfig:
+        common.check_role(role, role_id)
+        now_ms = self._now_ms()
+        async with self._tx() as conn:
+            await _lock(conn, [lock_key("guild-config", guild_id)])
+            old = next((r for r in (await _guild_config(conn, guild_id)).roles if r.role_id == role_id), None)
+            if role is None:
+                if old is not None:
+                    sql = "DELETE FROM role_limits WHERE guild_id = $1 AND role_id = $2"
+                    await conn.execute(sql, guild_id, role_id)
+                    await _audit(
+                        conn, guild_id, actor_id, f"role {role_id} removed", common.describe_role(old), None, now_ms
+                    )
+                return await _guild_config(conn, guild_id)
+            await conn.execute(
+                """
+                INSERT INTO role_limits (guild_id, role_id, window_images, daily_images, max_active_jobs, exempt,
+                                         updated_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7)
+                ON CONFLICT (guild_id, role_id) DO UPDATE SET
+                    window_images = excluded.window_images,
+                    daily_images = excluded.daily_images,
+                    max_active_jobs = excluded.max_active_jobs,
+                    exempt = excluded.exempt,
+                    updated_at = excluded.updated_at
+                """,
+                guild_id,
+                role_id,
+                role.window_images,
+                role.daily_images,
+                role.max_active_jobs,
+                role.exempt,
+                now_ms,
+            )
+            if old != role:
+                before, after = common.describe_role(old), common.describe_role(role)
+                await _audit(conn, guild_id, actor_id, f"role {role_id}", before, after, now_ms)
+            return await _guild_config(conn, guild_id)
+
+    async def audit_log(self, guild_id: int, limit: int = 20) -> list[AuditEntry]:
+        common.check_page(limit, 0)
+        async with self._conn() as conn:
+            rows = await conn.fetch(
+                "SELECT guild_id, actor_id, action, old_value, new_value, created_at FROM audit_log"
+                " WHERE guild_id = $1 ORDER BY id DESC LIMIT $2",
+                guild_id,
+                limit,
+            )
+        return [AuditEntry(r[0], r[1], r[2], r[3], r[4], dt(r[5])) for r in rows]
+
+    # --- retention -----------------------------------------------------------------------------------------
+
+    async def cleanup(self, older_than: datetime) -> CleanupReport:
+        """As SQLite's: old deletable jobs, settled usage older than the cutoff, unreferenced files."""
+        cutoff = ms(older_than)
+        jobs, files = await self._delete_jobs("finished_at < $1", [cutoff])
+        async with self._conn() as conn:
+            await conn.execute("DELETE FROM usage_ledger WHERE created_at < $1 AND reserved = 0", cutoff)
+        stale = await asyncio.to_thread(lambda: list(self.files.stale_files(time.time() - self.files.pin_seconds)))
+        for sha, path in stale:
+            if sha is None:  # a temporary file from a write that crashed
+                path.unlink(missing_ok=True)
+                files += 1
+        files += await self._release_files(s for s, _ in stale if s is not None)
+        if jobs or files:
+            log.info("cleanup removed %d jobs and %d files", jobs, files)
+        return CleanupReport(jobs_removed=jobs, files_removed=files)
+
+    # --- editing sessions ---------------------------------------------------------------------------------
+
+    async def create_session(
+        self, *, guild_id: int, channel_id: int, thread_id: int, owner_id: int, root_job_id: int, head_index: int
+    ) -> Session:
+        """``SessionExists`` if the result or the thread already has one (the UNIQUE columns decide, so a
+        double click in two processes cannot make two)."""
+        try:
+            async with self._conn() as conn:
+                row = await conn.fetchrow(
+                    "INSERT INTO sessions (guild_id, channel_id, thread_id, owner_id, root_job_id, head_job_id,"
+                    " head_index, created_at) VALUES ($1, $2, $3, $4, $5, $5, $6, $7) RETURNING *",
+                    guild_id,
+                    channel_id,
+                    thread_id,
+                    owner_id,
+                    root_job_id,
+                    head_index,
+                    self._now_ms(),
+                )
+        except asyncpg.UniqueViolationError:
+            async with self._conn() as conn:
+                clash = await conn.fetchval(
+                    "SELECT thread_id FROM sessions WHERE root_job_id = $1 OR thread_id = $2 LIMIT 1",
+                    root_job_id,
+                    thread_id,
+                )
+            raise SessionExists(clash if clash is not None else thread_id) from None
+        return common.session_from_row(row)
+
+    async def get_session(self, session_id: int) -> Session | None:
+        return await self._session_where("id", session_id)
+
+    async def session_by_thread(self, thread_id: int) -> Session | None:
+        return await self._session_where("thread_id", thread_id)
+
+    async def session_by_root(self, root_job_id: int) -> Session | None:
+        return await self._session_where("root_job_id", root_job_id)
+
+    async def _session_where(self, column: str, value: int) -> Session | None:
+        async with self._conn() as conn:
+            row = await conn.fetchrow(f"SELECT * FROM sessions WHERE {column} = $1", value)
+        return None if row is None else common.session_from_row(row)
+
+    async def update_session(self, session_id: int, **changes: int | bool) -> Session:
+        common.check_session_changes(changes)
+        names = list(changes)  # SESSION_FIELDS keys (checked above), never user text
+        sets = ", ".join(f"{name} = ${n}" for n, name in enumerate(names, start=2)) or "id = id"
+        async with self._conn() as conn:
+            row = await conn.fetchrow(
+                f"UPDATE sessions SET {sets} WHERE id = $1 RETURNING *", session_id, *changes.values()
+            )
+        if row is None:
+            raise common.session_gone(session_id)
+        return common.session_from_row(row)
+
+    async def attach_job_to_session(self, job_id: int, session_id: int) -> None:
+        async with self._tx() as conn:
+            if await conn.fetchval("SELECT 1 FROM sessions WHERE id = $1 FOR SHARE", session_id) is None:
+                raise common.session_gone(session_id)
+            if _updated(await conn.execute("UPDATE jobs SET session_id = $2 WHERE id = $1", job_id, session_id)) != 1:
+                raise common.job_gone(job_id)
+
+    async def session_jobs(self, session_id: int) -> list[Job]:
+        return await self._fetch_jobs("WHERE j.session_id = $1 ORDER BY j.id", session_id)
+
+
+# --- functions run on a connection (inside the caller's transaction when it has one) ----------------------
+
+
+async def _usage(
+    conn: asyncpg.Connection, payer: int, requester: Requester, limits: EffectiveLimits, now: datetime
+) -> tuple[Usage, int]:
+    window_start = ms(now) - limits.window_seconds * 1000
+    row = await conn.fetchrow(
+        _USAGE_SQL, payer, window_start, ms(day_start(now)), requester.user_id, requester.guild_id
+    )
+    guild_used = int(row[3]) if requester.guild_id is not None else None
+    return Usage(int(row[0]), int(row[1]), int(row[2]), guild_used), window_start
+
+
+async def _refusal(
+    conn: asyncpg.Connection, requester: Requester, payer: int, images: int, limits: EffectiveLimits, now: datetime
+) -> QuotaExceeded | None:
+    """``bot.quota.check_submission`` on usage read here. It asks for the window's entries only when the
+    window refuses; a synchronous callback cannot await a query, so the decision runs a second time
+    with the entries fetched (same inputs, so the same decision) only in that case."""
+    usage, window_start = await _usage(conn, payer, requester, limits, now)
+    wanted = False
+
+    def probe() -> list[tuple[datetime, int]]:
+        nonlocal wanted
+        wanted = True
+        return []
+
+    refusal = check_submission(limits, usage, images, now, probe)
+    if not wanted:
+        return refusal
+    rows = await conn.fetch(
+        "SELECT created_at, reserved + charged FROM usage_ledger"
+        " WHERE user_id = $1 AND created_at > $2 AND reserved + charged > 0 ORDER BY created_at",
+        payer,
+        window_start,
+    )
+    entries = [(dt(at), images_) for at, images_ in rows]
+    return check_submission(limits, usage, images, now, lambda: entries)
+
+
+async def _settle(conn: asyncpg.Connection, job_id: int, settlement: Settlement, now_ms: int) -> None:
+    await conn.execute(
+        "UPDATE usage_ledger SET charged = $2, reserved = 0, settled_at = $3 WHERE job_id = $1",
+        job_id,
+        settlement.charged,
+        now_ms,
+    )
+    if settlement.head is not None:
+        await conn.execute(
+            "UPDATE sessions SET head_job_id = $2, head_index = $3 WHERE id = $1",
+            settlement.head.session_id,
+            job_id,
+            settlement.head.index,
+        )
+
+
+def _history_filter(user_id: int, guild_id: int | None, search: str | None) -> tuple[str, list[Any]]:
+    where, params = "j.user_id = $1", [user_id]
+    if guild_id is not None:
+        params.append(guild_id)
+        where += f" AND j.guild_id = ${len(params)}"
+    if search:
+        params.append(common.like_pattern(search))
+        where += f" AND j.prompt_folded LIKE ${len(params)} ESCAPE '\\'"
+    return where, params
+
+
+async def _guild_config(conn: asyncpg.Connection, guild_id: int) -> GuildConfig:
+    row = await conn.fetchrow("SELECT * FROM guild_settings WHERE guild_id = $1", guild_id)
+    roles = tuple(
+        common.role_from_row(r)
+        for r in await conn.fetch("SELECT * FROM role_limits WHERE guild_id = $1 ORDER BY role_id", guild_id)
+    )
+    values = {name: row[name] for name in GUILD_FIELDS} if row is not None else {}
+    return GuildConfig(guild_id=guild_id, roles=roles, **values)
+
+
+async def _audit(
+    conn: asyncpg.Connection, guild_id: int, actor_id: int, action: str, old: str | None, new: str | None, now_ms: int
+) -> None:
+    await conn.execute(
+        "INSERT INTO audit_log (guild_id, actor_id, action, old_value, new_value, created_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6)",
+        guild_id,
+        actor_id,
+        action,
+        old,
+        new,
+        now_ms,
+    )
