@@ -56,6 +56,12 @@ class Settings:
     limits: LimitDefaults = field(default_factory=LimitDefaults)
     retention_days: int = 30
     shutdown_grace_s: float = 30.0
+    # the web server and the mask editor (issue 12); PUBLIC_URL unset = the editor is off
+    web_host: str = "127.0.0.1"
+    web_port: int = 8080
+    public_url: str | None = None
+    web_secret: Secret = field(default_factory=lambda: Secret(""))
+    editor_link_minutes: int = 15
 
     @property
     def database_path(self) -> Path:
@@ -69,7 +75,7 @@ class Settings:
         return self.ideogram_base_url.rstrip("/") + self.ideogram_edit_path
 
     def secrets(self) -> tuple[Secret, ...]:
-        return (self.discord_token, self.ideogram_api_key)
+        return (self.discord_token, self.ideogram_api_key, self.web_secret)
 
     def problems(self, *, need_discord: bool, need_api: bool) -> list[str]:
         """What is missing for a given use (``check`` lists these; ``run`` refuses to start)."""
@@ -188,6 +194,11 @@ class Settings:
             limits=limits,
             retention_days=parse("RETENTION_DAYS", positive(int, 1, 36500), 30, "days ≥ 1"),
             shutdown_grace_s=parse("SHUTDOWN_GRACE_S", positive(float, 0, 3600), 30.0, "seconds from 0 to 3600"),
+            web_host=get("WEB_HOST") or "127.0.0.1",
+            web_port=parse("WEB_PORT", positive(int, 0, 65535), 8080, "a port number from 0 to 65535"),
+            public_url=parse("PUBLIC_URL", url, None, "an http(s):// URL, e.g. https://bot.example.org"),
+            web_secret=Secret(get("WEB_SECRET") or ""),
+            editor_link_minutes=parse("EDITOR_LINK_MINUTES", positive(int, 1, 60), 15, "minutes from 1 to 60"),
         )
 
     def __post_init__(self) -> None:

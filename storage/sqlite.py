@@ -53,6 +53,8 @@ from bot.quota import Usage, check_submission, day_start, next_midnight
 from bot.store import (
     AuditEntry,
     CleanupReport,
+    Draft,
+    DraftState,
     EffectiveLimits,
     GuildConfig,
     ImageKind,
@@ -60,6 +62,7 @@ from bot.store import (
     JobAction,
     JobImage,
     JobStatus,
+    NewDraft,
     NewJob,
     OutputImage,
     QuotaStatus,
@@ -566,6 +569,97 @@ class SqliteStorage:
         if jobs or files:
             log.info("cleanup removed %d jobs and %d files", jobs, files)
         return CleanupReport(jobs_removed=jobs, files_removed=files)
+
+    # --- editor drafts (issue 12) ------------------------------------------------------------------
+    # One block (records in ``bot.store``): async methods, then their database-thread functions.
+
+    DRAFT_KEEP_MS = 24 * 3600 * 1000  # an expired draft row is forgotten a day later
+
+    async def create_draft(self, draft: NewDraft) -> Draft:
+        return await self._write(self._insert_draft, draft, self._now_ms())
+
+    async def get_draft(self, draft_id: int) -> Draft | None:
+        return await self._read(self._draft_by_id, draft_id)
+
+    async def claim_draft(self, draft_id: int) -> Draft | None:
+        """Open -> confirming, atomically: of two confirms at once, one gets the draft, one gets None."""
+        return await self._write(self._claim_draft, draft_id)
+
+    async def settle_draft(self, draft_id: int, job_id: int | None) -> None:
+        """After a confirm: ``job_id`` makes it confirmed for good; None (refused) opens it again."""
+        await self._write(self._settle_draft, draft_id, job_id)
+
+    @staticmethod
+    def _insert_draft(conn: sqlite3.Connection, d: NewDraft, now_ms: int) -> Draft:
+        conn.execute("DELETE FROM drafts WHERE expires_at < ?", (now_ms - SqliteStorage.DRAFT_KEEP_MS,))
+        r = d.requester
+        draft_id = conn.execute(
+            "INSERT INTO drafts (user_id, guild_id, channel_id, thread_id, role_ids, private, reply_token,"
+            " application_id, payer_user_id, session_id, open_thread, prompt, options, image_sha, mask_sha,"
+            " parent_job_id, image_index, place, created_at, expires_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                r.user_id,
+                r.guild_id,
+                r.channel_id,
+                r.thread_id,
+                json.dumps(list(d.role_ids)),
+                d.private,
+                d.reply_token,
+                d.application_id,
+                d.payer_user_id,
+                d.session_id,
+                d.open_thread,
+                d.prompt,
+                json.dumps(d.options),
+                d.image_sha,
+                d.mask_sha,
+                d.parent_job_id,
+                d.image_index,
+                d.place,
+                now_ms,
+                _ms(d.expires_at),
+            ),
+        ).lastrowid
+        return SqliteStorage._draft_by_id(conn, draft_id)  # type: ignore[return-value]
+
+    @staticmethod
+    def _draft_by_id(conn: sqlite3.Connection, draft_id: int) -> Draft | None:
+        row = conn.execute("SELECT * FROM drafts WHERE id = ?", (draft_id,)).fetchone()
+        if row is None:
+            return None
+        return Draft(
+            id=row["id"],
+            requester=Requester(row["user_id"], row["guild_id"], row["channel_id"], row["thread_id"]),
+            role_ids=tuple(json.loads(row["role_ids"])),
+            private=bool(row["private"]),
+            reply_token=row["reply_token"],
+            application_id=row["application_id"],
+            payer_user_id=row["payer_user_id"],
+            session_id=row["session_id"],
+            open_thread=bool(row["open_thread"]),
+            prompt=row["prompt"],
+            options=json.loads(row["options"]),
+            image_sha=row["image_sha"],
+            mask_sha=row["mask_sha"],
+            parent_job_id=row["parent_job_id"],
+            image_index=row["image_index"],
+            place=row["place"],
+            state=DraftState(row["state"]),
+            job_id=row["job_id"],
+            created_at=_dt(row["created_at"]),
+            expires_at=_dt(row["expires_at"]),
+        )
+
+    @staticmethod
+    def _claim_draft(conn: sqlite3.Connection, draft_id: int) -> Draft | None:
+        claimed = conn.execute("UPDATE drafts SET state = 'confirming' WHERE id = ? AND state = 'open'", (draft_id,))
+        return SqliteStorage._draft_by_id(conn, draft_id) if claimed.rowcount else None
+
+    @staticmethod
+    def _settle_draft(conn: sqlite3.Connection, draft_id: int, job_id: int | None) -> None:
+        state = "open" if job_id is None else "confirmed"
+        conn.execute("UPDATE drafts SET state = ?, job_id = ? WHERE id = ?", (state, job_id, draft_id))
 
 
 # --- database-thread functions: each takes the sqlite3 connection first ---------------------------------
