@@ -18,6 +18,7 @@ import discord
 from discord.ext import commands
 
 from bot.discord_endpoints import apply_endpoints
+from bot.editor import EditorService, LinkSigner, load_secret
 from bot.ideogram import IdeogramClient
 from bot.jobs import JobService
 from bot.retention import retention_loop
@@ -27,6 +28,7 @@ from bot.service import EditService
 from bot.sessions import SessionService
 from bot.settings import Settings
 from bot.store import Storage
+from bot.web import WebServer
 from cogs.delivery import DiscordNotifier
 from cogs.errors import BotTree
 from storage.factory import open_storage
@@ -41,6 +43,7 @@ EXTENSIONS = (
     "cogs.admin",
     "cogs.queue",
     "cogs.sessions",
+    "cogs.editor",
 )
 
 
@@ -54,6 +57,8 @@ class InpaintBot(commands.Bot):
     jobs: JobService
     notifier: DiscordNotifier
     sessions: SessionService
+    editor: EditorService
+    web: WebServer | None = None
 
     def __init__(self, settings: Settings, *, sync_only: bool = False) -> None:
         intents = discord.Intents.none()
@@ -78,12 +83,16 @@ class InpaintBot(commands.Bot):
         self.scheduler = Scheduler(self.storage, self.edits, self.notifier, capacity=self.settings.max_images_in_flight)
         self.jobs = JobService(self.settings, self.storage, self.edits, self.scheduler)
         self.sessions = SessionService(self.storage, self.jobs)
+        self.editor = EditorService(self.settings, self.storage, self.jobs, LinkSigner(load_secret(self.settings)))
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.sync_commands(force=self.sync_only)
         if self.sync_only:
             return
         await self.scheduler.start()
+        if self.editor.enabled:  # the web server serves only the editor so far (health/metrics: later)
+            self.web = WebServer(self.settings, self.editor)
+            await self.web.start()
         self.retention = asyncio.create_task(
             retention_loop(self.storage, self.settings.retention_days), name="retention"
         )
@@ -109,6 +118,8 @@ class InpaintBot(commands.Bot):
         log.info("ready as %s in %d guild(s)", self.user, len(self.guilds))
 
     async def close(self) -> None:
+        if self.web is not None:  # first: no confirm may queue a job while the queue stops
+            await self.web.stop()
         retention = getattr(self, "retention", None)
         if retention is not None:
             retention.cancel()
