@@ -122,7 +122,10 @@ async def start_mask(request: web.Request) -> web.Response:
 
 async def _form(request: web.Request) -> tuple[str, bytes]:
     """The prompt and the mask PNG from a multipart body (size-capped by the app)."""
-    form = await request.post()
+    limit = request.app._client_max_size
+    if request.content_length is not None and request.content_length > limit:
+        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length)
+    form = await request.post()  # also stops at the limit when the length is not announced
     mask = form.get("mask")
     prompt = form.get("prompt", "")
     if mask is None or isinstance(mask, str):
@@ -133,6 +136,7 @@ async def _form(request: web.Request) -> tuple[str, bytes]:
 async def preview(request: web.Request) -> web.Response:
     editor = _editor(request)
     try:
+        await editor.open(request.match_info["token"])  # the link first: a refused one reads no body
         _, mask = await _form(request)
         shown = await editor.preview(request.match_info["token"], mask)
     except BotError as error:
@@ -143,6 +147,7 @@ async def preview(request: web.Request) -> web.Response:
 async def confirm(request: web.Request) -> web.Response:
     editor = _editor(request)
     try:
+        await editor.open(request.match_info["token"])
         prompt, mask = await _form(request)
         done = await editor.confirm(request.match_info["token"], prompt, mask)
     except BotError as error:
