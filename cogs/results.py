@@ -28,7 +28,6 @@ from cogs.common import (
     respond,
     session_origin,
 )
-from cogs.editor import add_draw_button
 from cogs.errors import guarded
 from cogs.forms import Field, build_form, form_handler
 
@@ -108,7 +107,9 @@ def result_view(job: Job) -> discord.ui.View:
         actions = ["reroll", "again", "base", "delete"]
     for action in actions:
         view.add_item(ResultButton(action, job.id))
-    add_draw_button(view, job)  # mask editor hook (issue 12): "Draw mask" while the editor is on
+    from cogs.editor import add_draw_button  # mask editor hook (issue 12): "Draw mask" while the editor is on
+
+    add_draw_button(view, job)  # (imported here: the loaded extension module holds whether it is on)
     return view
 
 

@@ -1,0 +1,136 @@
+"""The editor flow over plain HTTP, on the Discord simulation and the fake API (the browser tests in
+``test_editor_browser.py`` drive the same routes through the real page)."""
+
+from __future__ import annotations
+
+import io
+import logging
+from datetime import timedelta
+
+from aiohttp import ClientSession, FormData
+from PIL import Image
+
+from bot.settings import LimitDefaults
+from bot.store import JobStatus
+from tests.bot_harness import BOT_TOKEN, IMAGE_SIZE, World, is_result, reply, sample_image, text_of
+from tests.web.support import box_mask_png, editor_link, editor_world
+
+W, H = IMAGE_SIZE
+BOX = (10, 8, 50, 40)
+
+
+async def post(url: str, path: str, mask: bytes, prompt: str = "a red hat") -> tuple[int, dict]:
+    form = FormData()
+    form.add_field("prompt", prompt)
+    form.add_field("mask", mask, filename="mask.png", content_type="image/png")
+    async with ClientSession() as http, http.post(f"{url}/{path}", data=form) as response:
+        body = await response.json() if response.content_type == "application/json" else {}
+        return response.status, body
+
+
+async def get_status(url: str) -> int:
+    async with ClientSession() as http, http.get(url) as response:
+        return response.status
+
+
+async def jobs(world: World) -> list:
+    assert world.bot is not None
+    return await world.bot.storage.jobs_with_status(*JobStatus)
+
+
+async def test_edit_without_area_offers_the_editor_and_confirm_queues_it(tmp_path, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    async with editor_world(tmp_path) as world:
+        inter = await world.edit("a red hat")
+        url = await editor_link(world, inter)
+        assert url.startswith(world.extra["base"] + "/e/")
+        assert not await jobs(world) and not world.api.edit_requests  # nothing queued, nothing charged
+        assert await get_status(url) == 200
+
+        status, body = await post(url, "preview", box_mask_png(IMAGE_SIZE, BOX))
+        assert status == 200, body
+        status, body = await post(url, "confirm", box_mask_png(IMAGE_SIZE, BOX), prompt="a blue hat")
+        assert status == 200 and body["place"] == "#general", body
+
+        result = await world.result_message()
+        assert is_result(result) and "a blue hat" in text_of(result)
+        sent = world.api.edit_requests[0]
+        mask = Image.open(io.BytesIO(sent.files["mask"].data)).convert("L")
+        expected = Image.open(io.BytesIO(box_mask_png(IMAGE_SIZE, BOX))).convert("L")
+        assert mask.tobytes() == expected.tobytes()
+        assert sent.field("prompt") == "a blue hat"
+        # progress went to the command's own private response, which now says the edit is ready
+        await reply(world, inter, f"Edit #{body['job_id']} is ready")
+
+        # single use: the same link queues nothing more
+        assert (await post(url, "confirm", box_mask_png(IMAGE_SIZE, BOX)))[0] == 409
+        assert await get_status(url) == 409
+        assert len(await jobs(world)) == 1 and len(world.api.edit_requests) == 1
+    signature = url.rsplit(".", 1)[1]
+    leaks = [line for line in caplog.text.splitlines() if signature in line or BOT_TOKEN in line]
+    assert not leaks, leaks[:3]
+
+
+async def test_bad_masks_and_links_are_refused_without_a_job(tmp_path) -> None:
+    async with editor_world(tmp_path) as world:
+        url = await editor_link(world, await world.edit("a red hat"))
+        white = box_mask_png(IMAGE_SIZE, (0, 0, 0, 0))
+        status, body = await post(url, "confirm", white)
+        assert status == 422 and "nothing to change" in body["message"]
+        status, body = await post(url, "confirm", box_mask_png((W * 2, H), (0, 0, 10, 10)))
+        assert status == 422 and "reload" in body["message"]
+        status, body = await post(url, "confirm", b"not a png at all")
+        assert status == 422
+        tampered = url[:-1] + ("A" if url[-1] != "A" else "B")
+        assert (await post(tampered, "confirm", box_mask_png(IMAGE_SIZE, BOX)))[0] == 403
+        assert world.bot is not None
+        later = world.bot.editor.expiry() + timedelta(minutes=1)
+        world.bot.editor._clock = lambda: later
+        status, body = await post(url, "confirm", box_mask_png(IMAGE_SIZE, BOX))
+        assert status == 410 and "again" in body["message"]
+        assert not await jobs(world) and not world.api.edit_requests
+
+
+async def test_quota_refusal_is_shown_and_the_link_stays_usable(tmp_path) -> None:
+    limits = LimitDefaults(user_window_images=1, user_window_minutes=10)
+    async with editor_world(tmp_path, limits=limits) as world:
+        first = await editor_link(world, await world.edit("a red hat"))
+        second = await editor_link(world, await world.edit("a green hat"))
+        assert (await post(first, "confirm", box_mask_png(IMAGE_SIZE, BOX)))[0] == 200
+        status, body = await post(second, "confirm", box_mask_png(IMAGE_SIZE, BOX))
+        assert status == 429 and "retry_at" in body and body["message"]
+        assert len(await jobs(world)) == 1
+        assert await get_status(second) == 200  # refused, not used up
+
+
+async def test_draw_mask_on_a_result_starts_from_its_mask_and_edits_that_image(tmp_path) -> None:
+    from tests.bot_harness import sample_mask
+
+    async with editor_world(tmp_path) as world:
+        first = await world.edit("a red hat", mask=sample_mask(W, H))
+        result = await world.result_message()
+        job_id = int(result.custom_ids()[0].rsplit(":", 1)[1])
+        assert f"draw:{job_id}" in result.custom_ids()
+        click = await world.sim.click(result, f"draw:{job_id}")
+        url = await editor_link(world, click)
+        async with ClientSession() as http, http.get(f"{url}/mask") as response:
+            start = Image.open(io.BytesIO(await response.read())).convert("L")
+        expected = Image.open(io.BytesIO(sample_mask(W, H))).convert("L")
+        assert start.size == (W, H) and start.tobytes() == expected.tobytes()
+        status, body = await post(url, "confirm", box_mask_png(IMAGE_SIZE, BOX), prompt="now a blue hat")
+        assert status == 200, body
+        second = await world.result_message(after=result.id)
+        assert "now a blue hat" in text_of(second)
+        job = await world.bot.storage.get_job(body["job_id"])  # type: ignore[union-attr]
+        assert job is not None and job.parent_job_id == job_id and job.action == "use_as_base"
+        del first
+
+
+async def test_editor_off_says_how_to_turn_it_on(tmp_path) -> None:
+    from tests.bot_harness import make_world
+
+    async with make_world(tmp_path) as world:
+        await world.start_bot()
+        inter = await world.edit("a red hat", image=sample_image(W, H))
+        message = await reply(world, inter, "PUBLIC_URL")
+        assert "mask" in text_of(message).lower()
