@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import html
 import logging
+import re
+from datetime import UTC, datetime
 from importlib import resources
 from typing import TYPE_CHECKING
 
@@ -59,9 +61,21 @@ def error_page(status: int, message: str) -> web.Response:
     return web.Response(status=status, text=body, content_type="text/html")
 
 
+def web_text(message: str) -> str:
+    """Core messages still carry Discord markup (until they become catalogue ids with typed arguments):
+    timestamps become UTC clock times, mentions become words."""
+    message = re.sub(r"\s*\(<t:\d+:[tT]>\)", "", message)
+    message = re.sub(
+        r"<t:(\d+):[a-zA-Z]>",
+        lambda m: "at " + datetime.fromtimestamp(int(m[1]), UTC).strftime("%H:%M UTC"),
+        message,
+    )
+    return re.sub(r"<@!?\d+>", "its owner", message)
+
+
 def error_json(error: BotError) -> web.Response:
     status = status_of(error)
-    message = error.user_message if status != 500 else "Something went wrong on the bot's side; try again."
+    message = web_text(error.user_message) if status != 500 else "Something went wrong on the bot's side; try again."
     body = {"error": error.code, "message": message}
     if isinstance(error, QuotaExceeded) and error.retry_at is not None:
         body["retry_at"] = error.retry_at.isoformat()
