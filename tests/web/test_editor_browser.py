@@ -63,6 +63,21 @@ def iou(a: set, b: set) -> float:
     return len(a & b) / max(1, len(a | b))
 
 
+def scene(size: tuple[int, int] = SIZE) -> bytes:
+    """A small landscape (sky, sun, hills, a house): something to mark in the README's screenshot."""
+    width, height = size
+    picture = Image.new("RGB", size)
+    draw = ImageDraw.Draw(picture)
+    for y in range(height):
+        draw.line((0, y, width, y), fill=(90 + y // 4, 150 + y // 5, 235))
+    draw.ellipse((360, 30, 430, 100), fill=(255, 214, 90))
+    draw.ellipse((-120, 200, 300, 460), fill=(70, 150, 70))
+    draw.ellipse((180, 220, 640, 520), fill=(90, 170, 80))
+    draw.rectangle((90, 170, 170, 240), fill=(200, 80, 60))
+    draw.polygon([(80, 172), (130, 130), (180, 172)], fill=(120, 60, 50))
+    return png(picture)
+
+
 # --- driving the page --------------------------------------------------------------------------------
 
 
@@ -139,7 +154,7 @@ async def jobs(world: World) -> list:
 
 async def test_mouse_brush_and_rectangle_then_confirm(browser, tmp_path: Path) -> None:
     async with editor_world(tmp_path) as world:
-        url = await link_for(world)
+        url = await link_for(world, scene())
         page = await new_page(browser, **DESKTOP)
         editor = await Editor(page, SIZE).open(url)
         assert await page.get_by_label("Prompt").input_value() == "a red hat"

@@ -316,8 +316,8 @@
 
   function guide(kind, points) {
     const rect = $("guide-rect"), line = $("guide-line");
-    rect.hidden = kind !== "rect";
-    line.hidden = kind !== "line";
+    rect.toggleAttribute("hidden", kind !== "rect"); // SVG elements have no .hidden property
+    line.toggleAttribute("hidden", kind !== "line");
     if (kind === "rect") {
       const [a, b] = points;
       rect.setAttribute("x", Math.min(a.x, b.x));
