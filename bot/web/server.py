@@ -16,6 +16,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from bot.editor import MAX_MASK_BYTES
+from bot.errors import ConfigError
 
 from . import editor_routes
 
@@ -102,9 +103,12 @@ class WebServer:
         site = web.TCPSite(runner, self.settings.web_host, self.settings.web_port)
         try:
             await site.start()
-        except OSError:
+        except OSError as exc:
             await runner.cleanup()
-            raise
+            where = f"{self.settings.web_host}:{self.settings.web_port}"
+            raise ConfigError(
+                f"The web server cannot listen on {where} ({exc.strerror or exc}): check WEB_HOST and WEB_PORT."
+            ) from None
         self._runner = runner
         self.port = runner.addresses[0][1] if runner.addresses else self.settings.web_port
         log.info("web server listening on %s:%s", self.settings.web_host, self.port)

@@ -160,6 +160,9 @@ async def test_mouse_brush_and_rectangle_then_confirm(browser, tmp_path: Path) -
         assert await page.get_by_label("Prompt").input_value() == "a red hat"
         await page.get_by_label("Prompt").fill("a blue hat")
         assert await page.get_by_text("Keyboard shortcuts").is_visible()
+        assert await page.get_by_label("Mask", exact=True).is_visible()
+        for name in ("Brush", "Eraser", "Rectangle", "Lasso", "Magic wand", "Invert", "Clear", "Undo", "Redo"):
+            assert await page.get_by_role("button", name=name, exact=True).count() == 1, name
 
         radius = await editor.brush_radius(40)
         a, b = await editor.drag((60, 60), (220, 100))

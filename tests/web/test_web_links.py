@@ -14,6 +14,7 @@ from aiohttp import ClientSession, FormData
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.editor import EditorService, LinkExpired, LinkForged, LinkSigner, load_secret
+from bot.errors import ConfigError
 from bot.secret import Secret
 from bot.settings import Settings
 from bot.store import NewDraft, Requester
@@ -215,3 +216,14 @@ async def test_editor_off_means_no_editor(tmp_path: Path) -> None:
         assert (await client.get("/healthz")).status == 200
         off = await client.get("/e/1.2.3.abc")
         assert off.status == 404 and "PUBLIC_URL" in await off.text()
+
+
+async def test_a_busy_port_is_a_clear_configuration_error(tmp_path: Path) -> None:
+    first = WebServer(Settings(data_dir=tmp_path, web_port=0), None)
+    await first.start()
+    try:
+        second = WebServer(Settings(data_dir=tmp_path, web_port=first.port or 0), None)
+        with pytest.raises(ConfigError, match="WEB_PORT"):
+            await second.start()
+    finally:
+        await first.stop()
