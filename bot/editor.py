@@ -187,14 +187,23 @@ class EditorService:
         sha = await self.storage.files.put(image)
         return await self._create(origin, sha, prompt, options, place=place, application_id=application_id)
 
-    async def draft_for_result(self, origin: Origin, job: Job, *, place: str, application_id: int) -> str:
-        """**Draw mask** on a result: edit its first image, starting from the mask it was made with."""
+    async def draft_for_result(
+        self, origin: Origin, job: Job, *, image_index: int | None = None, place: str, application_id: int
+    ) -> str:
+        """**Draw mask** on a result: edit its image ``image_index`` (default: the first one shown),
+        starting from the mask it was made with."""
         outputs = sorted(
             (i for i in await self.storage.job_images(job.id) if i.kind is ImageKind.OUTPUT and i.sha),
             key=lambda i: i.index,
         )
         if not outputs:
             raise NotFound("That result has no image to edit (it was withheld or deleted).")
+        if image_index is not None:
+            chosen = [i for i in outputs if i.index == image_index]
+            if not chosen:
+                shown = ", ".join(str(i.index + 1) for i in outputs)
+                raise InputError(f"That result has images {shown}; pick one of those.")
+            outputs = chosen
         options = replace(EditOptions.from_json(job.options), seed=None)  # like Use as base: a new seed
         return await self._create(
             origin,

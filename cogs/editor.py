@@ -17,8 +17,16 @@ from bot.editor import NOT_ENABLED
 from bot.errors import InputError, MaskMissing, NotFound
 from bot.jobs import Origin
 from bot.options import EditOptions
-from cogs.common import NO_MENTIONS, bot_of, origin_of, require_post_permissions, session_origin
+from cogs.common import (
+    NO_MENTIONS,
+    bot_of,
+    origin_of,
+    parse_image_number,
+    require_post_permissions,
+    session_origin,
+)
 from cogs.errors import guarded
+from cogs.forms import Field, build_form, form_handler
 
 if TYPE_CHECKING:
     from bot.app import InpaintBot
@@ -92,7 +100,7 @@ class DrawMaskButton(discord.ui.DynamicItem[discord.ui.Button], template=r"draw:
         return cls(int(match["job"]))
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        await guarded(interaction, draw_mask(interaction, self.job_id))
+        await guarded(interaction, choose_image(interaction, self.job_id))
 
 
 def add_draw_button(view: discord.ui.View, job: Job) -> None:
@@ -101,7 +109,30 @@ def add_draw_button(view: discord.ui.View, job: Job) -> None:
         view.add_item(DrawMaskButton(job.id))
 
 
-async def draw_mask(interaction: discord.Interaction, job_id: int) -> None:
+def _shown_images(interaction: discord.Interaction) -> list[int]:
+    """The image numbers on the result message (``edit-<job>-<n>.png``)."""
+    attachments = interaction.message.attachments if interaction.message else []
+    found = (re.fullmatch(r"edit-\d+-(\d+)\.\w+", a.filename) for a in attachments)
+    return sorted({int(m[1]) for m in found if m})
+
+
+async def choose_image(interaction: discord.Interaction, job_id: int) -> None:
+    """A result with several images asks which one first (a modal must be the first answer)."""
+    numbers = _shown_images(interaction)
+    if len(numbers) < 2:
+        await draw_mask(interaction, job_id, numbers[0] - 1 if numbers else None)
+        return
+    which = ", ".join(map(str, numbers))
+    field = Field("image", f"Which image ({which})?", default=str(numbers[0]), max_length=2)
+    await interaction.response.send_modal(build_form("Draw mask", f"form:draw:{job_id}", [field]))
+
+
+@form_handler(r"form:draw:(?P<job>\d+)")
+async def submit_draw_form(interaction: discord.Interaction, match: re.Match[str], values: dict[str, str]) -> None:
+    await draw_mask(interaction, int(match["job"]), parse_image_number(values.get("image")))
+
+
+async def draw_mask(interaction: discord.Interaction, job_id: int, image_index: int | None = None) -> None:
     await interaction.response.defer(ephemeral=True, thinking=True)
     bot = bot_of(interaction)
     if not bot.editor.enabled:
@@ -113,7 +144,11 @@ async def draw_mask(interaction: discord.Interaction, job_id: int) -> None:
         require_post_permissions(interaction)
     origin = await session_origin(interaction, origin_of(interaction, private=parent.private), parent.session_id)
     url = await bot.editor.draft_for_result(
-        origin, parent, place=place_of(interaction, origin), application_id=interaction.application_id
+        origin,
+        parent,
+        image_index=image_index,
+        place=place_of(interaction, origin),
+        application_id=interaction.application_id,
     )
     await show_link(interaction, url)
 

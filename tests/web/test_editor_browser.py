@@ -156,6 +156,9 @@ async def test_mouse_brush_and_rectangle_then_confirm(browser, tmp_path: Path) -
     async with editor_world(tmp_path) as world:
         url = await link_for(world, scene())
         page = await new_page(browser, **DESKTOP)
+        errors: list[str] = []  # a CSP violation or a script error shows up here
+        page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+        page.on("pageerror", lambda error: errors.append(str(error)))
         editor = await Editor(page, SIZE).open(url)
         assert await page.get_by_label("Prompt").input_value() == "a red hat"
         await page.get_by_label("Prompt").fill("a blue hat")
@@ -187,6 +190,7 @@ async def test_mouse_brush_and_rectangle_then_confirm(browser, tmp_path: Path) -
         assert is_result(result) and "a blue hat" in text_of(result)
         sent = world.api.edit_requests[0]
         assert iou(black_of(sent.files["mask"].data), expected) >= 0.95
+        assert not errors, errors
         await page.context.close()
 
 

@@ -134,3 +134,43 @@ async def test_editor_off_says_how_to_turn_it_on(tmp_path) -> None:
         inter = await world.edit("a red hat", image=sample_image(W, H))
         message = await reply(world, inter, "PUBLIC_URL")
         assert "mask" in text_of(message).lower()
+
+
+async def test_context_menu_with_an_empty_area_offers_the_editor(tmp_path) -> None:
+    async with editor_world(tmp_path) as world:
+        photo = world.sim.add_message(
+            world.sim.channel, "my photo", author=world.sim.user, attachments=[(sample_image(W, H), "photo.png")]
+        )
+        opener = await world.sim.message_context("Edit image", photo)
+        await world.sim.wait_for_ack(opener)
+        assert opener.modal is not None
+        form = await world.sim.submit_modal(
+            opener.modal["custom_id"], {"prompt": "a blue sky", "area": ""}, opened_by=opener
+        )
+        url = await editor_link(world, form)
+        status, body = await post(url, "confirm", box_mask_png(IMAGE_SIZE, BOX), prompt="a blue sky")
+        assert status == 200, body
+        result = await world.result_message()
+        assert "a blue sky" in text_of(result)
+        await reply(world, form, f"Edit #{body['job_id']} is ready")  # progress in the form's own reply
+
+
+async def test_draw_mask_on_a_two_image_result_asks_which(tmp_path) -> None:
+    from tests.bot_harness import sample_mask
+
+    async with editor_world(tmp_path) as world:
+        await world.edit("a red hat", mask=sample_mask(W, H), count=2)
+        result = await world.result_message()
+        job_id = int(result.custom_ids()[0].rsplit(":", 1)[1])
+        click = await world.sim.click(result, f"draw:{job_id}")
+        assert (await world.sim.wait_for_ack(click)).json["type"] == 9  # a form: which image?
+        form = await world.sim.submit_modal(f"form:draw:{job_id}", {"image": "2"}, opened_by=click)
+        url = await editor_link(world, form)
+        async with ClientSession() as http, http.get(f"{url}/image") as response:
+            shown = await response.read()
+        second = next(a for a in result.attachments if a.filename == f"edit-{job_id}-2.png")
+        assert Image.open(io.BytesIO(shown)).tobytes() == Image.open(io.BytesIO(second.data)).tobytes()
+        status, body = await post(url, "confirm", box_mask_png(IMAGE_SIZE, BOX))
+        assert status == 200, body
+        job = await world.bot.storage.get_job(body["job_id"])  # type: ignore[union-attr]
+        assert job is not None and job.parent_job_id == job_id
