@@ -51,6 +51,7 @@ EXPIRED = "This editor link has expired. Run the command again in Discord to get
 USED = "This edit was already confirmed; this link cannot queue it again. Run the command again for another."
 IMAGE_GONE = "The image of this draft is no longer stored. Run the command again in Discord."
 MASK_SIZE = "The mask is {mw}×{mh} but the image is {iw}×{ih}; reload the editor and draw again."
+SESSION_CLOSED = "This editing session was closed after the link was made, so the edit cannot be added to it."
 NOT_ENABLED = (
     "The in-browser mask editor is off on this bot. Its operator can turn it on by setting PUBLIC_URL "
     "(the address people reach the bot's web server at) — see the README's “Mask editor” section."
@@ -316,6 +317,10 @@ class EditorService:
             )
             options = EditOptions.from_json(draft.options)
             spec = MaskSpec(mask=mask)
+            if draft.session_id is not None:  # closed since the link was made? (access was checked then)
+                session = await self.storage.get_session(draft.session_id)
+                if session is None or session.closed:
+                    raise InputError(SESSION_CLOSED)
             if draft.parent_job_id is not None:
                 parent = await self.storage.get_job(draft.parent_job_id)
                 if parent is None:

@@ -64,6 +64,8 @@
     fit();
     render(0, 0, W, H);
     updateButtons();
+    const until = new Date(draft.expires_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    say(`This link works once, until ${until}.`);
     document.body.dataset.ready = "1";
   }
 
