@@ -174,3 +174,35 @@ async def test_draw_mask_on_a_two_image_result_asks_which(tmp_path) -> None:
         assert status == 200, body
         job = await world.bot.storage.get_job(body["job_id"])  # type: ignore[union-attr]
         assert job is not None and job.parent_job_id == job_id
+
+
+async def test_draw_mask_on_a_session_version_posts_a_new_version_in_the_thread(tmp_path) -> None:
+    from tests.bot_harness import sample_mask
+
+    async with editor_world(tmp_path) as world:
+        assert world.bot is not None
+        await world.edit("a castle", mask=sample_mask(W, H))
+        root = await world.result_message()
+        root_id = int(root.custom_ids()[0].rsplit(":", 1)[1])
+        await reply(world, await world.sim.click(root, f"res:thread:{root_id}"), "Started editing session")
+        thread = world.sim.channels[world.sim.message(root.id).thread_id]
+        session = await world.bot.storage.session_by_thread(thread.id)
+        assert session is not None
+
+        click = await world.sim.click(world.sim.message(root.id), f"draw:{root_id}")
+        url = await editor_link(world, click)
+        async with ClientSession() as http, http.get(f"{url}/draft") as response:
+            assert "thread" in (await response.json())["place"]
+        status, body = await post(url, "confirm", box_mask_png(IMAGE_SIZE, BOX), prompt="a flag on the castle")
+        assert status == 200, body
+        version = await world.result_message(thread)
+        assert "a flag on the castle" in text_of(version)
+        job = await world.bot.storage.get_job(body["job_id"])
+        assert job is not None and job.session_id == session.id
+
+        # a link made before the session was closed adds nothing to it afterwards
+        late = await editor_link(world, await world.sim.click(world.sim.message(root.id), f"draw:{root_id}"))
+        await world.bot.storage.update_session(session.id, closed=True)
+        status, body = await post(late, "confirm", box_mask_png(IMAGE_SIZE, BOX))
+        assert status == 422 and "closed" in body["message"]
+        assert len(await jobs(world)) == 2
