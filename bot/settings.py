@@ -132,6 +132,9 @@ class Settings:
                 raise ValueError(raw)
             return raw.rstrip("/")
 
+        def web_url(raw: str) -> str:
+            return url(raw) if raw.startswith(("http://", "https://")) else url("")
+
         def path(raw: str) -> str:
             if not raw.startswith("/"):
                 raise ValueError(raw)
@@ -196,7 +199,7 @@ class Settings:
             shutdown_grace_s=parse("SHUTDOWN_GRACE_S", positive(float, 0, 3600), 30.0, "seconds from 0 to 3600"),
             web_host=get("WEB_HOST") or "127.0.0.1",
             web_port=parse("WEB_PORT", positive(int, 0, 65535), 8080, "a port number from 0 to 65535"),
-            public_url=parse("PUBLIC_URL", url, None, "an http(s):// URL, e.g. https://bot.example.org"),
+            public_url=parse("PUBLIC_URL", web_url, None, "an http(s):// URL, e.g. https://bot.example.org"),
             web_secret=Secret(get("WEB_SECRET") or ""),
             editor_link_minutes=parse("EDITOR_LINK_MINUTES", positive(int, 1, 60), 15, "minutes from 1 to 60"),
         )

@@ -54,7 +54,7 @@ def error_page(status: int, message: str) -> web.Response:
     body = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f'<title>{html.escape(title)}</title><link rel="stylesheet" href="/static/editor.css"></head>'
+        f'<title>{html.escape(title)}</title><link rel="stylesheet" href="../static/editor.css"></head>'
         f'<body class="message"><main><h1>{html.escape(title)}</h1><p role="alert">{html.escape(message)}</p>'
         "</main></body></html>"
     )

@@ -83,7 +83,13 @@ def test_web_settings_parse_and_refuse_nonsense() -> None:
         5,
     )
     assert Settings.from_mapping({}).public_url is None and Settings.from_mapping({}).web_host == "127.0.0.1"
-    for name, value in (("PUBLIC_URL", "bot.example.org"), ("WEB_PORT", "99999"), ("EDITOR_LINK_MINUTES", "0")):
+    refused = (
+        ("PUBLIC_URL", "bot.example.org"),
+        ("PUBLIC_URL", "wss://bot.example.org"),
+        ("WEB_PORT", "99999"),
+        ("EDITOR_LINK_MINUTES", "0"),
+    )
+    for name, value in refused:
         with pytest.raises(Exception, match=name):
             Settings.from_mapping({name: value})
 

@@ -4,8 +4,9 @@
 "use strict";
 
 (() => {
-  const token = location.pathname.split("/")[2] || "";
-  const api = (path) => `/e/${token}/${path}`;
+  // relative to the page (…/e/<token>), so the editor also works behind a proxy under a path prefix
+  const page = location.pathname.replace(/\/+$/, "");
+  const api = (path) => `${page}/${path}`;
   const $ = (id) => document.getElementById(id);
   const surface = $("surface"), layers = $("layers"), photo = $("photo"), overlay = $("overlay");
   const photoCtx = photo.getContext("2d", { willReadFrequently: true });
