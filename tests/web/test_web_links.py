@@ -245,3 +245,12 @@ def test_a_missing_browser_skips_locally_and_fails_under_ci(monkeypatch: pytest.
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="CI=true"):
         conftest._require_browser()
+
+
+def test_check_says_whether_the_editor_is_on(capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.cli import check
+
+    check(Settings())
+    assert "Mask editor: off (set PUBLIC_URL" in capsys.readouterr().out
+    check(Settings(public_url="https://bot.example.org", web_port=9000))
+    assert "Mask editor: on at https://bot.example.org (listening on 127.0.0.1:9000)" in capsys.readouterr().out
