@@ -214,9 +214,9 @@ async def test_phone_touch_stroke(browser, tmp_path: Path) -> None:
         for a, b in itertools.pairwise(spots):
             expected |= capsule(SIZE, a, b, radius)
         await page.wait_for_function("!document.getElementById('undo').disabled")  # the stroke is committed
-        # Chrome's gesture detector takes a tap within ~300 ms of the stroke's end for part of a double
-        # tap and sends no click; a person does not tap Confirm that fast.
-        await page.wait_for_timeout(500)
+        # Chrome's gesture detector takes a tap within ~300 ms (more under load) of the stroke's end for
+        # part of a double tap and sends no click; a person does not tap Confirm that fast.
+        await page.wait_for_timeout(1000)
         await page.get_by_role("button", name="Confirm").tap()
         await editor.status("queued")
         await world.result_message()

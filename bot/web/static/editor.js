@@ -354,7 +354,8 @@
     }
     if (pointers.size > 2) return;
     event.preventDefault();
-    const at = toImage(event), value = event.altKey ? 0 : 1;
+    // Alt, the right mouse button and a pen's eraser end remove from the area instead of adding
+    const at = toImage(event), value = event.altKey || event.button === 2 || event.button === 5 ? 0 : 1;
     if (tool === "pan" || spaceHeld || event.button === 1) {
       op = { kind: "pan", last: local(event) };
     } else if (tool === "brush" || tool === "eraser") {
