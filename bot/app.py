@@ -20,6 +20,7 @@ from pathlib import Path
 import discord
 from discord.ext import commands
 
+from bot.editor import EditorService, LinkSigner, load_secret
 from bot.history import HistoryService
 from bot.ideogram import IdeogramClient
 from bot.jobs import JobService
@@ -32,6 +33,7 @@ from bot.service import EditService
 from bot.sessions import SessionService
 from bot.settings import Settings
 from bot.store import Storage
+from bot.web import WebServer
 from cogs.delivery import DiscordNotifier
 from cogs.endpoints import apply_endpoints
 from cogs.errors import BotTree
@@ -40,9 +42,12 @@ from storage.files import LocalFileStore
 
 log = logging.getLogger(__name__)
 
+# Loaded in this order: an extension other cogs import (forms, editor) must be loaded before them, so
+# that their import finds the loaded module instead of executing a second copy.
 EXTENSIONS = (
     "cogs.forms",
     "cogs.results",
+    "cogs.editor",
     "cogs.edit",
     "cogs.history",
     "cogs.admin",
@@ -65,6 +70,8 @@ class InpaintBot(commands.Bot):
     history: HistoryService
     limits: LimitsService
     queue: QueueService
+    editor: EditorService
+    web: WebServer | None = None
 
     def __init__(self, settings: Settings, *, sync_only: bool = False) -> None:
         intents = discord.Intents.none()
@@ -92,12 +99,16 @@ class InpaintBot(commands.Bot):
         self.history = HistoryService(self.storage, self.jobs)
         self.limits = LimitsService(self.settings, self.storage)
         self.queue = QueueService(self.storage, self.scheduler, self.jobs)
+        self.editor = EditorService(self.settings, self.storage, self.jobs, LinkSigner(load_secret(self.settings)))
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.sync_commands(force=self.sync_only)
         if self.sync_only:
             return
         await self.scheduler.start()
+        if self.editor.enabled:  # the web server serves only the editor so far (health/metrics: later)
+            self.web = WebServer(self.settings, self.editor)
+            await self.web.start()
         self.retention = asyncio.create_task(
             retention_loop(self.storage, self.settings.retention_days), name="retention"
         )
@@ -123,6 +134,8 @@ class InpaintBot(commands.Bot):
         log.info("ready as %s in %d guild(s)", self.user, len(self.guilds))
 
     async def close(self) -> None:
+        if self.web is not None:  # first: no confirm may queue a job while the queue stops
+            await self.web.stop()
         retention = getattr(self, "retention", None)
         if retention is not None:
             retention.cancel()

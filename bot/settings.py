@@ -79,6 +79,12 @@ class Settings:
     # retry requests that were sent and then lost (timeout, dropped connection, gateway 502/504):
     # off by default because Ideogram may have run, and billed, the lost one
     ideogram_retry_maybe_billed: bool = False
+    # the web server and the mask editor (issue 12); PUBLIC_URL unset = the editor is off
+    web_host: str = "127.0.0.1"
+    web_port: int = 8080
+    public_url: str | None = None
+    web_secret: Secret = field(default_factory=lambda: Secret(""))
+    editor_link_minutes: int = 15
 
     @property
     def database_path(self) -> Path:
@@ -92,7 +98,7 @@ class Settings:
         return self.ideogram_base_url.rstrip("/") + self.ideogram_edit_path
 
     def secrets(self) -> tuple[Secret, ...]:
-        return (self.discord_token, self.ideogram_api_key)
+        return (self.discord_token, self.ideogram_api_key, self.web_secret)
 
     def problems(self, *, need_discord: bool, need_api: bool) -> list[str]:
         """What is missing for a given use (``check`` lists these; ``run`` refuses to start)."""
@@ -148,6 +154,9 @@ class Settings:
             if not raw.startswith(("http://", "https://", "ws://", "wss://")):
                 raise ValueError(raw)
             return raw.rstrip("/")
+
+        def web_url(raw: str) -> str:
+            return url(raw) if raw.startswith(("http://", "https://")) else url("")
 
         def path(raw: str) -> str:
             if not raw.startswith("/"):
@@ -223,6 +232,11 @@ class Settings:
                 "seconds from 0 to 7200",
             ),
             ideogram_retry_maybe_billed=parse("IDEOGRAM_RETRY_MAYBE_BILLED", flag, False, "true or false"),
+            web_host=get("WEB_HOST") or "127.0.0.1",
+            web_port=parse("WEB_PORT", positive(int, 0, 65535), 8080, "a port number from 0 to 65535"),
+            public_url=parse("PUBLIC_URL", web_url, None, "an http(s):// URL, e.g. https://bot.example.org"),
+            web_secret=Secret(get("WEB_SECRET") or ""),
+            editor_link_minutes=parse("EDITOR_LINK_MINUTES", positive(int, 1, 60), 15, "minutes from 1 to 60"),
         )
 
     def __post_init__(self) -> None:

@@ -347,3 +347,47 @@ class Storage(Protocol):
     async def update_session(self, session_id: int, **changes: int | bool) -> Session: ...
     async def attach_job_to_session(self, job_id: int, session_id: int) -> None: ...
     async def session_jobs(self, session_id: int) -> list[Job]: ...
+
+    # Editor drafts (issue 12): what a "🖌️ Draw the area" link edits; single use, see ``bot.editor``.
+    async def create_draft(self, draft: NewDraft) -> Draft: ...  # also forgets drafts long expired
+    async def get_draft(self, draft_id: int) -> Draft | None: ...
+    async def claim_draft(self, draft_id: int) -> Draft | None: ...  # open -> confirming; None if not open
+    async def settle_draft(self, draft_id: int, job_id: int | None) -> None: ...  # confirmed, or open again
+
+
+class DraftState(StrEnum):
+    OPEN = "open"
+    CONFIRMING = "confirming"  # a confirm is being processed; a second one is refused
+    CONFIRMED = "confirmed"
+
+
+@dataclass(frozen=True, slots=True)
+class NewDraft:
+    """Everything needed to queue the edit later exactly as the command would have, from the web page.
+
+    ``place`` is how the adapter names where the result will be posted (shown on the page as is)."""
+
+    requester: Requester
+    prompt: str
+    options: dict[str, Any]  # EditOptions.to_json()
+    image_sha: str  # the image to edit (an upload, or a result's output)
+    expires_at: datetime
+    role_ids: tuple[int, ...] = ()
+    private: bool = False
+    reply_token: str | None = field(default=None, repr=False)  # the command's interaction token
+    application_id: int | None = None
+    payer_user_id: int | None = None
+    session_id: int | None = None
+    open_thread: bool = False
+    mask_sha: str | None = None  # the starting mask (re-editing a result), black = edit
+    parent_job_id: int | None = None  # set: the edit is "Use as base" on that job's image ``image_index``
+    image_index: int = 0
+    place: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Draft(NewDraft):
+    id: int = 0
+    state: DraftState = DraftState.OPEN
+    job_id: int | None = None
+    created_at: datetime | None = None

@@ -26,6 +26,7 @@ from cogs.common import (
     respond,
     session_origin,
 )
+from cogs.editor import offer_editor
 from cogs.forms import Field, build_form, form_handler
 from cogs.render import MASK_HELP
 
@@ -163,8 +164,9 @@ class EditCog(commands.Cog):
             data = await download(image, "image")
             try:
                 submitted = await self.bot.jobs.submit(origin, data, spec, prompt, options)
-            except MaskMissing:
-                raise MaskMissing(MASK_HELP) from None  # the same advice, in this command's option names
+            except MaskMissing:  # mask editor hook (issue 12): the link, or MASK_HELP + how to enable it
+                await offer_editor(interaction, origin, data, prompt, options, MASK_HELP)
+                return
         await self.bot.notifier.track(submitted.job, interaction, submitted.prepared)
 
     async def edit_image_menu(self, interaction: discord.Interaction, message: discord.Message) -> None:
@@ -225,11 +227,17 @@ async def submit_context_edit(interaction: discord.Interaction, match: re.Match[
     data = await download(images[index], "image")
     try:
         submitted = await bot.jobs.submit(origin, data, spec or MaskSpec(), prompt, EditOptions())
-    except MaskMissing:
-        raise MaskMissing(
+    except MaskMissing:  # mask editor hook (issue 12): the link, or this advice + how to enable it
+        await offer_editor(
+            interaction,
+            origin,
+            data,
+            prompt,
+            EditOptions(),
             "That image has no transparent area, so say which part to change in the **Area** field: "
-            "top, bottom, left, right, center, border, or a box like `10,10,60,60` (percent)."
-        ) from None
+            "top, bottom, left, right, center, border, or a box like `10,10,60,60` (percent).",
+        )
+        return
     await bot.notifier.track(submitted.job, interaction, submitted.prepared)
 
 

@@ -110,6 +110,11 @@ class SessionButton(discord.ui.DynamicItem[discord.ui.Button], template=r"ses:(?
         await _run(interaction, f"ses:{self.action}", self.session_id)
 
 
+# Buttons an extension adds to every result while it is loaded (the mask editor's Draw mask); a list
+# here, filled in ``cog_load``, because extensions are imported after this module.
+RESULT_EXTRAS: list[Callable[[discord.ui.View, Job], None]] = []
+
+
 def result_view(job: Job) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     if job.session_id is not None:
@@ -120,6 +125,8 @@ def result_view(job: Job) -> discord.ui.View:
         actions = ["reroll", "again", "base", "delete"]
     for action in actions:
         view.add_item(ResultButton(action, job.id))
+    for extra in RESULT_EXTRAS:
+        extra(view, job)
     return view
 
 

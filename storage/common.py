@@ -14,12 +14,15 @@ from typing import Any
 from bot.errors import NotFound
 from bot.quota import Usage, next_midnight
 from bot.store import (
+    Draft,
+    DraftState,
     EffectiveLimits,
     ImageKind,
     Job,
     JobAction,
     JobImage,
     JobStatus,
+    NewDraft,
     NewJob,
     QuotaStatus,
     Requester,
@@ -264,3 +267,65 @@ def session_gone(session_id: int) -> NotFound:
 
 def job_gone(job_id: int) -> NotFound:
     return NotFound("That edit is no longer in the bot's history.", detail=f"job {job_id} not found")
+
+
+# --- editor drafts (issue 12) ----------------------------------------------------------------------
+
+DRAFT_COLUMNS = (
+    "user_id, guild_id, channel_id, thread_id, role_ids, private, reply_token, application_id, payer_user_id,"
+    " session_id, open_thread, prompt, options, image_sha, mask_sha, parent_job_id, image_index, place,"
+    " created_at, expires_at"
+)
+DRAFT_KEEP_MS = 24 * 3600 * 1000  # an expired draft row is forgotten a day later
+
+
+def draft_values(d: NewDraft, now_ms: int) -> tuple[Any, ...]:
+    """The values of ``DRAFT_COLUMNS``, in order."""
+    r = d.requester
+    return (
+        r.user_id,
+        r.guild_id,
+        r.channel_id,
+        r.thread_id,
+        json.dumps(list(d.role_ids)),
+        d.private,
+        d.reply_token,
+        d.application_id,
+        d.payer_user_id,
+        d.session_id,
+        d.open_thread,
+        d.prompt,
+        json.dumps(d.options),
+        d.image_sha,
+        d.mask_sha,
+        d.parent_job_id,
+        d.image_index,
+        d.place,
+        now_ms,
+        ms(d.expires_at),
+    )
+
+
+def draft_from_row(row: Any) -> Draft:
+    return Draft(
+        id=row["id"],
+        requester=Requester(row["user_id"], row["guild_id"], row["channel_id"], row["thread_id"]),
+        role_ids=tuple(json.loads(row["role_ids"])),
+        private=bool(row["private"]),
+        reply_token=row["reply_token"],
+        application_id=row["application_id"],
+        payer_user_id=row["payer_user_id"],
+        session_id=row["session_id"],
+        open_thread=bool(row["open_thread"]),
+        prompt=row["prompt"],
+        options=json.loads(row["options"]),
+        image_sha=row["image_sha"],
+        mask_sha=row["mask_sha"],
+        parent_job_id=row["parent_job_id"],
+        image_index=row["image_index"],
+        place=row["place"],
+        state=DraftState(row["state"]),
+        job_id=row["job_id"],
+        created_at=dt(row["created_at"]),
+        expires_at=dt(row["expires_at"]),
+    )

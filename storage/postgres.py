@@ -50,11 +50,13 @@ from bot.settlement import payer_of
 from bot.store import (
     AuditEntry,
     CleanupReport,
+    Draft,
     EffectiveLimits,
     GuildConfig,
     Job,
     JobImage,
     JobStatus,
+    NewDraft,
     NewJob,
     OutputImage,
     QuotaStatus,
@@ -725,6 +727,37 @@ class PostgresStorage:
                 )
             raise SessionExists(clash if clash is not None else thread_id) from None
         return common.session_from_row(row)
+
+    # --- editor drafts (issue 12) ------------------------------------------------------------------
+
+    async def create_draft(self, draft: NewDraft) -> Draft:
+        now_ms = self._now_ms()
+        values = common.draft_values(draft, now_ms)
+        places = ", ".join(f"${n}" for n in range(1, len(values) + 1))
+        async with self._tx() as conn:
+            await conn.execute("DELETE FROM drafts WHERE expires_at < $1", now_ms - common.DRAFT_KEEP_MS)
+            row = await conn.fetchrow(
+                f"INSERT INTO drafts ({common.DRAFT_COLUMNS}) VALUES ({places}) RETURNING *", *values
+            )
+        return common.draft_from_row(row)
+
+    async def get_draft(self, draft_id: int) -> Draft | None:
+        async with self._conn() as conn:
+            row = await conn.fetchrow("SELECT * FROM drafts WHERE id = $1", draft_id)
+        return None if row is None else common.draft_from_row(row)
+
+    async def claim_draft(self, draft_id: int) -> Draft | None:
+        """Open -> confirming in one statement: of two confirms at once, one gets the draft, one None."""
+        async with self._conn() as conn:
+            row = await conn.fetchrow(
+                "UPDATE drafts SET state = 'confirming' WHERE id = $1 AND state = 'open' RETURNING *", draft_id
+            )
+        return None if row is None else common.draft_from_row(row)
+
+    async def settle_draft(self, draft_id: int, job_id: int | None) -> None:
+        state = "open" if job_id is None else "confirmed"
+        async with self._conn() as conn:
+            await conn.execute("UPDATE drafts SET state = $1, job_id = $2 WHERE id = $3", state, job_id, draft_id)
 
     async def get_session(self, session_id: int) -> Session | None:
         return await self._session_where("id", session_id)

@@ -59,11 +59,13 @@ from bot.settlement import payer_of
 from bot.store import (
     AuditEntry,
     CleanupReport,
+    Draft,
     EffectiveLimits,
     GuildConfig,
     Job,
     JobImage,
     JobStatus,
+    NewDraft,
     NewJob,
     OutputImage,
     QuotaStatus,
@@ -544,6 +546,47 @@ class SqliteStorage:
         if jobs or files:
             log.info("cleanup removed %d jobs and %d files", jobs, files)
         return CleanupReport(jobs_removed=jobs, files_removed=files)
+
+    # --- editor drafts (issue 12) ------------------------------------------------------------------
+    # One block (records in ``bot.store``): async methods, then their database-thread functions.
+
+    async def create_draft(self, draft: NewDraft) -> Draft:
+        return await self._write(self._insert_draft, draft, self._now_ms())
+
+    async def get_draft(self, draft_id: int) -> Draft | None:
+        return await self._read(self._draft_by_id, draft_id)
+
+    async def claim_draft(self, draft_id: int) -> Draft | None:
+        """Open -> confirming, atomically: of two confirms at once, one gets the draft, one gets None."""
+        return await self._write(self._claim_draft, draft_id)
+
+    async def settle_draft(self, draft_id: int, job_id: int | None) -> None:
+        """After a confirm: ``job_id`` makes it confirmed for good; None (refused) opens it again."""
+        await self._write(self._settle_draft, draft_id, job_id)
+
+    @staticmethod
+    def _insert_draft(conn: sqlite3.Connection, d: NewDraft, now_ms: int) -> Draft:
+        conn.execute("DELETE FROM drafts WHERE expires_at < ?", (now_ms - common.DRAFT_KEEP_MS,))
+        draft_id = conn.execute(
+            f"INSERT INTO drafts ({common.DRAFT_COLUMNS}) VALUES ({', '.join('?' * 20)})",
+            common.draft_values(d, now_ms),
+        ).lastrowid
+        return SqliteStorage._draft_by_id(conn, draft_id)  # type: ignore[return-value]
+
+    @staticmethod
+    def _draft_by_id(conn: sqlite3.Connection, draft_id: int) -> Draft | None:
+        row = conn.execute("SELECT * FROM drafts WHERE id = ?", (draft_id,)).fetchone()
+        return None if row is None else common.draft_from_row(row)
+
+    @staticmethod
+    def _claim_draft(conn: sqlite3.Connection, draft_id: int) -> Draft | None:
+        claimed = conn.execute("UPDATE drafts SET state = 'confirming' WHERE id = ? AND state = 'open'", (draft_id,))
+        return SqliteStorage._draft_by_id(conn, draft_id) if claimed.rowcount else None
+
+    @staticmethod
+    def _settle_draft(conn: sqlite3.Connection, draft_id: int, job_id: int | None) -> None:
+        state = "open" if job_id is None else "confirmed"
+        conn.execute("UPDATE drafts SET state = ?, job_id = ? WHERE id = ?", (state, job_id, draft_id))
 
 
 # --- database-thread functions: each takes the sqlite3 connection first ---------------------------------

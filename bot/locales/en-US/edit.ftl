@@ -63,3 +63,9 @@ request-file-size = The { $file ->
        *[image] image
     } is larger than the image service's { $megabytes } MB limit.
 request-sizes-differ = The mask ({ $mask }) must be the same size as the image ({ $image }).
+
+editor-off = The in-browser mask editor is off on this bot. Its operator can turn it on by setting PUBLIC_URL (the address people reach the bot's web server at) — see the README's “Mask editor” section.
+mask-help-editor-off =
+    { $help }
+
+    { $editor }

@@ -62,3 +62,9 @@ request-file-size = { $file ->
        *[image] 图片
     }超过了图像服务 { $megabytes } MB 的上限。
 request-sizes-differ = 蒙版（{ $mask }）必须与图片（{ $image }）尺寸相同。
+
+editor-off = 此机器人未开启浏览器内的遮罩编辑器。运营者设置 PUBLIC_URL（用户访问机器人网页服务器的地址）即可开启——见 README 的“Mask editor”一节。
+mask-help-editor-off =
+    { $help }
+
+    { $editor }
