@@ -56,6 +56,12 @@ class Settings:
     limits: LimitDefaults = field(default_factory=LimitDefaults)
     retention_days: int = 30
     shutdown_grace_s: float = 30.0
+    # Memory budget for image preparation (bot.memory), in MB of peak working set. Sized for a 1 GB VPS:
+    # the OS and other daemons ~250 MB, the bot's idle process ~100-150 MB (Python, discord.py, Pillow,
+    # aiohttp, SQLite cache), network buffers for uploads/results ~100 MB; 256 MB of preparation keeps the
+    # peak near 400 MB with headroom. One 30-megapixel photo (~260 MB weighted) then runs alone, and about
+    # eight 2048² photos (~35 MB each) run side by side. Full: requests wait in order, with a position.
+    memory_budget_mb: int = 256
 
     @property
     def database_path(self) -> Path:
@@ -188,6 +194,7 @@ class Settings:
             limits=limits,
             retention_days=parse("RETENTION_DAYS", positive(int, 1, 36500), 30, "days ≥ 1"),
             shutdown_grace_s=parse("SHUTDOWN_GRACE_S", positive(float, 0, 3600), 30.0, "seconds from 0 to 3600"),
+            memory_budget_mb=parse("MEMORY_BUDGET_MB", positive(int, 32, 1_048_576), 256, "megabytes ≥ 32"),
         )
 
     def __post_init__(self) -> None:
