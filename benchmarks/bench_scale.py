@@ -246,11 +246,16 @@ async def measure_queue(root: Path, world: World, n: int, samples: int) -> Figur
 
         frees = []
         for _ in range(max(3, min(count, 50))):
+            deadline = time.perf_counter() + 60
+            while all(f.done() for f in service.pending) and time.perf_counter() < deadline:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)  # a pass is still starting the next jobs
             started = len(service.pending)
-            future = next(f for f in service.pending if not f.done())
+            future = next((f for f in service.pending if not f.done()), None)
+            if future is None:
+                break
             t0 = time.perf_counter()
             future.set_result(EditResult(images=()))
-            while len(service.pending) == started and time.perf_counter() - t0 < 2:  # noqa: ASYNC110
+            while len(service.pending) == started and time.perf_counter() - t0 < 10:  # noqa: ASYNC110
                 await asyncio.sleep(0)  # the scheduler loop claims the next job
             if len(service.pending) > started:  # (nothing starts when the freed images fit no job)
                 frees.append(time.perf_counter() - t0)
