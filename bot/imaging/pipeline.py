@@ -11,10 +11,13 @@ transparent pixels but something else is the mask, they are filled with white an
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PIL import Image
 
 from bot.errors import NothingToEdit
 from bot.limits import API_MAX_FILE_BYTES
+from bot.memory import MemoryBudget, preparation_weight
 from bot.models import ImageFile, MaskSpec, PreparedEdit
 
 from .compare import side_by_side
@@ -105,8 +108,20 @@ def _encode(
 # --- Async entry points -----------------------------------------------------------------------------
 
 
-async def prepare_edit(image: bytes, spec: MaskSpec, *, max_bytes: int = API_MAX_FILE_BYTES) -> PreparedEdit:
-    return await run_pillow(prepare_edit_sync, image, spec, max_bytes=max_bytes)
+async def prepare_edit(
+    image: bytes,
+    spec: MaskSpec,
+    *,
+    max_bytes: int = API_MAX_FILE_BYTES,
+    memory: MemoryBudget | None = None,
+    on_position: Callable[[int], None] | None = None,
+) -> PreparedEdit:
+    """With ``memory``, waits (FIFO) until the image's weight, read from its header, fits in the budget;
+    ``on_position(n)`` hears the place in that queue while it waits (see ``bot.memory``)."""
+    if memory is None:
+        return await run_pillow(prepare_edit_sync, image, spec, max_bytes=max_bytes)
+    async with memory.request(preparation_weight(image), on_position=on_position):
+        return await run_pillow(prepare_edit_sync, image, spec, max_bytes=max_bytes)
 
 
 async def preview_async(prepared: PreparedEdit) -> ImageFile:

@@ -138,3 +138,25 @@ def test_memory_budget_setting() -> None:
     assert Settings.from_mapping({"MEMORY_BUDGET_MB": "512"}).memory_budget_mb == 512
     with pytest.raises(ConfigError, match="MEMORY_BUDGET_MB"):
         Settings.from_mapping({"MEMORY_BUDGET_MB": "8"})
+
+
+async def test_prepare_edit_waits_for_its_weight_in_the_budget() -> None:
+    from bot.imaging import prepare_edit
+    from bot.models import MaskSpec, Region
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (320, 240), "white").save(buffer, "PNG")
+    image = buffer.getvalue()
+    weight = preparation_weight(image)
+    budget = MemoryBudget(weight)  # room for exactly one
+    holder = budget.request(1)  # someone else holds a little: this one must wait
+    positions: list[int] = []
+    task = asyncio.create_task(
+        prepare_edit(image, MaskSpec(region=Region.CENTER), memory=budget, on_position=positions.append)
+    )
+    await settle()
+    assert not task.done() and positions == [1] and budget.waiting == 1
+    holder.release()
+    prepared = await task
+    assert prepared.image.width == 320
+    assert budget.in_use == 0 and budget.waiting == 0
