@@ -124,16 +124,21 @@ async def prepare_edit(
         return await run_pillow(prepare_edit_sync, image, spec, max_bytes=max_bytes)
 
 
+async def fit_for_upload_async(image: ImageFile, max_bytes: int, *, memory: MemoryBudget | None = None) -> ImageFile:
+    """With ``memory``, a result that must be re-encoded (larger than ``max_bytes``) waits for its
+    weight in the same budget as preparations; one that fits is returned at once, untouched."""
+    if memory is None or len(image.data) <= max_bytes:
+        return await run_pillow(fit_for_upload, image, max_bytes)
+    async with memory.request(preparation_weight(image.data)):
+        return await run_pillow(fit_for_upload, image, max_bytes)
+
+
 async def preview_async(prepared: PreparedEdit) -> ImageFile:
     return await run_pillow(preview, prepared)
 
 
 async def side_by_side_async(before: bytes, after: bytes, labels: tuple[str, str] = ("Before", "After")) -> ImageFile:
     return await run_pillow(side_by_side, before, after, labels)
-
-
-async def fit_for_upload_async(image: ImageFile, max_bytes: int) -> ImageFile:
-    return await run_pillow(fit_for_upload, image, max_bytes)
 
 
 async def thumbnail_async(data: bytes, max_side: int) -> ImageFile:

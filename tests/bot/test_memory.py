@@ -160,3 +160,22 @@ async def test_prepare_edit_waits_for_its_weight_in_the_budget() -> None:
     prepared = await task
     assert prepared.image.width == 320
     assert budget.in_use == 0 and budget.waiting == 0
+
+
+async def test_fit_for_upload_waits_for_memory_only_when_it_must_re_encode() -> None:
+    from bot.imaging import fit_for_upload_async
+    from bot.models import ImageFile
+
+    buffer = io.BytesIO()
+    Image.effect_noise((200, 200), 60).convert("RGB").save(buffer, "PNG")
+    big = ImageFile(buffer.getvalue(), "image/png", 200, 200)
+    budget = MemoryBudget(preparation_weight(big.data))
+    holder = budget.request(1)
+    small_enough = await fit_for_upload_async(big, len(big.data), memory=budget)  # fits: no admission
+    assert small_enough is big
+    task = asyncio.create_task(fit_for_upload_async(big, len(big.data) // 4, memory=budget))
+    await settle()
+    assert not task.done() and budget.waiting == 1
+    holder.release()
+    fitted = await task
+    assert len(fitted.data) <= len(big.data) // 4 and budget.in_use == 0
