@@ -85,6 +85,12 @@ class Settings:
     public_url: str | None = None
     web_secret: Secret = field(default_factory=lambda: Secret(""))
     editor_link_minutes: int = 15
+    # Memory budget for image preparation (bot.memory), in MB of peak working set. Sized for a 1 GB VPS:
+    # the OS and other daemons ~250 MB, the bot's idle process ~100-150 MB (Python, discord.py, Pillow,
+    # aiohttp, SQLite cache), network buffers for uploads/results ~100 MB; 256 MB of preparation keeps the
+    # peak near 400 MB with headroom. One 30-megapixel photo (~260 MB weighted) then runs alone, and about
+    # eight 2048² photos (~35 MB each) run side by side. Full: requests wait in order, with a position.
+    memory_budget_mb: int = 256
 
     @property
     def database_path(self) -> Path:
@@ -237,6 +243,7 @@ class Settings:
             public_url=parse("PUBLIC_URL", web_url, None, "an http(s):// URL, e.g. https://bot.example.org"),
             web_secret=Secret(get("WEB_SECRET") or ""),
             editor_link_minutes=parse("EDITOR_LINK_MINUTES", positive(int, 1, 60), 15, "minutes from 1 to 60"),
+            memory_budget_mb=parse("MEMORY_BUDGET_MB", positive(int, 32, 1_048_576), 256, "megabytes ≥ 32"),
         )
 
     def __post_init__(self) -> None:

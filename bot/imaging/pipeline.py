@@ -1,7 +1,8 @@
 """From the user's image and mask spec to a :class:`PreparedEdit` the API accepts.
 
-Everything here is CPU work; the ``async`` functions run the synchronous ones in a worker thread
-(``asyncio.to_thread``) so the event loop never decodes pixels.
+Everything here is CPU work; the ``async`` functions run the synchronous ones on the Pillow pool
+(``bot.imaging.executor``: one thread per core, separate from the default pool that does file I/O) so
+the event loop never decodes pixels.
 
 The mask comes from, in order: a mask file, a region, a box, the image's own transparency
 (``MaskSpec``'s documented priority); with none of them we raise ``MaskMissing``. When the image has
@@ -10,17 +11,19 @@ transparent pixels but something else is the mask, they are filled with white an
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Callable
 
 from PIL import Image
 
 from bot.errors import NothingToEdit
 from bot.i18n import msg
 from bot.limits import API_MAX_FILE_BYTES
+from bot.memory import MemoryBudget, preparation_weight
 from bot.models import ImageFile, MaskSpec, PreparedEdit
 
 from .compare import side_by_side
 from .decode import SourceImage, decode_image, load_image_info
+from .executor import run_pillow
 from .fit import fit_for_upload, fit_pair, thumbnail, to_file
 from .mask import (
     BuiltMask,
@@ -103,21 +106,38 @@ def _encode(
 # --- Async entry points -----------------------------------------------------------------------------
 
 
-async def prepare_edit(image: bytes, spec: MaskSpec, *, max_bytes: int = API_MAX_FILE_BYTES) -> PreparedEdit:
-    return await asyncio.to_thread(prepare_edit_sync, image, spec, max_bytes=max_bytes)
+async def prepare_edit(
+    image: bytes,
+    spec: MaskSpec,
+    *,
+    max_bytes: int = API_MAX_FILE_BYTES,
+    memory: MemoryBudget | None = None,
+    on_position: Callable[[int], None] | None = None,
+) -> PreparedEdit:
+    """With ``memory``, waits (FIFO) until the image's weight, read from its header, fits in the budget;
+    ``on_position(n)`` hears the place in that queue while it waits (see ``bot.memory``)."""
+    if memory is None:
+        return await run_pillow(prepare_edit_sync, image, spec, max_bytes=max_bytes)
+    async with memory.request(preparation_weight(image), on_position=on_position):
+        return await run_pillow(prepare_edit_sync, image, spec, max_bytes=max_bytes)
+
+
+async def fit_for_upload_async(image: ImageFile, max_bytes: int, *, memory: MemoryBudget | None = None) -> ImageFile:
+    """With ``memory``, a result that must be re-encoded (larger than ``max_bytes``) waits for its
+    weight in the same budget as preparations; one that fits is returned at once, untouched."""
+    if memory is None or len(image.data) <= max_bytes:
+        return await run_pillow(fit_for_upload, image, max_bytes)
+    async with memory.request(preparation_weight(image.data)):
+        return await run_pillow(fit_for_upload, image, max_bytes)
 
 
 async def preview_async(prepared: PreparedEdit) -> ImageFile:
-    return await asyncio.to_thread(preview, prepared)
+    return await run_pillow(preview, prepared)
 
 
 async def side_by_side_async(before: bytes, after: bytes, labels: tuple[str, str] = ("Before", "After")) -> ImageFile:
-    return await asyncio.to_thread(side_by_side, before, after, labels)
-
-
-async def fit_for_upload_async(image: ImageFile, max_bytes: int) -> ImageFile:
-    return await asyncio.to_thread(fit_for_upload, image, max_bytes)
+    return await run_pillow(side_by_side, before, after, labels)
 
 
 async def thumbnail_async(data: bytes, max_side: int) -> ImageFile:
-    return await asyncio.to_thread(thumbnail, data, max_side)
+    return await run_pillow(thumbnail, data, max_side)
