@@ -354,6 +354,31 @@ class Storage(Protocol):
     async def claim_draft(self, draft_id: int) -> Draft | None: ...  # open -> confirming; None if not open
     async def settle_draft(self, draft_id: int, job_id: int | None) -> None: ...  # confirmed, or open again
 
+    # Acknowledged interactions (issue 10): recorded at the defer so a restart can still answer them.
+    async def record_interaction(self, interaction: AckedInteraction) -> None: ...  # a repeat id is ignored
+    async def link_interaction(self, interaction_id: int, job_id: int) -> None: ...  # once the job is saved
+    async def settle_interaction(self, interaction_id: int) -> None: ...  # answered without a job
+    async def open_interactions(self, since: datetime) -> list[AckedInteraction]: ...  # unsettled, since
+    async def forget_interactions(self, before: datetime) -> int: ...  # retention; how many were removed
+
+
+@dataclass(frozen=True, slots=True)
+class AckedInteraction:
+    """A deferred interaction, recorded before any download: while its token lives (15 minutes) a
+    restarted process can still edit its original response. ``job_id`` is the job it became (from
+    ``link_interaction``, or a job saved with the same token when a crash came before the link)."""
+
+    interaction_id: int
+    application_id: int
+    user_id: int
+    guild_id: int | None
+    channel_id: int | None
+    locale: str
+    created_at: datetime
+    token: str = field(repr=False)
+    job_id: int | None = None
+    settled: bool = False
+
 
 class DraftState(StrEnum):
     OPEN = "open"

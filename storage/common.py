@@ -14,6 +14,7 @@ from typing import Any
 from bot.errors import NotFound
 from bot.quota import Usage, next_midnight
 from bot.store import (
+    AckedInteraction,
     Draft,
     DraftState,
     EffectiveLimits,
@@ -328,4 +329,43 @@ def draft_from_row(row: Any) -> Draft:
         job_id=row["job_id"],
         created_at=dt(row["created_at"]),
         expires_at=dt(row["expires_at"]),
+    )
+
+
+# --- acknowledged interactions (issue 10) -----------------------------------------------------------
+
+INTERACTION_COLUMNS = "id, application_id, token, user_id, guild_id, channel_id, locale, created_at"
+# The job an interaction became: the link, else a job saved with its token (a crash came in between).
+OPEN_INTERACTIONS_SQL = (
+    "SELECT i.*, COALESCE(i.job_id, (SELECT MIN(j.id) FROM jobs j WHERE j.reply_token = i.token)) AS made"
+    " FROM interactions i WHERE i.created_at >= {since} AND NOT i.answered ORDER BY i.created_at, i.id"
+)
+
+
+def interaction_values(i: AckedInteraction) -> tuple[Any, ...]:
+    """The values of ``INTERACTION_COLUMNS``, in order."""
+    return (
+        i.interaction_id,
+        i.application_id,
+        i.token,
+        i.user_id,
+        i.guild_id,
+        i.channel_id,
+        i.locale,
+        ms(i.created_at),
+    )
+
+
+def interaction_from_row(row: Any) -> AckedInteraction:
+    return AckedInteraction(
+        interaction_id=row["id"],
+        application_id=row["application_id"],
+        user_id=row["user_id"],
+        guild_id=row["guild_id"],
+        channel_id=row["channel_id"],
+        locale=row["locale"],
+        created_at=dt(row["created_at"]),
+        token=row["token"],
+        job_id=row["made"],
+        settled=bool(row["answered"]),
     )

@@ -48,6 +48,7 @@ from bot.quota import Usage, check_submission, day_start
 from bot.retention import DELETABLE
 from bot.settlement import payer_of
 from bot.store import (
+    AckedInteraction,
     AuditEntry,
     CleanupReport,
     Draft,
@@ -758,6 +759,34 @@ class PostgresStorage:
         state = "open" if job_id is None else "confirmed"
         async with self._conn() as conn:
             await conn.execute("UPDATE drafts SET state = $1, job_id = $2 WHERE id = $3", state, job_id, draft_id)
+
+    # --- acknowledged interactions (issue 10) ------------------------------------------------------
+
+    async def record_interaction(self, interaction: AckedInteraction) -> None:
+        async with self._conn() as conn:
+            await conn.execute(
+                f"INSERT INTO interactions ({common.INTERACTION_COLUMNS})"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING",
+                *common.interaction_values(interaction),
+            )
+
+    async def link_interaction(self, interaction_id: int, job_id: int) -> None:
+        async with self._conn() as conn:
+            await conn.execute("UPDATE interactions SET job_id = $1 WHERE id = $2", job_id, interaction_id)
+
+    async def settle_interaction(self, interaction_id: int) -> None:
+        async with self._conn() as conn:
+            await conn.execute("UPDATE interactions SET answered = TRUE WHERE id = $1", interaction_id)
+
+    async def open_interactions(self, since: datetime) -> list[AckedInteraction]:
+        async with self._conn() as conn:
+            rows = await conn.fetch(common.OPEN_INTERACTIONS_SQL.format(since="$1"), ms(since))
+        return [common.interaction_from_row(r) for r in rows]
+
+    async def forget_interactions(self, before: datetime) -> int:
+        async with self._conn() as conn:
+            status = await conn.execute("DELETE FROM interactions WHERE created_at < $1", ms(before))
+        return int(status.split()[-1])
 
     async def get_session(self, session_id: int) -> Session | None:
         return await self._session_where("id", session_id)

@@ -57,6 +57,7 @@ from bot.quota import Usage, check_submission, day_start
 from bot.retention import DELETABLE
 from bot.settlement import payer_of
 from bot.store import (
+    AckedInteraction,
     AuditEntry,
     CleanupReport,
     Draft,
@@ -587,6 +588,43 @@ class SqliteStorage:
     def _settle_draft(conn: sqlite3.Connection, draft_id: int, job_id: int | None) -> None:
         state = "open" if job_id is None else "confirmed"
         conn.execute("UPDATE drafts SET state = ?, job_id = ? WHERE id = ?", (state, job_id, draft_id))
+
+    # --- acknowledged interactions (issue 10) ------------------------------------------------------
+
+    async def record_interaction(self, interaction: AckedInteraction) -> None:
+        await self._write(self._insert_interaction, interaction)
+
+    async def link_interaction(self, interaction_id: int, job_id: int) -> None:
+        await self._write(self._update_interaction, "job_id = ?", (job_id,), interaction_id)
+
+    async def settle_interaction(self, interaction_id: int) -> None:
+        await self._write(self._update_interaction, "answered = 1", (), interaction_id)
+
+    async def open_interactions(self, since: datetime) -> list[AckedInteraction]:
+        return await self._read(self._open_interactions, ms(since))
+
+    async def forget_interactions(self, before: datetime) -> int:
+        return await self._write(self._delete_interactions, ms(before))
+
+    @staticmethod
+    def _insert_interaction(conn: sqlite3.Connection, i: AckedInteraction) -> None:
+        conn.execute(
+            f"INSERT OR IGNORE INTO interactions ({common.INTERACTION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            common.interaction_values(i),
+        )
+
+    @staticmethod
+    def _update_interaction(conn: sqlite3.Connection, change: str, args: tuple[Any, ...], interaction_id: int) -> None:
+        conn.execute(f"UPDATE interactions SET {change} WHERE id = ?", (*args, interaction_id))
+
+    @staticmethod
+    def _open_interactions(conn: sqlite3.Connection, since_ms: int) -> list[AckedInteraction]:
+        rows = conn.execute(common.OPEN_INTERACTIONS_SQL.format(since="?"), (since_ms,)).fetchall()
+        return [common.interaction_from_row(r) for r in rows]
+
+    @staticmethod
+    def _delete_interactions(conn: sqlite3.Connection, before_ms: int) -> int:
+        return conn.execute("DELETE FROM interactions WHERE created_at < ?", (before_ms,)).rowcount
 
 
 # --- database-thread functions: each takes the sqlite3 connection first ---------------------------------
