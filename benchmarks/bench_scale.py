@@ -209,6 +209,9 @@ class QuietNotifier:
     async def queue_changed(self, scheduler: object) -> None:
         pass
 
+    async def restarted(self, interactions: object) -> None:
+        pass
+
 
 @dataclass
 class Figures:

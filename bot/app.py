@@ -23,6 +23,7 @@ from discord.ext import commands
 from bot.editor import EditorService, LinkSigner, load_secret
 from bot.history import HistoryService
 from bot.ideogram import IdeogramClient
+from bot.interactions import InteractionService
 from bot.jobs import JobService
 from bot.limits_service import LimitsService
 from bot.queue_service import QueueService
@@ -70,6 +71,7 @@ class InpaintBot(commands.Bot):
     history: HistoryService
     limits: LimitsService
     queue: QueueService
+    interactions: InteractionService
     editor: EditorService
     web: WebServer | None = None
 
@@ -99,6 +101,7 @@ class InpaintBot(commands.Bot):
         self.history = HistoryService(self.storage, self.jobs)
         self.limits = LimitsService(self.settings, self.storage)
         self.queue = QueueService(self.storage, self.scheduler, self.jobs)
+        self.interactions = InteractionService(self.storage)
         self.editor = EditorService(self.settings, self.storage, self.jobs, LinkSigner(load_secret(self.settings)))
         for extension in EXTENSIONS:
             await self.load_extension(extension)

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 
+from bot.interactions import forget_old
 from bot.store import CleanupReport, JobStatus, Storage
 
 log = logging.getLogger(__name__)
@@ -19,8 +20,11 @@ CLEANUP_EVERY_S = 6 * 3600  # retention is counted in days; a few runs a day kee
 
 
 async def clean_once(storage: Storage, retention_days: int, now: datetime | None = None) -> CleanupReport:
+    """Old jobs and files; also acknowledged-interaction records a day old (their tokens died long ago)."""
     cutoff = (now or datetime.now(UTC)) - timedelta(days=retention_days)
-    return await storage.cleanup(cutoff)
+    report = await storage.cleanup(cutoff)
+    await forget_old(storage, now)
+    return report
 
 
 async def retention_loop(storage: Storage, retention_days: int, every_s: float = CLEANUP_EVERY_S) -> None:

@@ -43,10 +43,11 @@ from bot import settlement
 from bot.errors import BotError
 from bot.fairness import fair_order, guild_key, user_key
 from bot.imaging import load_image_info
+from bot.interactions import answerable
 from bot.models import EditResult, ImageFile, PreparedEdit
 from bot.options import EditOptions
 from bot.service import EditService
-from bot.store import Job, JobStatus, OutputImage, Storage
+from bot.store import AckedInteraction, Job, JobStatus, OutputImage, Storage
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class JobNotifier(Protocol):
     async def job_started(self, job: Job) -> None: ...
     async def deliver(self, job: Job) -> None: ...
     async def queue_changed(self, scheduler: Scheduler) -> None: ...
+    async def restarted(self, interactions: list[AckedInteraction]) -> None: ...  # at start-up, see recover
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +132,9 @@ class Scheduler:
         self.wake()
 
     async def recover(self) -> None:
-        """Requeue or fail what a dead process left running; re-deliver what it never posted."""
+        """Requeue or fail what a dead process left running; answer the interactions it acknowledged
+        (while their tokens live); re-deliver what it never posted."""
+        failed_jobs = []
         for job in await self.storage.jobs_with_status(JobStatus.RUNNING):
             if job.attempts < MAX_ATTEMPTS:
                 log.warning("job %d was running at shutdown; running it again", job.id)
@@ -141,7 +145,11 @@ class Scheduler:
                     job.id, "restart", RESTART_FAILURE, settlement.failed(job, refund=True)
                 )
                 if failed is not None:
-                    await self._notify(self.notifier.deliver, failed)
+                    failed_jobs.append(failed)
+        # before any delivery: a job whose progress message was never sent gets its original response back
+        await self._notify(self.notifier.restarted, await answerable(self.storage))
+        for failed in failed_jobs:
+            await self._notify(self.notifier.deliver, failed)
         since = datetime.now(UTC) - REDELIVER_WINDOW
         for job in await self.storage.undelivered_jobs(since):
             log.info("job %d finished but was never posted; posting it now", job.id)

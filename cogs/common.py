@@ -12,7 +12,7 @@ from bot.errors import InputError
 from bot.imaging import parse_box
 from bot.jobs import Origin
 from bot.models import MaskSpec, Region
-from bot.store import Requester
+from bot.store import AckedInteraction, Requester
 
 if TYPE_CHECKING:
     from bot.app import InpaintBot
@@ -29,6 +29,37 @@ def token_expired(error: discord.HTTPException) -> bool:
 
 def bot_of(interaction: discord.Interaction) -> InpaintBot:
     return interaction.client  # type: ignore[return-value]
+
+
+async def acknowledge(interaction: discord.Interaction) -> None:
+    """Defer privately ("thinking…") and record the interaction before any download, so that a restart
+    can still answer it (``DiscordNotifier.restarted``). For commands that may queue a job: their
+    record is linked to the job by ``track``, or settled by the error handler or ``settled``."""
+    if not interaction.response.is_done():
+        await interaction.response.defer(ephemeral=True, thinking=True)
+    await bot_of(interaction).interactions.record(
+        AckedInteraction(
+            interaction_id=interaction.id,
+            application_id=interaction.application_id,
+            user_id=interaction.user.id,
+            guild_id=interaction.guild_id,
+            channel_id=interaction.channel_id,
+            locale=str(interaction.locale) if interaction.locale else "en-US",
+            created_at=interaction.created_at,
+            token=interaction.token,
+        )
+    )
+
+
+async def settled(interaction: discord.Interaction) -> None:
+    """The interaction got its final answer without a job: a restart must leave it alone. Never raises."""
+    interactions = getattr(bot_of(interaction), "interactions", None)
+    if interactions is None:
+        return
+    try:
+        await interactions.settle(interaction.id)
+    except Exception:
+        log.warning("could not settle interaction %d", interaction.id, exc_info=True)
 
 
 async def respond(

@@ -4,6 +4,12 @@ Progress lives in the requester's private (ephemeral) response and is edited thr
 webhook, so it works from any process for the token's 15 minutes. Results are posted as the bot's own
 channel message — public, and still possible after the token has expired — with a nonce derived
 from the job id so Discord itself drops a duplicate if we crash between posting and recording it.
+
+A post that fails is never silent (rules in ``bot.delivery``): transient failures are retried with
+backoff (same nonce), then the requester is told where to read the result — the interaction's
+private follow-up with the images while the token lives, else a DM, else the log — and the progress
+message always ends in a final state. After a restart, ``restarted`` answers every interaction the
+dead process had acknowledged while its token lives.
 """
 
 from __future__ import annotations
@@ -14,13 +20,17 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
+import aiohttp
 import discord
 
+from bot.delivery import Fallback, GaveUp, RetryPolicy, fallbacks, token_alive
+from bot.i18n import DEFAULT_LOCALE, msg
 from bot.imaging import fit_for_upload_async, preview_async
 from bot.models import ImageFile, PreparedEdit
-from bot.store import Job, JobStatus
+from bot.store import AckedInteraction, Job, JobStatus
 from cogs import render
 from cogs.common import NO_MENTIONS, token_expired
+from cogs.text import render as render_text
 from cogs.views import cancel_view, result_view
 
 if TYPE_CHECKING:
@@ -43,6 +53,9 @@ class DiscordNotifier:
         self._tickers: dict[int, asyncio.Task[None]] = {}
         self._later: dict[int, asyncio.Task[None]] = {}  # a throttled update, shown when the wait is over
         self._upload_limits: dict[int, int] = {}  # job id -> the upload limit its interaction reported
+        self._fell_back: dict[int, str] = {}  # job id -> why its result could not go where it belonged
+        self._told: set[int] = set()  # jobs whose requester got the result privately instead
+        self.retry = RetryPolicy()
 
     # --- JobNotifier ---------------------------------------------------------------------------
 
@@ -60,22 +73,67 @@ class DiscordNotifier:
             task = tasks.pop(job.id, None)
             if task is not None:
                 task.cancel()
+        try:
+            async with self._lock(job.id):
+                job = await self.bot.jobs.find(job.id) or job
+                if job.posted:
+                    return
+                if job.status is JobStatus.SUCCEEDED:
+                    message = await self._post_or_fall_back(job)
+                elif job.status is JobStatus.FAILED:
+                    message = await self._failure_notice(job)
+                else:
+                    return
+                if message is not None:
+                    await self.bot.jobs.mark_posted(job.id, message.channel.id, message.id)
+                    if job.status is JobStatus.SUCCEEDED and not job.private and job.id not in self._told:
+                        self.bot.dispatch("result_posted", job, message)
+        finally:  # the progress message ends in a final state, whatever happened above
+            try:
+                await self.render(job.id)
+            except Exception:
+                log.warning("job %d: could not show its final state", job.id, exc_info=True)
+            self._forget(job.id)
+
+    async def restarted(self, interactions: list[AckedInteraction]) -> None:
+        """After a restart: answer what the dead process acknowledged, while the tokens live.
+
+        One that never became a job is told it was interrupted (nothing was reserved, so nothing was
+        charged); one that did gets its job's progress shown in its original response — adopted as
+        the progress message if the crash came before that — which delivery then ends in a final state."""
+        for acked in interactions:
+            if not token_alive(acked.created_at):
+                continue
+            try:
+                if acked.job_id is None:
+                    await self._interrupted(acked)
+                else:
+                    await self._adopt(acked)
+            except discord.HTTPException as exc:
+                log.info("interaction %d: could not answer it after the restart (%s)", acked.interaction_id, exc.status)
+
+    async def _interrupted(self, acked: AckedInteraction) -> None:
+        text = render_text("interaction-interrupted", acked.locale)
+        webhook = self._webhook(acked.token, acked.application_id)
+        await webhook.edit_message("@original", content=text, view=None, allowed_mentions=NO_MENTIONS)
+        await self.bot.interactions.settle(acked.interaction_id)
+        log.info("interaction %d: told its member it was interrupted by the restart", acked.interaction_id)
+
+    async def _adopt(self, acked: AckedInteraction) -> None:
+        assert acked.job_id is not None
+        job = await self.bot.jobs.find(acked.job_id)
+        if job is None:
+            return
         async with self._lock(job.id):
-            job = await self.bot.jobs.find(job.id) or job
-            if job.posted:
-                return
-            if job.status is JobStatus.SUCCEEDED:
-                message = await self.post_results(job)
-            elif job.status is JobStatus.FAILED:
-                message = await self._failure_notice(job)
-            else:
-                return
-            if message is not None:
-                await self.bot.jobs.mark_posted(job.id, message.channel.id, message.id)
-                if job.status is JobStatus.SUCCEEDED and not job.private:
-                    self.bot.dispatch("result_posted", job, message)
-        await self.render(job.id)
-        self._forget(job.id)
+            if job.progress_message_id is None:
+                text, view = await self._progress_content(job.id, job)
+                webhook = self._webhook(acked.token, acked.application_id)
+                message = await webhook.edit_message("@original", content=text, view=view, allowed_mentions=NO_MENTIONS)
+                await self.bot.jobs.set_progress_message(job.id, message.channel.id, message.id)
+                self._shown[job.id] = text
+                self._last_edit[job.id] = time.monotonic()
+                log.info("job %d: its original response is its progress message again", job.id)
+        await self.render(job.id)  # a job that finished before the crash shows its final state now
 
     # --- progress ------------------------------------------------------------------------------
 
@@ -89,6 +147,8 @@ class DiscordNotifier:
         limit = getattr(interaction, "filesize_limit", None)
         if limit:
             self._upload_limits[job.id] = int(limit)
+        if isinstance(interaction, discord.Interaction):  # not the editor's stand-in for a stored token
+            await self.bot.interactions.link(interaction.id, job.id)
         async with self._lock(job.id):
             text, view = await self._progress_content(job.id)
             try:
@@ -142,7 +202,12 @@ class DiscordNotifier:
             position = entry.position if entry else waiting + 1
             text = render.queued_line(job, position, max(waiting, position), entry.eta_seconds if entry else 0)
             return text, cancel_view(job.id)
-        jump = None if job.private else render.jump_url(job)
+        if job.status is JobStatus.SUCCEEDED and not job.posted and job.id in self._fell_back:
+            reason = msg("delivery-reason", reason=self._fell_back[job.id])
+            return render_text(
+                "progress-undelivered", DEFAULT_LOCALE, job=str(job.id), reason=reason
+            ), discord.ui.View()
+        jump = None if job.private or job.id in self._told else render.jump_url(job)
         text = render.status_line(job, elapsed=scheduler.running_since(job.id), jump_url=jump)
         return text, discord.ui.View()
 
@@ -171,20 +236,81 @@ class DiscordNotifier:
 
         self._later[job_id] = asyncio.create_task(later(), name=f"progress-later-{job_id}")
 
-    def _webhook(self, token: str) -> discord.Webhook:
+    def _webhook(self, token: str, application_id: int | None = None) -> discord.Webhook:
         """The interaction's own (application-type) webhook, as ``Interaction.followup`` builds it:
         only that kind may send ephemeral messages, and it works from a restarted process."""
-        data = {"id": self.bot.application_id, "type": 3, "token": token}
+        data = {"id": application_id or self.bot.application_id, "type": 3, "token": token}
         return discord.Webhook.from_state(data, self.bot._connection)
 
     def _lock(self, job_id: int) -> asyncio.Lock:
         return self._locks.setdefault(job_id, asyncio.Lock())
 
     def _forget(self, job_id: int) -> None:
-        for store in (self._shown, self._last_edit, self._locks, self._upload_limits):
+        for store in (self._shown, self._last_edit, self._locks, self._upload_limits, self._fell_back):
             store.pop(job_id, None)
+        self._told.discard(job_id)
 
     # --- results ---------------------------------------------------------------------------------
+
+    async def _post_or_fall_back(self, job: Job) -> discord.Message | None:
+        """Post the result where it belongs, retrying transient failures; else tell the requester."""
+        try:
+            return await self.retry.run(lambda: self.post_results(job), _status_of, what=f"job {job.id}: posting")
+        except GaveUp as gave_up:
+            reason = _reason(gave_up.cause)
+            log.warning("job %d: result not posted (%s, %s); telling its requester", job.id, reason, gave_up)
+            self._fell_back[job.id] = reason
+            return await self._fall_back(job, reason)
+
+    async def _fall_back(self, job: Job, reason: str) -> discord.Message | None:
+        """The result, privately, with a word on why it is not where it was asked for."""
+        text = render_text(
+            "delivery-fallback", DEFAULT_LOCALE, job=str(job.id), reason=msg("delivery-reason", reason=reason)
+        )
+        images = await self.bot.jobs.images(job.id)
+        embed, view = render.result_embed(job, images), result_view(job)
+
+        async def send(target: discord.abc.Messageable | discord.Webhook, with_files: bool) -> discord.Message:
+            files = (await self._files(job, images, self._upload_limit(job)))[0] if with_files else []
+            if isinstance(target, discord.Webhook):
+                return await target.send(
+                    text, embed=embed, view=view, files=files, ephemeral=True, wait=True, allowed_mentions=NO_MENTIONS
+                )
+            return await target.send(text, embed=embed, view=view, files=files, allowed_mentions=NO_MENTIONS)
+
+        message = await self._tell_in_order(job, send)
+        if message is not None:
+            self._told.add(job.id)
+            self._fell_back.pop(job.id, None)
+        return message
+
+    async def _tell_in_order(self, job: Job, send) -> discord.Message | None:
+        """Try the follow-up (while the token lives), then a DM, each with the images and, should that be
+        refused (e.g. too large), without; else log. ``send(target, with_files)`` makes one attempt."""
+        for place in fallbacks(bool(job.reply_token) and token_alive(job.created_at)):
+            if place is Fallback.LOG:
+                break
+            try:
+                target = (
+                    self._webhook(job.reply_token)  # type: ignore[arg-type]
+                    if place is Fallback.FOLLOW_UP
+                    else await self.bot.fetch_user(job.requester.user_id)
+                )
+            except discord.HTTPException:
+                continue
+            for with_files in (True, False):
+                try:
+                    return await send(target, with_files)
+                except discord.HTTPException as exc:
+                    log.info("job %d: could not reach its requester by %s (%s %s)", job.id, place, exc.status, exc.code)
+                    if exc.status != 413:
+                        break
+        log.warning(
+            "job %d: requester %d could not be told (token expired, DMs closed); the edit is kept in history",
+            job.id,
+            job.requester.user_id,
+        )
+        return None
 
     async def post_results(self, job: Job, *, repost: bool = False) -> discord.Message | None:
         """Post a job's images from storage; also used by ``/history show`` to re-post.
@@ -226,12 +352,15 @@ class DiscordNotifier:
                 nonce=None if repost else f"job-{job.id}",
             )
         except discord.Forbidden:
+            if not repost:
+                raise  # ``deliver`` falls back (bot.delivery)
             log.warning("no permission to post job %d in channel %s", job.id, channel_id)
             for file in files:
                 file.reset()
+            reason = msg("delivery-reason", reason="forbidden")
             return await self.tell(
                 job,
-                content="I could not post in that channel (missing permissions), so here is your edit:",
+                content=render_text("delivery-fallback", DEFAULT_LOCALE, job=str(job.id), reason=reason),
                 embed=embed,
                 view=view,
                 files=files,
@@ -269,14 +398,20 @@ class DiscordNotifier:
                 return await webhook.send(content, ephemeral=True, wait=True, allowed_mentions=NO_MENTIONS, **kwargs)
             except discord.HTTPException as exc:
                 if not token_expired(exc):
-                    raise
+                    log.info("job %d: follow-up refused (%s %s); trying a DM", job.id, exc.status, exc.code)
                 for file in kwargs.get("files") or ():
                     file.reset()
-        user = await self.bot.fetch_user(job.requester.user_id)
         try:
+            user = await self.bot.fetch_user(job.requester.user_id)
             return await user.send(content, allowed_mentions=NO_MENTIONS, **kwargs)
-        except discord.Forbidden:
-            log.warning("user %d has DMs closed; job %d result kept in history", job.requester.user_id, job.id)
+        except discord.HTTPException as exc:
+            log.warning(
+                "user %d could not be told about job %d (%s %s; DMs closed?); it is kept in history",
+                job.requester.user_id,
+                job.id,
+                exc.status,
+                exc.code,
+            )
             return None
 
     async def _failure_notice(self, job: Job) -> discord.Message | None:
@@ -295,3 +430,23 @@ class DiscordNotifier:
                 self._shown[job.id] = text  # the progress message already says it: no second edit
                 return message
         return await self.tell(job, content=text)
+
+
+def _status_of(exc: BaseException) -> int | None:
+    """The HTTP status of a failed post for ``bot.delivery`` (None: no answer); anything else is a bug."""
+    if isinstance(exc, discord.HTTPException):
+        return exc.status
+    if isinstance(exc, aiohttp.ClientError | asyncio.TimeoutError | OSError):
+        return None
+    raise exc
+
+
+def _reason(exc: BaseException) -> str:
+    """A ``delivery-reason`` key for a post that failed for good."""
+    if isinstance(exc, discord.NotFound):
+        return "gone"
+    if isinstance(exc, discord.Forbidden):
+        return "forbidden"
+    if isinstance(exc, discord.HTTPException) and exc.status == 400:
+        return "closed"  # e.g. 50083 thread archived, 40058 thread locked
+    return "error"

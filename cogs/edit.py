@@ -17,6 +17,7 @@ from bot.models import MaskSpec, Region, check_area_choice
 from bot.options import EditOptions, MagicPrompt, RenderingSpeed, StyleType
 from bot.store import JobAction
 from cogs.common import (
+    acknowledge,
     actor_of,
     bot_of,
     origin_of,
@@ -25,6 +26,7 @@ from cogs.common import (
     require_post_permissions,
     respond,
     session_origin,
+    settled,
 )
 from cogs.editor import offer_editor
 from cogs.forms import Field, build_form, form_handler
@@ -120,7 +122,7 @@ class EditCog(commands.Cog):
         private: bool = False,
         thread: bool = False,
     ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)  # before any I/O
+        await acknowledge(interaction)  # before any I/O
         if not private:
             require_post_permissions(interaction, private_hint=True)
         options = EditOptions(
@@ -166,6 +168,7 @@ class EditCog(commands.Cog):
                 submitted = await self.bot.jobs.submit(origin, data, spec, prompt, options)
             except MaskMissing:  # mask editor hook (issue 12): the link, or MASK_HELP + how to enable it
                 await offer_editor(interaction, origin, data, prompt, options, MASK_HELP)
+                await settled(interaction)
                 return
         await self.bot.notifier.track(submitted.job, interaction, submitted.prepared)
 
@@ -196,7 +199,7 @@ class EditCog(commands.Cog):
 
 @form_handler(r"form:ctx:(?P<channel>\d+):(?P<message>\d+)")
 async def submit_context_edit(interaction: discord.Interaction, match: re.Match[str], values: dict[str, str]) -> None:
-    await interaction.response.defer(ephemeral=True, thinking=True)
+    await acknowledge(interaction)
     bot = bot_of(interaction)
     channel_id, message_id = int(match["channel"]), int(match["message"])
     if channel_id != interaction.channel_id:  # the menu is used on a message in this channel: forged
@@ -237,6 +240,7 @@ async def submit_context_edit(interaction: discord.Interaction, match: re.Match[
             "That image has no transparent area, so say which part to change in the **Area** field: "
             "top, bottom, left, right, center, border, or a box like `10,10,60,60` (percent).",
         )
+        await settled(interaction)
         return
     await bot.notifier.track(submitted.job, interaction, submitted.prepared)
 

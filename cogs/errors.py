@@ -16,7 +16,7 @@ from discord import app_commands
 
 from bot.errors import OPERATOR_NOTICE, BotError
 from bot.i18n import DEFAULT_LOCALE, Message, UserText, msg
-from cogs.common import respond
+from cogs.common import respond, settled
 from cogs.text import private_locale, render
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,7 @@ async def report_error(interaction: discord.Interaction, error: BaseException) -
         await respond(interaction, text, ephemeral=True)
     except discord.HTTPException:
         log.warning("could not tell user %s about an error: %s", interaction.user.id, text)
+    await settled(interaction)  # answered: a restart must not overwrite the error
 
 
 class BotTree(app_commands.CommandTree):

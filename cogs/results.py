@@ -18,6 +18,7 @@ from bot.store import JobAction
 from cogs import render
 from cogs.common import (
     NO_MENTIONS,
+    acknowledge,
     actor_of,
     bot_of,
     origin_of,
@@ -62,8 +63,7 @@ async def followup(
 
     ``button``: the result button this came from (a form remembers the one that opened it); the job is
     taken as shown here only when the message carries that button."""
-    if not interaction.response.is_done():
-        await interaction.response.defer(ephemeral=True, thinking=True)
+    await acknowledge(interaction)
     bot = bot_of(interaction)
     shown_here = carries(interaction.message, f"res:{button}:{job_id}")
     parent = await bot.jobs.for_follow_up(actor_of(interaction), job_id, shown_here=shown_here)

@@ -174,6 +174,9 @@ class StubNotifier:
         self.delivered.append(job)
         await self.storage.mark_posted(job.id, CHANNEL, MESSAGE + job.id)
 
+    async def restarted(self, interactions: list) -> None:
+        self.restarted_with = interactions
+
     async def queue_changed(self, scheduler: Scheduler) -> None:
         self.queue_changes += 1
         if self.block_queue_changed:
