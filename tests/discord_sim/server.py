@@ -14,6 +14,7 @@ surface tests use as thin delegations; the parts hold the behaviour.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -72,6 +73,7 @@ class DiscordSim:
         self._base_url = ""
         self._runner: web.AppRunner | None = None
         self.cdn_requests: list[tuple[int, float]] = []  # (attachment id, monotonic time)
+        self.cdn_hold: asyncio.Event | None = None  # set: attachment downloads wait until it is set
 
         self.waiters = Waiters()
         self.dispatcher = Dispatcher(self.waiters, self._recent_calls)
@@ -153,6 +155,8 @@ class DiscordSim:
         if att is None:
             return web.Response(status=404, text="Not Found")
         self.cdn_requests.append((att.id, time.monotonic()))
+        if self.cdn_hold is not None:  # a test holds downloads (e.g. to kill the bot during one)
+            await self.cdn_hold.wait()
         return web.Response(body=att.data, headers={"Content-Type": att.content_type or "application/octet-stream"})
 
     # ------------------------------------------------------------------------------- the world

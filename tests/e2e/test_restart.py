@@ -338,3 +338,84 @@ async def test_sigterm_finishes_or_requeues_running_edits_and_loses_nothing(runn
         assert runner.failure_notices(edit) == []
     assert runner.reserved_images() == 0
     assert await runner.quota(sim.user) == (2, 0) and await runner.quota(bob) == (2, 0)
+
+
+# --- every acknowledged interaction gets a final answer, crashes included (issue 10) -----------------
+# SIGKILL at the two moments the issue measured: (a) after /edit was deferred but before its job was
+# saved (it was downloading the image), (b) after the job was saved but before its progress message
+# was sent. After the restart the member's original response ("thinking…") shows a final state.
+
+ATTACHMENTS = {"image": (sample_image(96, 64), "in.png"), "mask": (sample_mask(96, 64), "mask.png")}
+
+
+async def original_shows(runner: BotRunner, inter: SimInteraction, text: str) -> str:
+    """Waits until the interaction's original response contains ``text``; returns its content."""
+    message = await runner.sim.wait_for_message(
+        None, lambda m: m.id == inter.original_message_id and text in (m.content or ""), timeout=START_TIMEOUT_S
+    )
+    return message.content
+
+
+def recorded_interactions(runner: BotRunner) -> list[tuple[int, int | None, int]]:
+    with sqlite3.connect(runner.data_dir / "bot.sqlite3") as db:
+        return db.execute("SELECT id, job_id, answered FROM interactions").fetchall()
+
+
+async def test_kill_after_the_defer_before_the_job_is_saved(runner: BotRunner) -> None:
+    sim = runner.sim
+    runner.api.latency_s = FAST_S
+    first = await runner.start()
+    sim.cdn_hold = asyncio.Event()  # the image download never ends: the bot is between defer and save
+    inter = await sim.slash("edit", {"prompt": "cut short"}, user=sim.user, attachments=ATTACHMENTS)
+    await sim.wait_for_ack(inter)
+    await runner.until(lambda: bool(sim.cdn_requests), "the image download")
+    await runner.kill(first)
+    assert (await runner.jobs()) == {}, "killed before the job was saved"
+    assert [row[0] for row in recorded_interactions(runner)] == [inter.id], "recorded at the defer"
+    sim.cdn_hold.set()
+
+    second = await runner.start()
+    content = await original_shows(runner, inter, "interrupted by a restart")
+    assert "nothing was charged" in content
+    assert await runner.terminate(second) == 0
+    assert recorded_interactions(runner) == [(inter.id, None, 1)], "settled: a later restart leaves it alone"
+    assert (await runner.jobs()) == {} and runner.api.edit_requests == []
+    assert await runner.quota(sim.user) == (0, 0)
+
+
+async def test_kill_after_the_job_is_saved_before_its_progress_message(runner: BotRunner) -> None:
+    sim = runner.sim
+    runner.api.latency_s = FAST_S
+    first = await runner.start()
+
+    def kill_on_progress(call: RecordedCall) -> bool:
+        """The progress edit of the original response: the bot dies before it is shown."""
+        if call.method == "PATCH" and call.path.endswith("/messages/@original"):
+            first.kill()
+            return True
+        return False
+
+    # answered with an error, so the placeholder stays "thinking…" as after a real crash at this point
+    sim.inject("/webhooks/*/*/messages/@original", method="PATCH", status=503, count=1)
+    killed = asyncio.ensure_future(sim.wait_for(kill_on_progress, kind="call", timeout=START_TIMEOUT_S))
+    inter = await sim.slash("edit", {"prompt": "saved then killed"}, user=sim.user, attachments=ATTACHMENTS)
+    await killed
+    await first.wait()
+    await sim.wait_disconnected(timeout=START_TIMEOUT_S)
+    [job] = (await runner.jobs()).values()
+    assert job.progress_message_id is None and not job.finished_at, "the crash hit the window"
+    # the scheduler may have started the job in the same instant: an interrupted call is re-run once
+    before = len(runner.api.edit_requests)
+    assert not (sim.message(inter.original_message_id).content or "").strip(), "still thinking…"
+
+    second = await runner.start()  # runs the job, posts it, and ends the original response in its final state
+    content = await original_shows(runner, inter, "is ready")
+    assert f"Edit #{job.id}" in content
+    assert await runner.terminate(second) == 0
+    done = (await runner.jobs())[job.id]
+    posts = [m for m in sim.messages_in(sim.channel) if m.nonce == f"job-{job.id}"]
+    assert done.status is JobStatus.SUCCEEDED and len(posts) == 1 and done.result_message_id == posts[0].id
+    assert done.progress_message_id == inter.original_message_id
+    assert len(runner.api.edit_requests) == before + 1, "run once after the restart"
+    assert await runner.quota(sim.user) == (1, 0), "charged once"
+    assert runner.reserved_images() == 0
