@@ -109,8 +109,10 @@ class DiscordNotifier:
                     await self._interrupted(acked)
                 else:
                     await self._adopt(acked)
-            except discord.HTTPException as exc:
+            except discord.HTTPException as exc:  # dismissed, or the token died meanwhile
                 log.info("interaction %d: could not answer it after the restart (%s)", acked.interaction_id, exc.status)
+            except Exception:  # one bad record must not keep the others unanswered
+                log.warning("interaction %d: answering after the restart failed", acked.interaction_id, exc_info=True)
 
     async def _interrupted(self, acked: AckedInteraction) -> None:
         text = render_text("interaction-interrupted", acked.locale)

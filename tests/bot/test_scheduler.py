@@ -14,6 +14,7 @@ import logging
 import random
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ from bot.models import EditResult, ImageFile, PreparedEdit, ResultImage
 from bot.options import EditOptions
 from bot.scheduler import INTERNAL_FAILURE, MAX_ATTEMPTS, RESTART_FAILURE, Scheduler
 from bot.settings import Settings
-from bot.store import EffectiveLimits, Job, JobAction, JobStatus, NewJob, OutputImage, Requester
+from bot.store import AckedInteraction, EffectiveLimits, Job, JobAction, JobStatus, NewJob, OutputImage, Requester
 from storage.files import LocalFileStore
 from storage.sqlite import SqliteStorage
 from tests.fakes.ideogram import sample_image, sample_mask
@@ -164,6 +165,7 @@ class StubNotifier:
     queue_changes: int = 0
     block_queue_changed: bool = False
     deliver_gate: asyncio.Event | None = None
+    restarted_with: list[tuple[list[AckedInteraction], int]] = field(default_factory=list)
 
     async def job_started(self, job: Job) -> None:
         self.started.append(job.prompt)
@@ -174,8 +176,8 @@ class StubNotifier:
         self.delivered.append(job)
         await self.storage.mark_posted(job.id, CHANNEL, MESSAGE + job.id)
 
-    async def restarted(self, interactions: list) -> None:
-        self.restarted_with = interactions
+    async def restarted(self, interactions: list[AckedInteraction]) -> None:
+        self.restarted_with.append((interactions, len(self.delivered)))  # what, and after how many deliveries
 
     async def queue_changed(self, scheduler: Scheduler) -> None:
         self.queue_changes += 1
@@ -539,6 +541,26 @@ async def test_recovery_reruns_once_then_fails_with_a_refund_and_redelivers(make
     assert refunded.window_used == 0 and refunded.active_jobs == 0
     rerun = await storage.get_job(once.id)
     assert rerun is not None and rerun.status is JobStatus.SUCCEEDED and rerun.attempts == 2
+
+
+async def test_recovery_hands_live_acknowledged_interactions_to_the_notifier_before_delivering(make_rig) -> None:
+    rig = await make_rig(start=False)
+    unposted = await rig.submit("done, never posted", user=USERS[1])
+    await rig.storage.claim_job(unposted.id)
+    await complete(rig.storage, unposted, [OutputImage(0, await rig.storage.files.put(png()), 1, True, "p", "8x8")])
+    now = datetime.now(UTC)
+
+    def acked(n: int, age: timedelta) -> AckedInteraction:
+        return AckedInteraction(MESSAGE + n, MESSAGE, USERS[1], GUILD, CHANNEL, "en-US", now - age, token=f"t{n}")
+
+    for record in (acked(1, timedelta(minutes=2)), acked(2, timedelta(minutes=20)), acked(3, timedelta(seconds=5))):
+        await rig.storage.record_interaction(record)
+    await rig.storage.settle_interaction(MESSAGE + 3)  # answered without a job before the crash
+
+    await rig.scheduler.start()
+    [(handed, delivered_before)] = rig.notifier.restarted_with
+    assert [i.interaction_id for i in handed] == [MESSAGE + 1], "only unsettled ones whose token may live"
+    assert delivered_before == 0 and [j.id for j in rig.notifier.delivered] == [unposted.id]
 
 
 async def test_stop_lets_running_jobs_finish_within_the_grace(make_rig) -> None:
