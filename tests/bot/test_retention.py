@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.retention import clean_once, retention_loop
-from bot.store import EffectiveLimits, JobAction, NewJob, OutputImage, Requester
+from bot.store import AckedInteraction, EffectiveLimits, JobAction, NewJob, OutputImage, Requester
 from storage.files import LocalFileStore
 from storage.sqlite import SqliteStorage
 from tests.ids import ALICE, CHANNEL, GUILD
@@ -74,3 +74,14 @@ async def test_the_file_scan_runs_neither_on_the_loop_nor_on_the_database_thread
     assert report.jobs_removed == 1 and report.files_removed == 3
     assert scans and db_threads
     assert scans[0] is not threading.main_thread() and scans[0] not in db_threads
+
+
+async def test_clean_once_forgets_acknowledged_interactions_after_a_day(tmp_path: Path) -> None:
+    async with SqliteStorage(tmp_path / "db.sqlite3", LocalFileStore(tmp_path / "images")) as storage:
+        now = datetime.now(UTC)
+        for n, age in ((1, timedelta(hours=25)), (2, timedelta(hours=23))):
+            await storage.record_interaction(
+                AckedInteraction(CHANNEL + n, CHANNEL, ALICE, GUILD, CHANNEL, "en-US", now - age, token=f"t{n}")
+            )
+        await clean_once(storage, 30, now=now)
+        assert [i.interaction_id for i in await storage.open_interactions(now - timedelta(days=2))] == [CHANNEL + 2]
