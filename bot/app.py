@@ -21,10 +21,13 @@ import discord
 from discord.ext import commands
 
 from bot.editor import EditorService, LinkSigner, load_secret
+from bot.health import Health
 from bot.history import HistoryService
 from bot.ideogram import IdeogramClient
 from bot.jobs import JobService
 from bot.limits_service import LimitsService
+from bot.logs import configure_log_format
+from bot.metrics import ScrapeSources
 from bot.queue_service import QueueService
 from bot.retention import retention_loop
 from bot.scheduler import Scheduler
@@ -71,6 +74,7 @@ class InpaintBot(commands.Bot):
     limits: LimitsService
     queue: QueueService
     editor: EditorService
+    health: Health
     web: WebServer | None = None
 
     def __init__(self, settings: Settings, *, sync_only: bool = False) -> None:
@@ -106,9 +110,11 @@ class InpaintBot(commands.Bot):
         if self.sync_only:
             return
         await self.scheduler.start()
-        if self.editor.enabled:  # the web server serves only the editor so far (health/metrics: later)
-            self.web = WebServer(self.settings, self.editor)
-            await self.web.start()
+        self.health = Health()
+        self.health.set_ready_check("database", self.storage.ping)
+        self.health.set_ready_check("gateway", self.gateway_connected)
+        self.web = WebServer(self.settings, self.editor, health=self.health, sources=self.scrape_sources())
+        await self.web.start()  # health and metrics always; the editor's routes only with PUBLIC_URL
         self.retention = asyncio.create_task(
             retention_loop(self.storage, self.settings.retention_days), name="retention"
         )
@@ -129,6 +135,25 @@ class InpaintBot(commands.Bot):
         marker.write_text(digest)
         where = f"guild {guild.id}" if guild else "globally"
         log.info("synced %d slash commands %s", len(synced), where)
+
+    def scrape_sources(self) -> ScrapeSources:
+        """What ``/metrics`` reads at scrape time (DAILY_IMAGE_BUDGET only once that setting exists)."""
+        return ScrapeSources(
+            storage=self.storage,
+            images_in_flight=lambda: self.ideogram.slots.in_use,
+            images_in_flight_limit=self.settings.max_images_in_flight,
+            daily_image_budget=getattr(self.settings, "daily_image_budget", None),
+        )
+
+    def gateway_connected(self) -> bool:
+        """Readiness: every shard's gateway connection is open (interactions arrive from then on, before
+        discord.py's ``is_ready``, which also waits for the guilds to stream in)."""
+        if self.is_closed():
+            return False
+        shards = getattr(self, "shards", None)  # an AutoShardedBot's ShardInfo per shard
+        if shards:
+            return all(not shard.is_closed() for shard in shards.values())
+        return self.ws is not None and self.ws.open
 
     async def on_ready(self) -> None:
         log.info("ready as %s in %d guild(s)", self.user, len(self.guilds))
@@ -151,6 +176,7 @@ class InpaintBot(commands.Bot):
 
 def configure_logging(settings: Settings) -> None:
     discord.utils.setup_logging(level=getattr(logging, settings.log_level), root=True)
+    configure_log_format(settings.log_format)
     install_secret_filter(settings.secrets())
 
 

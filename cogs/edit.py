@@ -10,7 +10,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import limits
+from bot import limits, metrics
 from bot.errors import InputError, MaskMissing
 from bot.imaging import parse_box
 from bot.models import MaskSpec, Region, check_area_choice
@@ -121,6 +121,7 @@ class EditCog(commands.Cog):
         thread: bool = False,
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)  # before any I/O
+        metrics.acknowledged(interaction.created_at)
         if not private:
             require_post_permissions(interaction, private_hint=True)
         options = EditOptions(

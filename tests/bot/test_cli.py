@@ -68,6 +68,7 @@ async def run_cli(
         "PYTHONPATH": str(REPO_ROOT),
         "PYTHONIOENCODING": "utf-8",
         "HOME": str(cwd),
+        "WEB_PORT": "0",  # `run` starts the web server: any free port
     }
     full_env.update(env or {})
     started = time.perf_counter()
