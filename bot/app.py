@@ -21,13 +21,11 @@ import discord
 from discord.ext import commands
 
 from bot.editor import EditorService, LinkSigner, load_secret
-from bot.health import Health
 from bot.history import HistoryService
 from bot.ideogram import IdeogramClient
 from bot.jobs import JobService
 from bot.limits_service import LimitsService
 from bot.logs import configure_log_format
-from bot.metrics import ScrapeSources
 from bot.queue_service import QueueService
 from bot.retention import retention_loop
 from bot.scheduler import Scheduler
@@ -36,7 +34,7 @@ from bot.service import EditService
 from bot.sessions import SessionService
 from bot.settings import Settings
 from bot.store import Storage
-from bot.web import WebServer
+from bot.web import WebServer, ops_server
 from cogs.delivery import DiscordNotifier
 from cogs.endpoints import apply_endpoints
 from cogs.errors import BotTree
@@ -74,7 +72,6 @@ class InpaintBot(commands.Bot):
     limits: LimitsService
     queue: QueueService
     editor: EditorService
-    health: Health
     web: WebServer | None = None
 
     def __init__(self, settings: Settings, *, sync_only: bool = False) -> None:
@@ -110,10 +107,13 @@ class InpaintBot(commands.Bot):
         if self.sync_only:
             return
         await self.scheduler.start()
-        self.health = Health()
-        self.health.set_ready_check("database", self.storage.ping)
-        self.health.set_ready_check("gateway", self.gateway_connected)
-        self.web = WebServer(self.settings, self.editor, health=self.health, sources=self.scrape_sources())
+        self.web = ops_server(
+            self.settings,
+            self.storage,
+            lambda: self.ideogram.slots.in_use,
+            editor=self.editor,
+            gateway=self.gateway_connected,
+        )
         await self.web.start()  # health and metrics always; the editor's routes only with PUBLIC_URL
         self.retention = asyncio.create_task(
             retention_loop(self.storage, self.settings.retention_days), name="retention"
@@ -135,15 +135,6 @@ class InpaintBot(commands.Bot):
         marker.write_text(digest)
         where = f"guild {guild.id}" if guild else "globally"
         log.info("synced %d slash commands %s", len(synced), where)
-
-    def scrape_sources(self) -> ScrapeSources:
-        """What ``/metrics`` reads at scrape time (DAILY_IMAGE_BUDGET only once that setting exists)."""
-        return ScrapeSources(
-            storage=self.storage,
-            images_in_flight=lambda: self.ideogram.slots.in_use,
-            images_in_flight_limit=self.settings.max_images_in_flight,
-            daily_image_budget=getattr(self.settings, "daily_image_budget", None),
-        )
 
     def gateway_connected(self) -> bool:
         """Readiness: every shard's gateway connection is open (interactions arrive from then on, before

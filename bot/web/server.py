@@ -26,13 +26,16 @@ from aiohttp.abc import AbstractAccessLogger
 
 from bot.editor import MAX_MASK_BYTES
 from bot.errors import ConfigError
-from bot.health import Health
+from bot.health import ApiReachable, Health
 from bot.metrics import CONTENT_TYPE, METRICS, Metrics, ScrapeSources
 from bot.web.editor_routes import add_routes
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from bot.editor import EditorService
     from bot.settings import Settings
+    from bot.store import Storage
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("bot.web.access")
@@ -174,3 +177,31 @@ class WebServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+
+def ops_server(
+    settings: Settings,
+    storage: Storage,
+    images_in_flight: Callable[[], int],
+    *,
+    editor: EditorService | None = None,
+    gateway: Callable[[], bool] | None = None,
+) -> WebServer:
+    """The web server of one bot process, with its readiness checks and metric sources.
+
+    Ready = the database answers and, for a gateway process, ``gateway()`` says it is connected; a
+    worker process (``gateway=None``) is ready when the image API is reachable instead. The daily budget
+    gauge appears once ``DAILY_IMAGE_BUDGET`` exists (read with ``getattr``: another branch adds it)."""
+    health = Health()
+    health.set_ready_check("database", storage.ping)
+    if gateway is not None:
+        health.set_ready_check("gateway", gateway)
+    else:
+        health.set_ready_check("api", ApiReachable(settings.ideogram_base_url))
+    sources = ScrapeSources(
+        storage=storage,
+        images_in_flight=images_in_flight,
+        images_in_flight_limit=settings.max_images_in_flight,
+        daily_image_budget=getattr(settings, "daily_image_budget", None),
+    )
+    return WebServer(settings, editor, health=health, sources=sources)

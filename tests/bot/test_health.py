@@ -16,19 +16,26 @@ async def ticks(probe: LoopLagProbe, n: int = 1) -> None:
         await asyncio.sleep(probe.interval / 4)
 
 
+async def eventually_alive(health: Health) -> bool:
+    """Alive within 100 ticks (a loaded machine may wake the probe late now and then)."""
+    for _ in range(100):
+        await ticks(health.probe)
+        if health.live()[0]:
+            return True
+    return False
+
+
 async def test_a_blocked_loop_makes_the_process_not_alive_until_it_recovers() -> None:
-    health = Health(LoopLagProbe(interval=0.02), max_lag_s=0.15)
+    health = Health(LoopLagProbe(interval=0.02), max_lag_s=0.3)
     health.start()
     try:
-        await ticks(health.probe)
-        assert health.live()[0]
-        time.sleep(0.3)  # noqa: ASYNC251 - the point: a blocking call on the event loop
+        assert await eventually_alive(health)
+        time.sleep(0.6)  # noqa: ASYNC251 - the point: a blocking call on the event loop
         await ticks(health.probe)
         ok, body = health.live()
         assert not ok and body["status"] == "fail"
-        assert body["checks"]["loop"]["lag_s"] >= 0.25
-        await ticks(health.probe)
-        assert health.live()[0]
+        assert body["checks"]["loop"]["lag_s"] >= 0.5
+        assert await eventually_alive(health)
     finally:
         await health.stop()
 

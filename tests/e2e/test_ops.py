@@ -15,9 +15,13 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot.health import ApiReachable
 from bot.metrics import CONTENT_TYPE
 from bot.settings import LimitDefaults
+from bot.web import ops_server
 from tests.bot_harness import H, W, World, make_world, reply, sample_mask
+from tests.fakes.ideogram import FakeIdeogram
+from tests.storage_support import make_storage
 
 pytestmark = pytest.mark.usefixtures("no_secrets_in_logs")
 
@@ -155,3 +159,25 @@ async def test_refusals_are_counted_by_limit(tmp_path: Path) -> None:
             - value(before, "inpaint_refusals_total", limit="window")
             == 1
         )
+
+
+async def test_a_worker_process_is_ready_when_the_database_and_the_image_api_answer(tmp_path: Path) -> None:
+    """``ops_server`` without a gateway (``python -m bot worker``): readiness checks the image API."""
+    async with FakeIdeogram() as api, make_storage(tmp_path) as storage:
+        server = ops_server(api.settings(web_port=0), storage, lambda: 0)
+        await server.start()
+        try:
+            async with aiohttp.ClientSession() as session:
+                url = f"http://127.0.0.1:{server.port}"
+                async with session.get(url + "/healthz") as response:
+                    answer = await response.json()
+                    assert response.status == 200, answer
+                assert set(answer["checks"]) == {"loop", "database", "api"}
+                gone = api.base_url
+                await api.stop()
+                server.health.set_ready_check("api", ApiReachable(gone, timeout_s=1))  # no cached answer
+                async with session.get(url + "/readyz") as response:
+                    answer = await response.json()
+                    assert response.status == 503 and answer["checks"]["api"]["ok"] is False, answer
+        finally:
+            await server.stop()
