@@ -21,12 +21,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 
 from bot.quota import day_start
 from bot.store import JobStatus, Storage
 
 log = logging.getLogger(__name__)
+disable_created_metrics()  # no ``*_created`` series: Prometheus does not need them, they double the output
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 # One HTTP attempt at the image API: edits take 5-15 s, up to IDEOGRAM_TIMEOUT_S (180 s); polls are fast.
