@@ -53,6 +53,7 @@ SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
 }
+QUIET_PATHS = frozenset({"/livez", "/readyz", "/healthz", "/metrics"})
 TOKEN_IN_PATH = re.compile(r"/e/[^/?#\s]+")
 
 
@@ -64,7 +65,10 @@ class RedactingAccessLogger(AbstractAccessLogger):
     """aiohttp's access log without the link tokens: method, redacted path, status, size, time."""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        self.logger.info(
+        # probes and scrapes come every few seconds: successful ones only at DEBUG
+        level = logging.DEBUG if request.path in QUIET_PATHS and response.status < 400 else logging.INFO
+        self.logger.log(
+            level,
             "%s %s %s %s %.3fs",
             request.method,
             redact_path(request.rel_url.path),

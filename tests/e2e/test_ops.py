@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -181,3 +182,15 @@ async def test_a_worker_process_is_ready_when_the_database_and_the_image_api_ans
                     assert response.status == 503 and answer["checks"]["api"]["ok"] is False, answer
         finally:
             await server.stop()
+
+
+async def test_probes_and_scrapes_are_logged_at_debug_other_requests_at_info(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with running(tmp_path) as world:
+        caplog.set_level(logging.DEBUG, logger="bot.web.access")
+        await get(world, "/healthz")
+        await scrape(world)
+        await get(world, "/e/some-token")
+        levels = {r.getMessage().split()[1]: r.levelno for r in caplog.records if r.name == "bot.web.access"}
+        assert levels == {"/healthz": logging.DEBUG, "/metrics": logging.DEBUG, "/e/[token]": logging.INFO}
