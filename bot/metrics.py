@@ -15,6 +15,7 @@ another library registers leaks in and a test can build a fresh one. The process
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from collections.abc import Callable
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 disable_created_metrics()  # no ``*_created`` series: Prometheus does not need them, they double the output
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+SCRAPE_DB_TIMEOUT_S = 3.0  # a stuck database must not hang the scrape (Prometheus' default timeout: 10 s)
 # One HTTP attempt at the image API: edits take 5-15 s, up to IDEOGRAM_TIMEOUT_S (180 s); polls are fast.
 API_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 7.5, 10.0, 15.0, 20.0, 30.0, 60.0, 120.0, 180.0)
 # Discord gives an interaction 3 s to be acknowledged.
@@ -120,7 +122,7 @@ class Metrics:
     # --- state, at scrape time ------------------------------------------------------------------
 
     async def refresh(self, sources: ScrapeSources, loop_lag: float | None = None) -> None:
-        """Read the state gauges; a database that does not answer sets ``inpaint_database_up`` to 0
+        """Read the state gauges; a database that does not answer (in time) sets ``inpaint_database_up`` to 0
         and leaves the database gauges at their last values instead of failing the scrape."""
         self.images_in_flight.set(sources.images_in_flight())
         self.images_in_flight_limit.set(sources.images_in_flight_limit)
@@ -134,7 +136,8 @@ class Metrics:
                 )
             self.daily_image_budget.set(budget)
         try:
-            counts = await sources.storage.ops_counts(day_start(sources.now()))
+            async with asyncio.timeout(SCRAPE_DB_TIMEOUT_S):
+                counts = await sources.storage.ops_counts(day_start(sources.now()))
         except Exception as exc:  # the scrape still shows the process's own numbers
             log.warning("metrics: the database did not answer (%s)", type(exc).__name__)
             self.database_up.set(0)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from prometheus_client import REGISTRY
 
+import bot.metrics as metrics_module
 from bot.errors import ApiTimeout
 from bot.metrics import Metrics, ScrapeSources, sample
 from bot.store import JobStatus
@@ -71,3 +73,14 @@ async def test_refresh_reads_the_database_and_the_budget_when_there_is_one(tmp_p
     assert sample(m, "inpaint_database_up") == 0 and sample(m, "inpaint_queue_depth") == 2
     text = m.render().decode()
     assert "# TYPE inpaint_api_request_seconds histogram" in text and "# TYPE inpaint_refusals_total counter" in text
+
+
+async def test_a_stuck_database_does_not_hang_the_scrape(monkeypatch) -> None:
+    class Stuck:
+        async def ops_counts(self, since: datetime) -> None:
+            await asyncio.sleep(60)
+
+    monkeypatch.setattr(metrics_module, "SCRAPE_DB_TIMEOUT_S", 0.1)
+    m = Metrics()
+    await asyncio.wait_for(m.refresh(ScrapeSources(Stuck(), lambda: 0, 8)), 5)  # type: ignore[arg-type]
+    assert sample(m, "inpaint_database_up") == 0
