@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot.app import InpaintBot
 from bot.health import ApiReachable
 from bot.metrics import CONTENT_TYPE
 from bot.settings import LimitDefaults
@@ -91,6 +92,12 @@ async def test_healthz_reports_each_check_and_503_when_the_database_is_gone(tmp_
         assert (await get(world, "/livez"))[0] == 200
         samples = await scrape(world)  # the scrape still answers, and says the database is down
         assert value(samples, "inpaint_database_up") == 0
+
+        bot = world.bot
+        assert bot.gateway_connected()
+        await world.stop_bot()
+        assert not bot.gateway_connected()
+        assert not InpaintBot(world.settings).gateway_connected()  # not connected yet
 
 
 async def test_metrics_move_after_an_edit(tmp_path: Path) -> None:
