@@ -101,6 +101,7 @@ class Rig:
             "DISCORD_API_BASE": self.sim.api_base,
             "DISCORD_GATEWAY_URL": self.sim.gateway_url,
             "DATA_DIR": str(tmp / "data"),
+            "WEB_PORT": "0",
             "MAX_IMAGES_IN_FLIGHT": str(CAP),
             "SHUTDOWN_GRACE_S": "0",
             **HIGH_LIMITS,

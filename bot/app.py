@@ -26,6 +26,7 @@ from bot.ideogram import IdeogramClient
 from bot.interactions import InteractionService
 from bot.jobs import JobService
 from bot.limits_service import LimitsService
+from bot.logs import configure_log_format
 from bot.queue_service import QueueService
 from bot.retention import retention_loop
 from bot.scheduler import Scheduler
@@ -34,7 +35,7 @@ from bot.service import EditService
 from bot.sessions import SessionService
 from bot.settings import Settings
 from bot.store import Storage
-from bot.web import WebServer
+from bot.web import WebServer, ops_server
 from cogs.delivery import DiscordNotifier
 from cogs.endpoints import apply_endpoints
 from cogs.errors import BotTree
@@ -109,9 +110,14 @@ class InpaintBot(commands.Bot):
         if self.sync_only:
             return
         await self.scheduler.start()
-        if self.editor.enabled:  # the web server serves only the editor so far (health/metrics: later)
-            self.web = WebServer(self.settings, self.editor)
-            await self.web.start()
+        self.web = ops_server(
+            self.settings,
+            self.storage,
+            lambda: self.ideogram.slots.in_use,
+            editor=self.editor,
+            gateway=self.gateway_connected,
+        )
+        await self.web.start()  # health and metrics always; the editor's routes only with PUBLIC_URL
         self.retention = asyncio.create_task(
             retention_loop(self.storage, self.settings.retention_days), name="retention"
         )
@@ -132,6 +138,16 @@ class InpaintBot(commands.Bot):
         marker.write_text(digest)
         where = f"guild {guild.id}" if guild else "globally"
         log.info("synced %d slash commands %s", len(synced), where)
+
+    def gateway_connected(self) -> bool:
+        """Readiness: every shard's gateway connection is open (interactions arrive from then on, before
+        discord.py's ``is_ready``, which also waits for the guilds to stream in)."""
+        if self.is_closed():
+            return False
+        shards = getattr(self, "shards", None)  # an AutoShardedBot's ShardInfo per shard
+        if shards:
+            return all(not shard.is_closed() for shard in shards.values())
+        return self.ws is not None and self.ws.open
 
     async def on_ready(self) -> None:
         log.info("ready as %s in %d guild(s)", self.user, len(self.guilds))
@@ -154,6 +170,7 @@ class InpaintBot(commands.Bot):
 
 def configure_logging(settings: Settings) -> None:
     discord.utils.setup_logging(level=getattr(logging, settings.log_level), root=True)
+    configure_log_format(settings.log_format)
     install_secret_filter(settings.secrets())
 
 

@@ -83,6 +83,8 @@ def check(settings: Settings) -> int:
     print(f"Task polling: {settings.ideogram_task_path or 'off (task-shaped answers fail clearly)'}")
     print(f"Images in flight at most: {settings.max_images_in_flight}")
     print(f"Data: {settings.data_dir} (database {settings.database_path})")
+    where = f"{settings.web_host}:{settings.web_port}"
+    print(f"Web server: {where} (/healthz, /livez, /readyz, /metrics); logs: {settings.log_format}")
     web = f"on at {settings.public_url} (listening on {settings.web_host}:{settings.web_port})"
     print(f"Mask editor: {web if settings.public_url else 'off (set PUBLIC_URL to turn it on)'}")  # issue 12
     for problem in problems:

@@ -11,7 +11,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from bot import access, limits, settlement
+from bot import access, limits, metrics, settlement
 from bot.access import Actor, Reason
 from bot.errors import Forbidden, InputError, NotFound, QuotaExceeded
 from bot.models import MaskSpec, PreparedEdit
@@ -46,6 +46,7 @@ class Origin:
 
 def _for_payer(refusal: QuotaExceeded, origin: Origin) -> QuotaExceeded:
     """A refusal from someone else's quota (an editing session's owner pays) names whose it is."""
+    metrics.refused(refusal.limit)  # every refusal passes here once (precheck or the reservation)
     return refusal_for_payer(refusal, payer_user_id=origin.payer_user_id, requester_user_id=origin.requester.user_id)
 
 

@@ -71,6 +71,7 @@ class Settings:
     discord_api_base: str | None = None
     discord_gateway_url: str | None = None
     log_level: str = "INFO"
+    log_format: str = "text"  # LOG_FORMAT=json: one JSON object per line (bot.logs)
     limits: LimitDefaults = field(default_factory=LimitDefaults)
     retention_days: int = 30
     # --- billing safety (issue 10) ---------------------------------------------------------------
@@ -229,6 +230,7 @@ class Settings:
                 "INFO",
                 "DEBUG, INFO, WARNING or ERROR",
             ),
+            log_format=parse("LOG_FORMAT", lambda raw: one_of("TEXT", "JSON")(raw).lower(), "text", "text or json"),
             limits=limits,
             retention_days=parse("RETENTION_DAYS", positive(int, 1, 36500), 30, "days ≥ 1"),
             shutdown_grace_s=parse(

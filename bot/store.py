@@ -271,6 +271,14 @@ class SessionExists(InputError):
         self.thread_id = thread_id
 
 
+@dataclass(frozen=True, slots=True)
+class OpsCounts:
+    """What ``/metrics`` reads from the database at scrape time: the same for every process sharing it."""
+
+    jobs_by_status: dict[JobStatus, int]  # every status, zero included
+    images_used: int  # reserved + charged since the given time (all users, all servers)
+
+
 class FileStore(Protocol):
     """Content-addressed image files: written once under their sha256, never modified."""
 
@@ -286,6 +294,8 @@ class Storage(Protocol):
     async def close(self) -> None: ...  # lets calls already started finish first; idempotent
     async def __aenter__(self) -> Storage: ...  # open()
     async def __aexit__(self, *exc_info: object) -> None: ...  # close()
+    async def ping(self) -> None: ...  # one cheap round trip (readiness); raises when unreachable
+    async def ops_counts(self, since: datetime) -> OpsCounts: ...  # for /metrics (see OpsCounts)
 
     # Jobs: the queue. ``submit_job`` checks every limit and reserves the images in one transaction.
     async def submit_job(self, job: NewJob, limits: EffectiveLimits, now: datetime | None = None) -> Job: ...

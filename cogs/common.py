@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot import metrics
 from bot.access import Actor
 from bot.errors import InputError
 from bot.imaging import parse_box
@@ -37,6 +38,7 @@ async def acknowledge(interaction: discord.Interaction) -> None:
     record is linked to the job by ``track``, or settled by the error handler or ``settled``."""
     if not interaction.response.is_done():
         await interaction.response.defer(ephemeral=True, thinking=True)
+        metrics.acknowledged(interaction.created_at)
     await bot_of(interaction).interactions.record(
         AckedInteraction(
             interaction_id=interaction.id,

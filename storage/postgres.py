@@ -59,6 +59,7 @@ from bot.store import (
     JobStatus,
     NewDraft,
     NewJob,
+    OpsCounts,
     OutputImage,
     QuotaStatus,
     Requester,
@@ -296,6 +297,23 @@ class PostgresStorage:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
+
+    # --- operations (health checks, metrics) --------------------------------------------------------
+
+    async def ping(self) -> None:
+        """A pooled connection and ``SELECT 1``: fails when the server or the pool is unusable."""
+        async with self._conn() as conn:
+            await conn.fetchval("SELECT 1")
+
+    async def ops_counts(self, since: datetime) -> OpsCounts:
+        async with self._conn() as conn:
+            rows = await conn.fetch("SELECT status, COUNT(*) FROM jobs GROUP BY status")
+            used = await conn.fetchval(
+                "SELECT COALESCE(SUM(reserved + charged), 0) FROM usage_ledger WHERE created_at >= $1", ms(since)
+            )
+        counts = dict.fromkeys(JobStatus, 0)
+        counts.update({JobStatus(row[0]): int(row[1]) for row in rows})
+        return OpsCounts(jobs_by_status=counts, images_used=int(used))
 
     @asynccontextmanager
     async def _conn(self) -> AsyncIterator[asyncpg.Connection]:

@@ -68,6 +68,7 @@ from bot.store import (
     JobStatus,
     NewDraft,
     NewJob,
+    OpsCounts,
     OutputImage,
     QuotaStatus,
     Requester,
@@ -249,6 +250,15 @@ class SqliteStorage:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
+
+    # --- operations (health checks, metrics) --------------------------------------------------------
+
+    async def ping(self) -> None:
+        """A round trip through the database thread: waits behind a long transaction, as callers would."""
+        await self._read(_ping)
+
+    async def ops_counts(self, since: datetime) -> OpsCounts:
+        return await self._read(_ops_counts, ms(since))
 
     def _make_dirs(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -957,6 +967,20 @@ def _quota_status(
         (requester.user_id, window_start),
     ).fetchone()[0]
     return common.quota_status(limits, usage, oldest, now)
+
+
+def _ping(conn: sqlite3.Connection) -> None:
+    conn.execute("SELECT 1").fetchone()
+
+
+def _ops_counts(conn: sqlite3.Connection, since_ms: int) -> OpsCounts:
+    counts = dict.fromkeys(JobStatus, 0)
+    for status, count in conn.execute("SELECT status, COUNT(*) FROM jobs GROUP BY status"):
+        counts[JobStatus(status)] = count
+    used = conn.execute(
+        "SELECT COALESCE(SUM(reserved + charged), 0) FROM usage_ledger WHERE created_at >= ?", (since_ms,)
+    ).fetchone()[0]
+    return OpsCounts(jobs_by_status=counts, images_used=used)
 
 
 def _usage_report(conn: sqlite3.Connection, guild_id: int, since_ms: int) -> list[UsageRow]:

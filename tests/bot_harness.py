@@ -162,6 +162,7 @@ async def make_world(tmp_path: Path, **settings: Any) -> AsyncIterator[World]:
                 discord_api_base=sim.api_base,
                 discord_gateway_url=sim.gateway_url,
                 shutdown_grace_s=5.0,
+                web_port=0,  # any free port: health, metrics (and the editor when enabled)
             )
             world = World(sim=sim, api=api, data_dir=tmp_path / "data", settings=replace(base, **settings))
             try:

@@ -43,7 +43,7 @@ from urllib.parse import quote
 import aiohttp
 from PIL import Image
 
-from bot import limits
+from bot import limits, metrics
 from bot.errors import (
     ApiError,
     ApiMalformedResponse,
@@ -329,6 +329,7 @@ class IdeogramClient:
             limit = self.attempt_timeout_s if body is not None else min(self.attempt_timeout_s, self._poll_timeout_s)
             outcome = await self._attempt(method, url, body, min(limit, remaining), where)
             took = loop.time() - started
+            metrics.api_attempt(where, outcome.status, took, outcome.error)
             if outcome.error is None:
                 self._log(logging.DEBUG, f"{where}: {outcome.status} on attempt {attempt} in {took:.2f}s")
                 return outcome.payload, attempt

@@ -1,5 +1,6 @@
-"""The bot's own web server (aiohttp): the mask editor today, health and metrics later. No ``discord``."""
+"""The bot's own web server (aiohttp): health checks and metrics always, the mask editor with PUBLIC_URL.
+No ``discord``."""
 
-from bot.web.server import WebServer, build_app
+from bot.web.server import WebServer, build_app, ops_server
 
-__all__ = ["WebServer", "build_app"]
+__all__ = ["WebServer", "build_app", "ops_server"]

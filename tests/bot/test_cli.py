@@ -68,6 +68,7 @@ async def run_cli(
         "PYTHONPATH": str(REPO_ROOT),
         "PYTHONIOENCODING": "utf-8",
         "HOME": str(cwd),
+        "WEB_PORT": "0",  # `run` starts the web server: any free port
     }
     full_env.update(env or {})
     started = time.perf_counter()
@@ -542,6 +543,7 @@ async def test_check_exits_0_when_everything_is_set(tmp_path: Path) -> None:
     assert "MISSING" not in run.stdout
     assert "Settings OK." in run.stdout
     assert "API: legacy shape at http://127.0.0.1:9/ideogram/edit (bearer auth)" in run.stdout
+    assert "Web server: 127.0.0.1:0 (/healthz, /livez, /readyz, /metrics); logs: text" in run.stdout
 
 
 async def test_check_reads_the_env_file_in_the_working_directory(tmp_path: Path) -> None:

@@ -49,6 +49,7 @@ async def test_python_m_bot_sync_forces_a_sync_and_exits(tmp_path: Path) -> None
             "DISCORD_API_BASE": world.sim.api_base,
             "DISCORD_GATEWAY_URL": world.sim.gateway_url,
             "DATA_DIR": str(world.data_dir),
+            "WEB_PORT": "0",
         }
         for _ in range(2):  # forced: the second run syncs although nothing changed
             process = await asyncio.create_subprocess_exec(

@@ -71,6 +71,7 @@ class BotRunner:
             "DISCORD_API_BASE": self.sim.api_base,
             "DISCORD_GATEWAY_URL": self.sim.gateway_url,
             "DATA_DIR": str(self.data_dir),
+            "WEB_PORT": "0",  # the web server always runs: any free port, never a collision
             "MAX_IMAGES_IN_FLIGHT": "2",
             "SHUTDOWN_GRACE_S": "20",
             "IDEOGRAM_MAX_RETRIES": "0",
