@@ -53,6 +53,7 @@ EXTENSIONS = (
     "cogs.admin",
     "cogs.queue",
     "cogs.sessions",
+    "cogs.operator",
 )
 
 

@@ -79,6 +79,7 @@ class EffectiveLimits:
     max_active_jobs: int
     guild_daily_images: int
     exempt: bool = False  # exempt roles skip the per-user limits (never the guild's daily cap)
+    bot_daily_images: int | None = None  # the operator's DAILY_IMAGE_BUDGET for the whole bot; None: none
 
 
 @dataclass(frozen=True, slots=True)
