@@ -1,5 +1,6 @@
 """The operator's allow-list applied to membership: the bot leaves every server it does not serve, at
-start-up (``on_ready``, which also runs after a reconnect) and when it is invited (``on_guild_join``).
+start-up (``on_ready``, which also runs after a reconnect) and when it is invited (``on_guild_join``,
+``on_guild_available``).
 With no ``ALLOWED_GUILD_IDS`` the start-up log warns that any server that invites the bot is served.
 """
 
@@ -43,6 +44,12 @@ class OperatorCog(commands.Cog):
 
     @commands.Cog.listener()
     async def on_guild_join(self, guild: discord.Guild) -> None:
+        await self.leave_if_unserved(guild)
+
+    @commands.Cog.listener()
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        """discord.py reports a join whose GUILD_CREATE says ``unavailable: false`` (and a server back
+        from an outage) as "available", not as a join: the same rule applies."""
         await self.leave_if_unserved(guild)
 
 
