@@ -1,7 +1,8 @@
 """The operator's allow-list applied to membership: the bot leaves every server it does not serve, at
 start-up (``on_ready``, which also runs after a reconnect) and when it is invited (``on_guild_join``,
 ``on_guild_available``).
-With no ``ALLOWED_GUILD_IDS`` the start-up log warns that any server that invites the bot is served.
+With no ``ALLOWED_GUILD_IDS`` the start-up log warns that any server that invites the bot is served, and
+it warns whenever the application's "Public Bot" switch is on.
 """
 
 from __future__ import annotations
@@ -39,6 +40,13 @@ class OperatorCog(commands.Cog):
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
+        app = self.bot.application  # fetched at login
+        if app is not None and app.bot_public:
+            log.warning(
+                "'Public Bot' is on in the Developer Portal: anyone can invite this bot. Switch it off "
+                "(Developer Portal > Bot > Public Bot)%s.",
+                "" if self.bot.settings.allowed_guild_ids else " and set ALLOWED_GUILD_IDS",
+            )
         for guild in list(self.bot.guilds):
             await self.leave_if_unserved(guild)
 

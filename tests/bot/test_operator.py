@@ -24,6 +24,7 @@ from bot.settings import LimitDefaults, Settings
 from bot.store import JobAction, Requester, RoleLimits, Session
 from cogs.text import render
 from storage.sqlite import SqliteStorage
+from tests.bot.test_cli import run_cli
 from tests.bot.test_core_services import StubScheduler, submit
 from tests.storage_support import Clock, finish, make_storage
 
@@ -72,19 +73,30 @@ def test_the_dev_guild_must_be_an_allowed_one() -> None:
     Settings.from_mapping({"ALLOWED_GUILD_IDS": f"{GUILD_A},{GUILD_B}", "DEV_GUILD_ID": str(GUILD_B)})
 
 
+def readme_first_run_env() -> str:
+    first_run = re.search(r"4\. \*\*First run\.\*\*.*?```sh\n(.*?)```", README.read_text(), re.S)
+    assert first_run is not None
+    return "\n".join(line.strip() for line in first_run.group(1).splitlines())
+
+
 def test_the_readme_documents_every_operator_setting_and_its_example_values_load() -> None:
     text = README.read_text()
     for name in ("ALLOWED_GUILD_IDS", "DAILY_IMAGE_BUDGET", "MAX_USER_DAILY_IMAGES", "MAX_GUILD_DAILY_IMAGES"):
         assert f"| `{name}` |" in text, name
     assert "| `ALLOW_DMS` |" in text and "Public Bot" in text
-    first_run = re.search(r"4\. \*\*First run\.\*\*.*?```sh\n(.*?)```", text, re.S)
-    assert first_run is not None
     env = {}
-    for line in first_run.group(1).splitlines():
-        key, _, value = line.strip().partition("=")
+    for line in readme_first_run_env().splitlines():
+        key, _, value = line.partition("=")
         env[key] = value.split("#")[0].strip()
     settings = Settings.from_mapping(env)
     assert settings.allowed_guild_ids and settings.dev_guild_id in settings.allowed_guild_ids
+
+
+async def test_python_m_bot_check_accepts_the_readmes_env_file(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(readme_first_run_env())
+    run = await run_cli("check", cwd=tmp_path)
+    assert run.code == 0, run.output
+    assert "Settings OK." in run.stdout and "Servers served: only 123456789012345678" in run.stdout
 
 
 def test_every_ceiling_named_by_the_limit_spec_is_a_setting() -> None:

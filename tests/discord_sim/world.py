@@ -69,6 +69,7 @@ class SimConfig:
     heartbeat_interval_ms: int = 41250
     followup_resolves_deferral: bool = True
     nonce_window: float = 300.0  # seconds during which ``enforce_nonce`` deduplicates sends
+    bot_public: bool = False  # the Developer Portal's "Public Bot" (anyone may invite it)
 
 
 class World:

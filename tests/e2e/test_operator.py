@@ -8,6 +8,7 @@ Server A is the simulation's default guild; server B another community. Mallory 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -117,6 +118,21 @@ async def test_unset_allow_list_serves_every_server_and_warns(world: World, capl
     assert "ALLOWED_GUILD_IDS is not set" in caplog.text
     assert world.sim.bot_user.id in guild_b(world).members
     assert not world.sim.calls_to(r"/users/@me/guilds/\d+", method="DELETE")
+    await asyncio.wait_for(world.bot.wait_until_ready(), 10)
+    await asyncio.sleep(0.5)  # the on_ready listeners have run
+    assert "'Public Bot' is on" not in caplog.text
+
+
+async def test_a_public_bot_is_warned_about_at_start_up(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    world.sim.config.bot_public = True
+    with caplog.at_level(logging.WARNING, logger="cogs.operator"):
+        await world.start_bot(allowed_guild_ids=frozenset({world.sim.guild.id}))
+        await asyncio.wait_for(world.bot.wait_until_ready(), 10)
+        for _ in range(50):  # the on_ready listeners run just after
+            if "Public Bot" in caplog.text:
+                break
+            await asyncio.sleep(0.1)
+    assert "'Public Bot' is on in the Developer Portal" in caplog.text
 
 
 async def test_the_bot_leaves_unlisted_servers_at_start_up_and_when_invited(world: World) -> None:

@@ -52,7 +52,7 @@ class UserRoutes(Routes):
             "description": "",
             "summary": "",
             "type": None,
-            "bot_public": False,
+            "bot_public": self.config.bot_public,
             "bot_require_code_grant": False,
             "verify_key": "0" * 64,
             "flags": 0,
