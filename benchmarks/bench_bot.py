@@ -61,6 +61,7 @@ HIGH_LIMITS = {
     "USER_WINDOW_IMAGES": "100000",
     "USER_DAILY_IMAGES": "100000",
     "GUILD_DAILY_IMAGES": "1000000",
+    "DAILY_IMAGE_BUDGET": "1000000",  # the whole bot's daily budget (default 500) would stop a long run
 }
 WAIT_S = 600.0
 

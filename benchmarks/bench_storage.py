@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -128,6 +129,7 @@ async def run_level(root: Path, tasks: int, ops: int, rate: float | None, args: 
         await storage.open()
     per_task = max(ops // tasks, 1)
     created: dict[int, list[Job]] = {t: [] for t in range(tasks)}
+    limits = replace(LIMITS, bot_daily_images=args.budget or None)  # every submission counts against it
 
     output = [OutputImage(0, output_sha, 1, True, "a red bicycle", "1024x1024", 1024, 1024, "image/png")]
 
@@ -135,7 +137,7 @@ async def run_level(root: Path, tasks: int, ops: int, rate: float | None, args: 
         user = (t * per_task + i) % args.users
         requester = Requester(user_id=1_000 + user, guild_id=user % args.guilds, channel_id=5)
         job = NewJob(requester, JobAction.EDIT, "a red bicycle", {"num_images": 1}, 1, input_sha, mask_sha)
-        created[t].append(await storage.submit_job(job, LIMITS))
+        created[t].append(await storage.submit_job(job, limits))
 
     async def settle(t: int, i: int) -> None:
         job = created[t][i]
@@ -180,6 +182,9 @@ async def main() -> None:
     parser.add_argument("--guilds", type=int, default=5)
     parser.add_argument("--sync", default="FULL", help="PRAGMA synchronous (FULL is what the bot uses)")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 50])
+    parser.add_argument(
+        "--budget", type=int, default=10**9, help="the bot's daily budget (0: none, as before issue 10)"
+    )
     parser.add_argument("--database-url", help="benchmark PostgreSQL on this server instead of SQLite")
     parser.add_argument("--pool", type=int, default=10, help="PostgreSQL connection pool size")
     parser.add_argument("--rate", type=float, default=TARGET_OPS, help="offered ops/s in the open-loop runs (0: skip)")

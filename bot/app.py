@@ -55,6 +55,7 @@ EXTENSIONS = (
     "cogs.admin",
     "cogs.queue",
     "cogs.sessions",
+    "cogs.operator",
 )
 
 

@@ -87,6 +87,11 @@ def check(settings: Settings) -> int:
     print(f"Web server: {where} (/healthz, /livez, /readyz, /metrics); logs: {settings.log_format}")
     web = f"on at {settings.public_url} (listening on {settings.web_host}:{settings.web_port})"
     print(f"Mask editor: {web if settings.public_url else 'off (set PUBLIC_URL to turn it on)'}")  # issue 12
+    allowed = settings.allowed_guild_ids  # operator controls (issue 10)
+    servers = f"only {', '.join(map(str, sorted(allowed)))}" if allowed else "ANY that invites the bot"
+    print(f"Servers served: {servers}" + ("" if allowed else " (set ALLOWED_GUILD_IDS to choose)"))
+    print(f"Daily image budget: {settings.daily_image_budget} images for the whole bot (DAILY_IMAGE_BUDGET)")
+    print(f"Edits in DMs: {'allowed' if settings.allow_dms else 'refused (ALLOW_DMS=false)'}")
     for problem in problems:
         print(f"MISSING: {problem}")
     print("Settings OK." if not problems else f"{len(problems)} problem(s).")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from bot import access, limits, metrics, settlement
 from bot.access import Actor, Reason
 from bot.errors import Forbidden, InputError, NotFound, QuotaExceeded
+from bot.i18n import msg
 from bot.models import MaskSpec, PreparedEdit
 from bot.options import EditOptions
 from bot.quota import refusal_for_payer, resolve_limits
@@ -62,10 +63,20 @@ class JobService:
         self.scheduler = scheduler
 
     async def limits_for(self, requester: Requester, role_ids: Iterable[int]) -> EffectiveLimits:
+        """The requester's limits (their own roles, never a session owner's) and the bot's budget."""
+        budget = self.settings.daily_image_budget
         if requester.guild_id is None:
-            return resolve_limits(self.settings.limits, None, ())
+            return resolve_limits(self.settings.limits, None, (), budget=budget)
         config = await self.storage.guild_config(requester.guild_id)
-        return resolve_limits(self.settings.limits, config, role_ids)
+        return resolve_limits(self.settings.limits, config, role_ids, budget=budget)
+
+    def check_place(self, requester: Requester) -> None:
+        """The operator's controls on where edits happen: only the servers it serves, and DMs only with
+        ``ALLOW_DMS`` (the adapter refuses unserved servers first; this also covers the web editor)."""
+        if requester.guild_id is None and not self.settings.allow_dms:
+            raise Forbidden(msg("served-no-dms"))
+        if not self.settings.serves(requester.guild_id):
+            raise Forbidden(msg("served-not-here"))
 
     def check(self, prompt: str, options: EditOptions) -> str:
         """The checks that need no I/O; callers run them before downloading anything."""
@@ -77,6 +88,7 @@ class JobService:
 
     async def precheck(self, origin: Origin, images: int) -> None:
         """Refuse over-limit requests before any download (the reservation re-checks atomically)."""
+        self.check_place(origin.requester)
         limits_ = await self.limits_for(origin.requester, origin.role_ids)
         try:
             await self.storage.precheck(origin.requester, origin.payer_user_id, images, limits_)
@@ -94,6 +106,7 @@ class JobService:
         action: JobAction = JobAction.EDIT,
         parent_job_id: int | None = None,
     ) -> Submitted:
+        self.check_place(origin.requester)
         prompt = self.check(prompt, options)
         prepared = await self.service.prepare(image, spec)
         input_sha = await self.storage.files.put(prepared.image.data)
@@ -150,6 +163,7 @@ class JobService:
         mask_sha: str,
         parent_job_id: int | None,
     ) -> Job:
+        self.check_place(origin.requester)
         limits_ = await self.limits_for(origin.requester, origin.role_ids)
         try:
             job = await self.storage.submit_job(

@@ -63,6 +63,11 @@ class LimitSpec:
     default: int
     ceiling: int = LIMIT_CEILING
     per_role: bool = False
+    admin_max: str | None = None  # the operator's setting (``Settings`` field) capping what server admins may set
+
+    @property
+    def admin_max_env_var(self) -> str | None:
+        return self.admin_max.upper() if self.admin_max else None
 
     @property
     def env_var(self) -> str:
@@ -78,10 +83,32 @@ class LimitSpec:
 LIMITS: tuple[LimitSpec, ...] = (
     LimitSpec("window_images", "user_window_images", "limit-window-images", Unit.IMAGES, 0, 5, per_role=True),
     LimitSpec("window_minutes", "user_window_minutes", "limit-window-minutes", Unit.MINUTES, MIN_WINDOW_MINUTES, 10),
-    LimitSpec("daily_images", "user_daily_images", "limit-daily-images", Unit.IMAGES, 0, 25, per_role=True),
+    LimitSpec(
+        "daily_images",
+        "user_daily_images",
+        "limit-daily-images",
+        Unit.IMAGES,
+        0,
+        25,
+        per_role=True,
+        admin_max="max_user_daily_images",
+    ),
     LimitSpec("max_active_jobs", "user_max_active_jobs", "limit-max-active-jobs", Unit.JOBS, 0, 3, per_role=True),
-    LimitSpec("guild_daily_images", "guild_daily_images", "limit-guild-daily-images", Unit.IMAGES, 0, 200),
+    LimitSpec(
+        "guild_daily_images",
+        "guild_daily_images",
+        "limit-guild-daily-images",
+        Unit.IMAGES,
+        0,
+        200,
+        admin_max="max_guild_daily_images",
+    ),
 )
+# The operator's ceilings on what server admins may set (``/limits set`` and role limits), by the
+# ``Settings`` field a ``LimitSpec.admin_max`` names, with their defaults (issue 10: every image costs
+# the operator, and server admins are strangers).
+ADMIN_CEILINGS: dict[str, int] = {"max_user_daily_images": 100, "max_guild_daily_images": 1000}
+DAILY_IMAGE_BUDGET = 500  # images per UTC day for the whole bot, all servers and DMs (``DAILY_IMAGE_BUDGET``)
 LIMIT_NAMES: tuple[str, ...] = tuple(spec.name for spec in LIMITS)  # GuildConfig fields, storage columns
 ROLE_LIMIT_NAMES: tuple[str, ...] = tuple(spec.name for spec in LIMITS if spec.per_role)
 LIMITS_BY_NAME = {spec.name: spec for spec in LIMITS}

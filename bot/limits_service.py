@@ -1,7 +1,9 @@
 """``/limits``: reading and changing a server's limits and role overrides, and its usage report.
 
 Only people ``bot.access.may_set_limits`` allows get here; every change is audited by storage. The
-rule that an exempt role stays exempt when its limits change lives here, not in the adapter.
+rule that an exempt role stays exempt when its limits change lives here, not in the adapter, and so
+do the operator's ceilings (``LimitSpec.admin_max``): a server admin can never set a limit, for the
+server or for a role, above what the operator allows.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from datetime import UTC, datetime, timedelta
 
 from bot import access
 from bot.access import Actor
-from bot.errors import Forbidden
+from bot.errors import Forbidden, InputError
+from bot.i18n import msg
+from bot.limits import limit_spec
 from bot.settings import Settings
 from bot.store import AuditEntry, GuildConfig, RoleLimits, Storage, UsageRow
 
@@ -39,6 +43,14 @@ class LimitsService:
         config = config or await self.storage.guild_config(guild_id)
         return LimitsView(config, await self.storage.audit_log(guild_id, limit=AUDIT_SHOWN))
 
+    def _check_ceiling(self, name: str, value: int | None) -> None:
+        ceiling = self.settings.admin_ceiling(name)
+        if value is not None and ceiling is not None and value > ceiling:
+            spec = limit_spec(name)
+            raise InputError(
+                msg("limits-above-ceiling", limit=msg(spec.label), ceiling=ceiling, setting=spec.admin_max_env_var)
+            )
+
     async def show(self, actor: Actor) -> LimitsView:
         return await self._view(self._guild(actor))
 
@@ -46,6 +58,7 @@ class LimitsService:
         guild_id = self._guild(actor)
         if name == "window_minutes" and value == 0:
             value = 1  # a window of 0 minutes means the shortest one
+        self._check_ceiling(name, value)
         config = await self.storage.update_guild_config(guild_id, actor.user_id, **{name: value})
         return await self._view(guild_id, config)
 
@@ -61,6 +74,12 @@ class LimitsService:
     ) -> LimitsView:
         guild_id = self._guild(actor)
         override = None
+        for name, value in (
+            ("window_images", window_images),
+            ("daily_images", daily_images),
+            ("max_active_jobs", max_active_jobs),
+        ):
+            self._check_ceiling(name, value)
         if not remove:  # an exempt role stays exempt when it also gets limits
             current = await self.storage.guild_config(guild_id)
             exempt = any(r.exempt for r in current.roles if r.role_id == role_id)

@@ -12,7 +12,8 @@ Units and rules (the README's "Limits" section is written from this):
   the images of the *payer*; active jobs count the *requester*'s jobs.
 * Per server: a daily cap for all members together. DMs have no server cap.
 * A limit of 0 means "no images allowed"; it is reported as switched off, never as "wait".
-* Exempt roles skip the per-user limits, never the server's daily cap.
+* For the whole bot: the operator's ``DAILY_IMAGE_BUDGET`` per UTC day, every server and DM together.
+* Exempt roles skip the per-user limits, never the server's daily cap nor the bot's budget.
 * Role overrides replace the server value per field; with several overriding roles the most generous
   value wins.
 """
@@ -32,8 +33,9 @@ WINDOW = "window"
 DAILY = "daily"
 ACTIVE = "active"
 GUILD_DAILY = "guild_daily"
+BOT_DAILY = "bot_daily"
 TOO_MANY_IMAGES = "too_many_images"
-LIMIT_NAMES = (WINDOW, DAILY, ACTIVE, GUILD_DAILY, TOO_MANY_IMAGES)
+LIMIT_NAMES = (WINDOW, DAILY, ACTIVE, GUILD_DAILY, BOT_DAILY, TOO_MANY_IMAGES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,13 +46,17 @@ class Usage:
     daily_used: int
     active_jobs: int
     guild_daily_used: int | None  # None in DMs: no server cap
+    bot_daily_used: int = 0  # every image reserved or charged today, the whole bot
 
 
 # --- which limits apply ------------------------------------------------------------------------
 
 
-def resolve_limits(defaults: LimitDefaults, config: GuildConfig | None, role_ids: Iterable[int]) -> EffectiveLimits:
-    """Bot-wide defaults, then the server's overrides, then the member's role overrides.
+def resolve_limits(
+    defaults: LimitDefaults, config: GuildConfig | None, role_ids: Iterable[int], *, budget: int | None = None
+) -> EffectiveLimits:
+    """Bot-wide defaults, then the server's overrides, then the member's role overrides; ``budget``
+    is the operator's daily budget for the whole bot (no role or server changes it).
 
     ``config`` may be None (DMs). Roles without an override, or whose override leaves a field
     unset, do not affect that field.
@@ -69,6 +75,7 @@ def resolve_limits(defaults: LimitDefaults, config: GuildConfig | None, role_ids
         max_active_jobs=_most_generous([r.max_active_jobs for r in roles], max_active),
         guild_daily_images=guild_daily,
         exempt=any(r.exempt for r in roles),
+        bot_daily_images=budget,
     )
 
 
@@ -137,6 +144,8 @@ def check_submission(
         caps += [(WINDOW, limits.window_images), (DAILY, limits.daily_images)]
     if usage.guild_daily_used is not None:
         caps.append((GUILD_DAILY, limits.guild_daily_images))
+    if limits.bot_daily_images is not None:  # nobody is exempt from the operator's budget
+        caps.insert(0, (BOT_DAILY, limits.bot_daily_images))
     if per_user and limits.max_active_jobs == 0:
         caps.insert(0, (ACTIVE, 0))
     for name, allowed in caps:
@@ -157,6 +166,15 @@ def check_submission(
             requested=requested,
             allowed=limits.guild_daily_images,
             used=usage.guild_daily_used,
+            retry_at=midnight,
+            now=now,
+        )
+    if limits.bot_daily_images is not None and usage.bot_daily_used + requested > limits.bot_daily_images:
+        return _refuse(
+            BOT_DAILY,
+            requested=requested,
+            allowed=limits.bot_daily_images,
+            used=usage.bot_daily_used,
             retry_at=midnight,
             now=now,
         )
@@ -242,7 +260,7 @@ def refusal_message(
     if limit not in LIMIT_NAMES:
         raise ValueError(f"unknown limit {limit!r}")
     if allowed == 0 and limit != TOO_MANY_IMAGES:
-        return msg("quota-off-guild") if limit == GUILD_DAILY else msg("quota-off-user")
+        return {GUILD_DAILY: msg("quota-off-guild"), BOT_DAILY: msg("quota-off-bot")}.get(limit, msg("quota-off-user"))
     left = max(allowed - used, 0)
     fewer: Message | str = msg("quota-fewer", count=left) if 0 < left < requested else ""
     when = retry_when(retry_at, now)
@@ -253,12 +271,15 @@ def refusal_message(
         return msg("quota-daily", **counts, when=when, fewer=fewer)
     if limit == GUILD_DAILY:
         return msg("quota-guild-daily", **counts, when=when, fewer=fewer)
+    if limit == BOT_DAILY:
+        return msg("quota-bot-daily", **counts, when=when, fewer=fewer)
     if limit == ACTIVE:
         return msg("quota-active", used=used)
     which = {
         WINDOW: msg("quota-cap-window", period=period(window_seconds)),
         DAILY: msg("quota-cap-daily"),
         GUILD_DAILY: msg("quota-cap-guild-daily"),
+        BOT_DAILY: msg("quota-cap-bot-daily"),
     }.get(cap or "", msg("quota-cap-any"))
     return msg("quota-too-many", requested=requested, allowed=allowed, which=which)
 
@@ -267,9 +288,9 @@ def refusal_for_payer(refusal: QuotaExceeded, *, payer_user_id: int | None, requ
     """The same refusal, worded for a session whose owner pays: it names the owner and their limits.
 
     Unchanged when the requester pays, or for the limits that are never the payer's (active jobs count
-    per requester; the server's cap is everyone's).
+    per requester; the server's cap and the bot's budget are everyone's).
     """
-    if payer_user_id is None or payer_user_id == requester_user_id or refusal.limit in (ACTIVE, GUILD_DAILY):
+    if payer_user_id is None or payer_user_id == requester_user_id or refusal.limit in (ACTIVE, GUILD_DAILY, BOT_DAILY):
         return refusal
     return QuotaExceeded(
         refusal.limit,

@@ -114,16 +114,17 @@ class SessionService:
             raise NotFound("That edit is no longer in the bot's history.")
 
     @staticmethod
-    def origin_for(origin: Origin, session: Session, owner_roles: tuple[int, ...] = ()) -> Origin:
+    def origin_for(origin: Origin, session: Session) -> Origin:
         """Jobs in a session belong to it and are posted in its thread (also when a button on the
         thread's starter message, in the parent channel, made them); with "owner pays", the owner's
-        quota is charged."""
+        quota is charged, but the editor keeps their own roles: their own role limits, exemptions
+        and active-job limit, never the owner's (an exempt owner must not exempt every editor)."""
         if origin.private:
             raise InputError("Edits in an editing session are shared in its thread; leave out `private`.")
         requester = replace(origin.requester, channel_id=session.channel_id, thread_id=session.thread_id)
         origin = replace(origin, requester=requester, session_id=session.id, open_thread=False)
         if session.owner_pays:
-            return replace(origin, payer_user_id=session.owner_id, role_ids=owner_roles)
+            return replace(origin, payer_user_id=session.owner_id)
         return origin
 
     async def edit_head(

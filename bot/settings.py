@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from dotenv import dotenv_values
 
 from bot.errors import ConfigError
-from bot.limits import LIMITS, RESULT_DOWNLOAD_TIMEOUT_S, limit_spec
+from bot.limits import ADMIN_CEILINGS, DAILY_IMAGE_BUDGET, LIMIT_CEILING, LIMITS, RESULT_DOWNLOAD_TIMEOUT_S, limit_spec
 from bot.options import ApiShape, AuthScheme, LegacyModel
 from bot.secret import Secret
 
@@ -92,6 +92,21 @@ class Settings:
     # peak near 400 MB with headroom. One 30-megapixel photo (~260 MB weighted) then runs alone, and about
     # eight 2048² photos (~35 MB each) run side by side. Full: requests wait in order, with a position.
     memory_budget_mb: int = 256
+    # --- operator controls (issue 10): the bot serves strangers' servers, and every image costs money ---
+    allowed_guild_ids: frozenset[int] | None = None  # None: every server is served (warned at start-up)
+    daily_image_budget: int = DAILY_IMAGE_BUDGET  # images per UTC day, the whole bot (servers and DMs)
+    max_user_daily_images: int = ADMIN_CEILINGS["max_user_daily_images"]  # ceilings on what admins set
+    max_guild_daily_images: int = ADMIN_CEILINGS["max_guild_daily_images"]
+    allow_dms: bool = False  # edits in DMs (they count against the budget and the user's own limits)
+
+    def serves(self, guild_id: int | None) -> bool:
+        """Whether interactions from this server are answered (DMs: ``allow_dms`` decides per action)."""
+        return guild_id is None or self.allowed_guild_ids is None or guild_id in self.allowed_guild_ids
+
+    def admin_ceiling(self, name: str) -> int | None:
+        """The most a server admin may set the limit ``name`` to (None: only the spec's own range)."""
+        spec = limit_spec(name)
+        return getattr(self, spec.admin_max) if spec.admin_max else None
 
     @property
     def database_path(self) -> Path:
@@ -156,6 +171,12 @@ class Settings:
             if not 0 < value < 2**63:
                 raise ValueError(raw)
             return value
+
+        def snowflakes(raw: str) -> frozenset[int]:
+            ids = frozenset(snowflake(part.strip()) for part in raw.split(",") if part.strip())
+            if not ids:
+                raise ValueError(raw)
+            return ids
 
         def url(raw: str) -> str:
             if not raw.startswith(("http://", "https://", "ws://", "wss://")):
@@ -246,9 +267,30 @@ class Settings:
             web_secret=Secret(get("WEB_SECRET") or ""),
             editor_link_minutes=parse("EDITOR_LINK_MINUTES", positive(int, 1, 60), 15, "minutes from 1 to 60"),
             memory_budget_mb=parse("MEMORY_BUDGET_MB", positive(int, 32, 1_048_576), 256, "megabytes ≥ 32"),
+            allowed_guild_ids=parse(
+                "ALLOWED_GUILD_IDS",
+                snowflakes,
+                None,
+                "Discord server ids separated by commas (like 123456789012345678,234567890123456789)",
+            ),
+            daily_image_budget=parse(
+                "DAILY_IMAGE_BUDGET",
+                positive(int, 0, LIMIT_CEILING),
+                DAILY_IMAGE_BUDGET,
+                f"a whole number of images from 0 to {LIMIT_CEILING}",
+            ),
+            **{
+                name: parse(
+                    name.upper(), positive(int, 0, LIMIT_CEILING), default, f"a whole number from 0 to {LIMIT_CEILING}"
+                )
+                for name, default in ADMIN_CEILINGS.items()
+            },
+            allow_dms=parse("ALLOW_DMS", flag, False, "true or false"),
         )
 
     def __post_init__(self) -> None:
         scheme = self.database_url.partition(":")[0].lower()
         if self.database_url and scheme not in ("sqlite", "postgresql", "postgres"):
             raise ConfigError("DATABASE_URL is invalid: use sqlite:///path or postgresql://user@host/database.")
+        if self.allowed_guild_ids is not None and self.dev_guild_id not in (None, *self.allowed_guild_ids):
+            raise ConfigError("DEV_GUILD_ID is not in ALLOWED_GUILD_IDS: the bot would leave the server it syncs to.")

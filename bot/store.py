@@ -10,7 +10,8 @@ backend must do *inside one transaction*, and why:
 * ``submit_job``: check every limit with ``bot.quota.check_submission`` against usage read in that
   same transaction, then insert the job, its input/mask rows and its ledger reservation (payer from
   ``bot.settlement.payer_of``). Concurrent submissions that share a payer, requester or server must
-  be serialised, or two could each see room for the last images and both be accepted (overshoot).
+  be serialised, or two could each see room for the last images and both be accepted (overshoot);
+  with the operator's daily budget (``EffectiveLimits.bot_daily_images``) that is every submission.
 * ``complete_job`` / ``fail_job`` / ``cancel_job``: the status change only from the right state, and
   the ``Settlement`` the core decided (charge, release the rest, move a session head), together: a
   crash between them would bill a job that never finished, or show a head that never succeeded.
@@ -79,6 +80,7 @@ class EffectiveLimits:
     max_active_jobs: int
     guild_daily_images: int
     exempt: bool = False  # exempt roles skip the per-user limits (never the guild's daily cap)
+    bot_daily_images: int | None = None  # the operator's DAILY_IMAGE_BUDGET for the whole bot; None: none
 
 
 @dataclass(frozen=True, slots=True)

@@ -196,19 +196,6 @@ def parse_area(text: str | None) -> MaskSpec | None:
     return MaskSpec(box=parse_box(text))
 
 
-async def member_role_ids(interaction: discord.Interaction, user_id: int) -> tuple[int, ...]:
-    """Role ids of a member; the interaction carries the caller's, others are fetched (no intent)."""
-    if user_id == interaction.user.id:
-        return tuple(r.id for r in getattr(interaction.user, "roles", ()) if not r.is_default())
-    if interaction.guild is None:
-        return ()
-    try:
-        member = await interaction.guild.fetch_member(user_id)
-    except discord.HTTPException:
-        return ()
-    return tuple(r.id for r in member.roles if not r.is_default())
-
-
 async def session_origin(interaction: discord.Interaction, origin: Origin, session_id: int | None) -> Origin:
     """Attach a job to its editing session: access check, and the owner's quota when the owner pays."""
     if session_id is None:
@@ -216,5 +203,4 @@ async def session_origin(interaction: discord.Interaction, origin: Origin, sessi
     bot = bot_of(interaction)
     session = await bot.sessions.get(session_id)
     bot.sessions.check_can_edit(session, actor_of(interaction))
-    owner_roles = await member_role_ids(interaction, session.owner_id) if session.owner_pays else ()
-    return bot.sessions.origin_for(origin, session, owner_roles)
+    return bot.sessions.origin_for(origin, session)

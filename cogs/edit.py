@@ -208,6 +208,7 @@ async def submit_context_edit(interaction: discord.Interaction, match: re.Match[
     prompt = values.get("prompt", "")
     spec = parse_area(values.get("area"))
     origin = origin_of(interaction)
+    bot.jobs.check_place(origin.requester)  # DMs without ALLOW_DMS: refused before any fetch
     session = await bot.sessions.for_thread(origin.requester.thread_id)
     origin = await session_origin(interaction, origin, session.id if session else None)
     require_post_permissions(interaction)

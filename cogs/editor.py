@@ -30,6 +30,7 @@ from cogs.common import (
 )
 from cogs.errors import guarded
 from cogs.forms import Field, build_form, form_handler
+from cogs.served import Served
 from cogs.views import FORGED, RESULT_EXTRAS, carries
 
 if TYPE_CHECKING:
@@ -85,7 +86,7 @@ async def offer_editor(
     await show_link(interaction, url)
 
 
-class DrawMaskButton(discord.ui.DynamicItem[discord.ui.Button], template=r"draw:(?P<job>\d+)"):
+class DrawMaskButton(Served, discord.ui.DynamicItem[discord.ui.Button], template=r"draw:(?P<job>\d+)"):
     """On every result: edit that result's image in the editor, starting from its mask."""
 
     def __init__(self, job_id: int) -> None:

@@ -17,6 +17,7 @@ from discord import app_commands
 from bot.errors import OPERATOR_NOTICE, BotError
 from bot.i18n import DEFAULT_LOCALE, Message, UserText, msg
 from cogs.common import respond, settled
+from cogs.served import admit
 from cogs.text import private_locale, render
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,10 @@ async def report_error(interaction: discord.Interaction, error: BaseException) -
 
 
 class BotTree(app_commands.CommandTree):
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        """Before any command runs: the operator's allow-list (``cogs.served``)."""
+        return await admit(interaction)
+
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         await report_error(interaction, error)
 

@@ -16,6 +16,7 @@ import discord
 from discord.ext import commands
 
 from cogs.errors import guarded
+from cogs.served import admit
 
 FormHandler = Callable[[discord.Interaction, "re.Match[str]", dict[str, str]], Awaitable[object]]
 _handlers: list[tuple[re.Pattern[str], FormHandler]] = []
@@ -82,6 +83,8 @@ class Forms(commands.Cog):
         for pattern, handler in _handlers:
             match = pattern.fullmatch(custom_id)
             if match is not None:
+                if not await admit(interaction):  # a server the bot does not serve: refused, nothing run
+                    return
                 values = form_values(interaction.data.get("components", []))
                 await guarded(interaction, handler(interaction, match, values))
                 return

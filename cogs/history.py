@@ -18,6 +18,7 @@ from bot.store import Job
 from cogs import render
 from cogs.common import actor_of, bot_of, origin_of, respond
 from cogs.errors import guarded
+from cogs.served import Served
 
 if TYPE_CHECKING:
     from bot.app import InpaintBot
@@ -29,6 +30,7 @@ SEARCH_IN_ID = 60  # custom ids are at most 100 characters; the search text ride
 
 
 class HistoryPage(
+    Served,
     discord.ui.DynamicItem[discord.ui.Button],
     template=r"hist:(?P<user>\d+):(?P<offset>\d+):(?P<search>.*)",
 ):
@@ -102,6 +104,7 @@ async def _thumbnail(bot: InpaintBot, job: Job) -> discord.File | None:
 
 
 class ConfirmDelete(
+    Served,
     discord.ui.DynamicItem[discord.ui.Button],
     template=r"hdel:(?P<user>\d+):(?P<job>\d+|all):(?P<choice>yes|no)",
 ):

@@ -16,6 +16,7 @@ import discord
 
 from bot.store import Job, Session
 from cogs.errors import guarded
+from cogs.served import Served
 
 ButtonHandler = Callable[[discord.Interaction, int], Awaitable[None]]
 _handlers: dict[str, ButtonHandler] = {}
@@ -51,6 +52,7 @@ async def _run(interaction: discord.Interaction, key: str, target_id: int) -> No
 
 
 class ResultButton(
+    Served,
     discord.ui.DynamicItem[discord.ui.Button],
     template=r"res:(?P<action>reroll|again|base|thread|head|compare|delete):(?P<job>\d+)",
 ):
@@ -70,7 +72,7 @@ class ResultButton(
         await _run(interaction, f"res:{self.action}", self.job_id)
 
 
-class CancelButton(discord.ui.DynamicItem[discord.ui.Button], template=r"job:cancel:(?P<job>\d+)"):
+class CancelButton(Served, discord.ui.DynamicItem[discord.ui.Button], template=r"job:cancel:(?P<job>\d+)"):
     def __init__(self, job_id: int) -> None:
         super().__init__(
             discord.ui.Button(
@@ -92,7 +94,9 @@ class CancelButton(discord.ui.DynamicItem[discord.ui.Button], template=r"job:can
         await _run(interaction, "job:cancel", self.job_id)
 
 
-class SessionButton(discord.ui.DynamicItem[discord.ui.Button], template=r"ses:(?P<action>lock|pay|close):(?P<id>\d+)"):
+class SessionButton(
+    Served, discord.ui.DynamicItem[discord.ui.Button], template=r"ses:(?P<action>lock|pay|close):(?P<id>\d+)"
+):
     def __init__(self, action: str, session_id: int) -> None:
         label, emoji, style = SESSION_BUTTONS[action]
         super().__init__(

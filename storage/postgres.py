@@ -8,7 +8,11 @@ single writer is made explicit here. Design decisions, each for a reason:
   never wait for each other in a circle), *then* reads usage and inserts. Every submission that could
   change the same count waits for the previous one to commit, and under READ COMMITTED each statement
   after the lock sees that commit: no overshoot. Submissions of unrelated users and servers never
-  wait. The locks go at commit or rollback, even if the process dies. Rejected alternatives:
+  wait — except for the operator's ``DAILY_IMAGE_BUDGET``: one count that *every* submission changes,
+  so any two submissions, whoever and wherever, could each see room for the budget's last images.
+  With a budget, ``submit_job`` also takes one global advisory lock (``budget:daily``): reservations
+  are serialised bot-wide, each holding it only for its read and insert (a few ms, far above the rate
+  the bot submits at). The locks go at commit or rollback, even if the process dies. Rejected alternatives:
   SERIALIZABLE would abort most of 100 simultaneous submissions of one user with serialisation
   failures, each retried (a retry storm exactly when load peaks); row locks need a row per user and
   server to lock (an upsert on every submission) and give the same ordering at a higher cost.
@@ -163,8 +167,10 @@ async def _lock(conn: asyncpg.Connection, exclusive: Iterable[int] = (), shared:
         await conn.execute(_lock_sql(len(ex), len(sh)), *ex, *sh)
 
 
-def _quota_keys(requester: Requester, payer: int) -> list[int]:
+def _quota_keys(requester: Requester, payer: int, limits: EffectiveLimits) -> list[int]:
     keys = [lock_key("user", payer), lock_key("user", requester.user_id)]
+    if limits.bot_daily_images is not None:  # one count for the whole bot: see the module docstring
+        keys.append(lock_key("budget", "daily"))
     if requester.guild_id is not None:
         keys.append(lock_key("guild", requester.guild_id))
     return keys
@@ -199,7 +205,8 @@ SELECT
     (SELECT COALESCE(SUM(reserved + charged), 0) FROM usage_ledger WHERE user_id = $1 AND created_at > $2),
     (SELECT COALESCE(SUM(reserved + charged), 0) FROM usage_ledger WHERE user_id = $1 AND created_at >= $3),
     (SELECT COUNT(*) FROM jobs WHERE user_id = $4 AND status IN ('queued', 'running')),
-    (SELECT COALESCE(SUM(reserved + charged), 0) FROM usage_ledger WHERE guild_id = $5 AND created_at >= $3)
+    (SELECT COALESCE(SUM(reserved + charged), 0) FROM usage_ledger WHERE guild_id = $5 AND created_at >= $3),
+    (SELECT COALESCE(SUM(reserved + charged), 0) FROM usage_ledger WHERE created_at >= $3)
 """
 
 _SUBMIT_SQL = """
@@ -351,7 +358,7 @@ class PostgresStorage:
         requester = job.requester
         payer = payer_of(requester, job.payer_user_id)
         async with self._tx() as conn:
-            await _lock(conn, _quota_keys(requester, payer), _file_keys((job.input_sha, job.mask_sha)))
+            await _lock(conn, _quota_keys(requester, payer, limits), _file_keys((job.input_sha, job.mask_sha)))
             for sha in (job.input_sha, job.mask_sha):
                 if not self.files.exists(sha):
                     raise common.file_missing(sha)
@@ -854,7 +861,7 @@ async def _usage(
         _USAGE_SQL, payer, window_start, ms(day_start(now)), requester.user_id, requester.guild_id
     )
     guild_used = int(row[3]) if requester.guild_id is not None else None
-    return Usage(int(row[0]), int(row[1]), int(row[2]), guild_used), window_start
+    return Usage(int(row[0]), int(row[1]), int(row[2]), guild_used, int(row[4])), window_start
 
 
 async def _refusal(

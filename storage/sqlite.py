@@ -708,7 +708,8 @@ SELECT
     (SELECT COALESCE(SUM(reserved + charged), 0) FROM usage_ledger WHERE user_id = ? AND created_at > ?),
     (SELECT COALESCE(SUM(reserved + charged), 0) FROM usage_ledger WHERE user_id = ? AND created_at >= ?),
     (SELECT COUNT(*) FROM jobs WHERE user_id = ? AND status IN ('queued', 'running')),
-    (SELECT COALESCE(SUM(reserved + charged), 0) FROM usage_ledger WHERE guild_id = ? AND created_at >= ?)
+    (SELECT COALESCE(SUM(reserved + charged), 0) FROM usage_ledger WHERE guild_id = ? AND created_at >= ?),
+    (SELECT COALESCE(SUM(reserved + charged), 0) FROM usage_ledger WHERE created_at >= ?)
 """
 
 
@@ -718,10 +719,13 @@ def _usage(
     window_start = ms(now) - limits.window_seconds * 1000
     today = ms(day_start(now))
     row = conn.execute(
-        _USAGE_SQL, (payer, window_start, payer, today, requester.user_id, requester.guild_id, today)
+        _USAGE_SQL, (payer, window_start, payer, today, requester.user_id, requester.guild_id, today, today)
     ).fetchone()
     guild_used = row[3] if requester.guild_id is not None else None
-    return Usage(window_used=row[0], daily_used=row[1], active_jobs=row[2], guild_daily_used=guild_used), window_start
+    usage = Usage(
+        window_used=row[0], daily_used=row[1], active_jobs=row[2], guild_daily_used=guild_used, bot_daily_used=row[4]
+    )
+    return usage, window_start
 
 
 def _window_entries(conn: sqlite3.Connection, payer: int, window_start: int) -> list[tuple[datetime, int]]:

@@ -206,6 +206,6 @@ def ops_server(
         storage=storage,
         images_in_flight=images_in_flight,
         images_in_flight_limit=settings.max_images_in_flight,
-        daily_image_budget=getattr(settings, "daily_image_budget", None),
+        daily_image_budget=settings.daily_image_budget,
     )
     return WebServer(settings, editor, health=health, sources=sources)

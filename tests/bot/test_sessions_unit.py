@@ -351,12 +351,9 @@ async def test_origin_for_posts_in_the_thread_and_charges_the_payer(
     assert mine.requester == Requester(BOB, gid(10), cid(100), THREAD) and mine.session_id == session.id
     assert (mine.payer_user_id, mine.role_ids, mine.open_thread) == (None, (ROLES[77],), False)
 
-    paid = service.origin_for(
-        origin(thread=THREAD),
-        await service.configure(session, actor(OWNER), owner_pays=True),
-        (ROLES[5], ROLES[6]),
-    )
-    assert (paid.payer_user_id, paid.role_ids, paid.requester.user_id) == (OWNER, (ROLES[5], ROLES[6]), BOB)
+    paid = service.origin_for(origin(thread=THREAD), await service.configure(session, actor(OWNER), owner_pays=True))
+    # the owner is charged; the editor keeps their own roles (limits, exemptions), never the owner's
+    assert (paid.payer_user_id, paid.role_ids, paid.requester.user_id) == (OWNER, (ROLES[77],), BOB)
     with pytest.raises(InputError, match="private"):
         service.origin_for(origin(private=True), session)
 

@@ -293,7 +293,7 @@ class Gateway:
             ready: dict[str, Any] = {
                 "v": 10,
                 "user": self.world.bot_user.payload() | {"verified": True, "mfa_enabled": False, "email": None},
-                "guilds": [{"id": str(g), "unavailable": True} for g in self.world.guilds],
+                "guilds": [{"id": str(g.id), "unavailable": True} for g in self.world.bot_guilds()],
                 "session_id": session.id,
                 "session_type": "normal",
                 "resume_gateway_url": self._gateway_url(),
@@ -308,7 +308,7 @@ class Gateway:
             if "shard" in data:
                 ready["shard"] = data["shard"]
             await self.dispatcher.send_dispatch(conn, session, "READY", ready)
-            for guild in self.world.guilds.values():
+            for guild in self.world.bot_guilds():
                 await self.dispatcher.send_dispatch(
                     conn, session, "GUILD_CREATE", self.world.guild_create_payload(guild)
                 )

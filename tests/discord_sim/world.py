@@ -69,6 +69,7 @@ class SimConfig:
     heartbeat_interval_ms: int = 41250
     followup_resolves_deferral: bool = True
     nonce_window: float = 300.0  # seconds during which ``enforce_nonce`` deduplicates sends
+    bot_public: bool = False  # the Developer Portal's "Public Bot" (anyone may invite it)
 
 
 class World:
@@ -170,6 +171,16 @@ class World:
         self.guilds[guild.id] = guild
         self.dispatcher.queue_event("GUILD_CREATE", self.guild_create_payload(guild), Intent.GUILDS)
         return guild
+
+    def bot_guilds(self) -> list[SimGuild]:
+        """The guilds the bot is a member of (what READY and GUILD_CREATE describe)."""
+        return [g for g in self.guilds.values() if self.bot_user.id in g.members]
+
+    def leave_guild(self, guild_id: int) -> None:
+        """The bot leaves (``DELETE /users/@me/guilds/{id}``): it stops being a member; GUILD_DELETE."""
+        guild = self.guilds[guild_id]
+        guild.members.pop(self.bot_user.id, None)
+        self.dispatcher.queue_event("GUILD_DELETE", {"id": str(guild.id)}, Intent.GUILDS)
 
     def add_role(self, guild: SimGuild, name: str, permissions: int = 0, *, id: int | None = None) -> SimRole:
         role = SimRole(id or self.snowflake(), guild.id, name, permissions, position=len(guild.roles))

@@ -193,7 +193,7 @@ async def test_form_submitted_after_a_restart(tmp_path: Path) -> None:
 
 async def test_menu_in_a_dm(tmp_path: Path) -> None:
     async with make_world(tmp_path) as world:
-        await world.start_bot()
+        await world.start_bot(allow_dms=True)  # DMs are off by default (issue 10)
         dm = world.sim.dm_channel(world.sim.user)
         photo = world.sim.add_message(dm, "", author=world.sim.user, attachments=[(sample_image(W, H), "p.png")])
         opener, _ = await open_form(world, photo)

@@ -571,7 +571,7 @@ async def test_dismissed_progress_message_does_not_lose_the_edit(tmp_path: Path)
 
 
 async def test_edit_in_dm(tmp_path: Path) -> None:
-    async with running(tmp_path) as world:
+    async with running(tmp_path, allow_dms=True) as world:  # DMs are off by default (issue 10)
         dm = world.sim.dm_channel(world.sim.user)
         inter = await world.edit(mask=sample_mask(W, H), channel=dm)
         await assert_deferred(world, inter)

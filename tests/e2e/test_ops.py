@@ -106,7 +106,7 @@ async def test_metrics_move_after_an_edit(tmp_path: Path) -> None:
         assert value(before, "inpaint_images_in_flight_limit") == 3
         assert value(before, "inpaint_jobs", status="succeeded") == 0
         assert value(before, "inpaint_daily_images_used") == 0
-        assert ("inpaint_daily_image_budget", frozenset()) not in before  # no DAILY_IMAGE_BUDGET here
+        assert value(before, "inpaint_daily_image_budget") == world.settings.daily_image_budget
 
         world.api.fail_next(503, headers={"Retry-After": "0"})
         inter = await world.edit(mask=sample_mask(W, H), count=2)

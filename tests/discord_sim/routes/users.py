@@ -20,7 +20,15 @@ class UserRoutes(Routes):
             ("GET", r"/gateway", self._get_gateway),
             ("GET", r"/gateway/bot", self._get_gateway_bot),
             ("GET", APP + r"/entitlements", self._list_entitlements),
+            ("DELETE", r"/users/@me/guilds/(?P<guild_id>\d+)", self._leave_guild),
         ]
+
+    async def _leave_guild(self, call: RecordedCall, guild_id: str) -> tuple[int, Any]:
+        guild = self.world.guilds.get(int(guild_id))
+        if guild is None or self.world.bot_user.id not in guild.members:
+            raise ApiError(404, ErrorCode.UNKNOWN_GUILD)
+        self.world.leave_guild(guild.id)
+        return 204, None
 
     async def _get_me(self, call: RecordedCall) -> tuple[int, Any]:
         return 200, self.world.bot_user.payload() | {
@@ -44,7 +52,7 @@ class UserRoutes(Routes):
             "description": "",
             "summary": "",
             "type": None,
-            "bot_public": False,
+            "bot_public": self.config.bot_public,
             "bot_require_code_grant": False,
             "verify_key": "0" * 64,
             "flags": 0,
