@@ -196,12 +196,12 @@ class EditorService:
             key=lambda i: i.index,
         )
         if not outputs:
-            raise NotFound("That result has no image to edit (it was withheld or deleted).")
+            raise NotFound(msg("result-no-image"))
         if image_index is not None:
             chosen = [i for i in outputs if i.index == image_index]
             if not chosen:
                 shown = ", ".join(str(i.index + 1) for i in outputs)
-                raise InputError(f"That result has images {shown}; pick one of those.")
+                raise InputError(msg("result-images-are", images=shown))
             outputs = chosen
         options = replace(EditOptions.from_json(job.options), seed=None)  # like Use as base: a new seed
         return await self._create(
@@ -322,7 +322,7 @@ class EditorService:
             if draft.parent_job_id is not None:
                 parent = await self.storage.get_job(draft.parent_job_id)
                 if parent is None:
-                    raise NotFound("That result is no longer in the bot's history, so it cannot be edited.")
+                    raise NotFound(msg("editor-result-gone"))
                 submitted = await self.jobs.submit_followup(
                     origin,
                     parent,
@@ -358,7 +358,7 @@ class EditorService:
     async def _check_mask_size(self, draft: Draft, mask: bytes) -> None:
         """The editor draws at the image's full size: any other size is a broken upload."""
         if len(mask) > MAX_MASK_BYTES:
-            raise InputError(f"The mask is larger than {MAX_MASK_BYTES // 1_048_576} MB.")
+            raise InputError(msg("editor-mask-too-large", megabytes=MAX_MASK_BYTES // 1_048_576))
         _, _, width, height = await self._browser_image(draft)
         size = await asyncio.to_thread(_size_of, mask)
         if size != (width, height):

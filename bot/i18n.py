@@ -64,6 +64,13 @@ class Mention:
     user_id: int
 
 
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """A Discord channel or thread, by id; Discord shows ``<#id>`` as its name."""
+
+    channel_id: int
+
+
 class UserText(str):
     """Text a member typed (a prompt, a file name): shown literally, never as markup or a ping."""
 
@@ -113,6 +120,8 @@ def _arg_to_json(value: Any) -> Any:
         return {"moment": value.isoformat(), "style": "R"}
     if isinstance(value, Mention):
         return {"mention": str(value.user_id)}
+    if isinstance(value, Channel):
+        return {"channel": str(value.channel_id)}
     if isinstance(value, UserText):
         return {"user_text": str(value)}
     if isinstance(value, Enum):
@@ -131,6 +140,8 @@ def _arg_from_json(value: Any) -> Any:
         return Moment(datetime.fromisoformat(value["moment"]), value.get("style", "R"))
     if "mention" in value:
         return Mention(int(value["mention"]))
+    if "channel" in value:
+        return Channel(int(value["channel"]))
     if "user_text" in value:
         return UserText(value["user_text"])
     raise ValueError(f"unknown message argument {value!r}")
@@ -152,6 +163,8 @@ def plain(value: Any) -> Any:
         return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     if isinstance(value, Mention):
         return f"@{value.user_id}"
+    if isinstance(value, Channel):
+        return f"#{value.channel_id}"
     if isinstance(value, UserText):
         return str(value)
     return value

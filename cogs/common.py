@@ -9,6 +9,7 @@ import discord
 
 from bot.access import Actor
 from bot.errors import InputError
+from bot.i18n import UserText, msg
 from bot.imaging import parse_box
 from bot.jobs import Origin
 from bot.models import MaskSpec, Region
@@ -132,8 +133,8 @@ def missing_post_permissions(interaction: discord.Interaction) -> list[str]:
 def require_post_permissions(interaction: discord.Interaction, *, private_hint: bool = False) -> None:
     """Refuse before queueing anything when the result could not be posted here."""
     if missing := missing_post_permissions(interaction):
-        hint = " Ask an admin to grant it, or use `private:True`." if private_hint else " Ask an admin to grant it."
-        raise InputError(f"I can't post results here: I'm missing {', '.join(missing)}.{hint}")
+        hint = "private" if private_hint else "admin"
+        raise InputError(msg("post-missing-permissions", permissions=", ".join(missing), hint=hint))
 
 
 REGION_WORDS = {r.value: r for r in Region} | {"centre": Region.CENTER, "middle": Region.CENTER}
@@ -143,7 +144,7 @@ def parse_image_number(text: str | None) -> int:
     """A form's "which image" field (1-based, empty = 1) as a 0-based index."""
     raw = (text or "1").strip()
     if not raw.isdigit() or int(raw) < 1:
-        raise InputError(f"{raw!r} is not an image number; use 1, 2, …")
+        raise InputError(msg("image-number-invalid", value=UserText(raw)))
     return int(raw) - 1
 
 
@@ -156,10 +157,7 @@ def parse_area(text: str | None) -> MaskSpec | None:
     if word in REGION_WORDS:
         return MaskSpec(region=REGION_WORDS[word])
     if not any(ch.isdigit() for ch in text):
-        raise InputError(
-            f"“{text[:40]}” is not an area I know. Use top, bottom, left, right, center or border, "
-            "or a box in percent like 10,10,60,60."
-        )
+        raise InputError(msg("area-unknown", text=UserText(text[:40])))
     return MaskSpec(box=parse_box(text))
 
 

@@ -12,6 +12,7 @@ from discord.ext import commands
 
 from bot import limits
 from bot.errors import InputError, MaskMissing
+from bot.i18n import UserText, msg
 from bot.imaging import parse_box
 from bot.models import MaskSpec, Region, check_area_choice
 from bot.options import EditOptions, MagicPrompt, RenderingSpeed, StyleType
@@ -63,8 +64,12 @@ def check_size(attachment: discord.Attachment, what: str) -> None:
     """Refuse from the attachment's metadata, before a single byte is fetched."""
     if attachment.size > limits.MAX_INPUT_BYTES:
         raise InputError(
-            f"The {what} is {attachment.size / 1_048_576:.1f} MB; the limit is "
-            f"{limits.MAX_INPUT_BYTES // 1_048_576} MB. Save it smaller (e.g. as JPEG) and try again."
+            msg(
+                "upload-too-large",
+                what=what,
+                megabytes=round(attachment.size / 1_048_576, 1),
+                limit=limits.MAX_INPUT_BYTES // 1_048_576,
+            )
         )
 
 
@@ -74,7 +79,7 @@ async def download(attachment: discord.Attachment, what: str) -> bytes:
     try:
         return await attachment.read()
     except discord.HTTPException as exc:
-        raise InputError(f"Discord would not give me the {what} ({exc.status}); upload it again.") from None
+        raise InputError(msg("upload-download-failed", what=what, status=str(exc.status))) from None
 
 
 class EditCog(commands.Cog):
@@ -133,7 +138,7 @@ class EditCog(commands.Cog):
         self.bot.jobs.check(prompt, options)
         check_area_choice(mask=mask is not None, region=region is not None, box=bool(box))
         if image is not None and not is_image(image):
-            raise InputError(f"`{image.filename}` is not an image. Attach a PNG, JPEG or WebP.")
+            raise InputError(msg("upload-not-an-image", name=UserText(image.filename)))
         for attachment, what in ((image, "image"), (mask, "mask")):
             if attachment is not None:
                 check_size(attachment, what)  # both, before either is downloaded
@@ -145,10 +150,7 @@ class EditCog(commands.Cog):
         elif thread:
             origin = replace(origin, open_thread=True)
         if image is None and session is None:
-            raise InputError(
-                "Attach the image to edit with the `image` option (inside an editing-session thread, "
-                "the session's current head is used)."
-            )
+            raise InputError(msg("edit-image-missing"))
         await self.bot.jobs.precheck(origin, options.num_images)  # refuse over-limit before downloading
         spec = MaskSpec(
             mask=await download(mask, "mask") if mask is not None else None,
@@ -200,7 +202,7 @@ async def submit_context_edit(interaction: discord.Interaction, match: re.Match[
     bot = bot_of(interaction)
     channel_id, message_id = int(match["channel"]), int(match["message"])
     if channel_id != interaction.channel_id:  # the menu is used on a message in this channel: forged
-        raise InputError("I can't read that message any more (deleted, or I lack access).")
+        raise InputError(msg("message-unreadable"))
     index = parse_image_number(values.get("image"))
     prompt = values.get("prompt", "")
     spec = parse_area(values.get("area"))
@@ -220,10 +222,10 @@ async def submit_context_edit(interaction: discord.Interaction, match: re.Match[
     try:
         message = await channel.fetch_message(message_id)
     except discord.HTTPException:
-        raise InputError("I can't read that message any more (deleted, or I lack access).") from None
+        raise InputError(msg("message-unreadable")) from None
     images = [a for a in message.attachments if is_image(a)]
     if index >= len(images):
-        raise InputError(f"That message has images 1 to {len(images)}.")
+        raise InputError(msg("message-images-range", count=len(images)))
     data = await download(images[index], "image")
     try:
         submitted = await bot.jobs.submit(origin, data, spec or MaskSpec(), prompt, EditOptions())

@@ -13,6 +13,7 @@ from discord.ext import commands
 
 from bot.errors import Forbidden
 from bot.history import Deleted
+from bot.i18n import msg
 from bot.imaging import thumbnail_async
 from bot.store import Job
 from cogs import render
@@ -54,7 +55,7 @@ class HistoryPage(
     async def callback(self, interaction: discord.Interaction) -> None:
         async def page() -> None:
             if interaction.user.id != self.user_id:
-                raise Forbidden("These are someone else's edits; use `/history list` for yours.")
+                raise Forbidden(msg("history-someone-elses"))
             await interaction.response.defer()
             await show_page(interaction, self.offset, self.search or None, edit=True)
 
@@ -129,7 +130,7 @@ class ConfirmDelete(
 
     async def answer(self, interaction: discord.Interaction) -> None:
         if interaction.user.id != self.user_id:
-            raise Forbidden("Only the person who asked can answer this.")
+            raise Forbidden(msg("history-confirm-not-yours"))
         if not self.confirm:
             await interaction.response.edit_message(content="Nothing was deleted.", view=None)
             return

@@ -14,6 +14,7 @@ from discord.ext import commands
 
 from bot.access import may_delete_result
 from bot.errors import Forbidden
+from bot.i18n import msg
 from bot.store import JobAction
 from cogs import render
 from cogs.common import (
@@ -146,7 +147,7 @@ async def delete_result(interaction: discord.Interaction, job_id: int) -> None:
     else:  # left the history: the result's own mention of its requester (discord.py's raw_mentions)
         requester = message.raw_mentions[0] if message is not None and message.raw_mentions else None
     if not may_delete_result(actor_of(interaction), requester if requester is not None else 0):
-        raise Forbidden("Only the person who asked for this edit, or someone with Manage Messages, can delete it.")
+        raise Forbidden(msg("result-delete-not-yours"))
     if message is not None:
         try:
             if ephemeral:

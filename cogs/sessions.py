@@ -11,6 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import InputError, NotFound
+from bot.i18n import Channel, UserText, msg
 from bot.imaging import side_by_side_async
 from bot.sessions import Version, head_path, tree_lines
 from bot.store import Job, Session
@@ -167,7 +168,7 @@ async def start_session(bot: InpaintBot, message: discord.Message, job: Job) -> 
     """Create the thread on the result message and the session around it; its requester owns it."""
     existing = await bot.sessions.by_root(job.id)
     if existing is not None:
-        raise InputError(f"This result already has an editing session: <#{existing.thread_id}>.")
+        raise InputError(msg("session-exists", thread=Channel(existing.thread_id)))
     await bot.sessions.check_can_open(job)  # before a thread exists that no session would own
     name = render.short(job.prompt, 90) or f"Edit #{job.id}"
     try:
@@ -175,7 +176,7 @@ async def start_session(bot: InpaintBot, message: discord.Message, job: Job) -> 
     except discord.HTTPException as exc:
         if exc.status >= 500:
             raise
-        raise InputError(f"Discord would not let me open a thread on that result ({exc.text or exc.status}).") from None
+        raise InputError(msg("session-thread-failed", reason=UserText(exc.text or str(exc.status)))) from None
     session = await bot.sessions.open(job, thread_id=thread.id, owner_id=job.requester.user_id)
     await thread.send(intro_text(session), view=session_view(session), allowed_mentions=NO_MENTIONS)
     try:  # the result is now v1: Make head and Compare instead of Open thread
@@ -192,12 +193,12 @@ async def open_from_result(interaction: discord.Interaction, job_id: int) -> Non
     await interaction.response.defer(ephemeral=True, thinking=True)
     bot = bot_of(interaction)
     if interaction.guild_id is None or interaction.message is None:
-        raise InputError("Editing sessions work in server channels.")
+        raise InputError(msg("session-needs-server"))
     if not interaction.app_permissions.create_public_threads:
-        raise InputError("I need the Create Public Threads permission here to open a session.")
+        raise InputError(msg("session-needs-thread-permission"))
     job = await bot.jobs.find(job_id)
     if job is None:
-        raise NotFound("That edit is no longer in the bot's history.")
+        raise NotFound(msg("job-gone-short"))
     bot.sessions.check_can_open_as(actor_of(interaction), job)
     session = await start_session(bot, interaction.message, job)
     await respond(interaction, f"Started editing session #{session.id} in <#{session.thread_id}>.")
@@ -211,7 +212,7 @@ async def make_head(interaction: discord.Interaction, job_id: int) -> None:
     bot = bot_of(interaction)
     job = await bot.jobs.find(job_id)
     if job is None or job.session_id is None:
-        raise NotFound("That version is not part of an editing session.")
+        raise NotFound(msg("session-not-a-version"))
     session = await bot.sessions.get(job.session_id)
     await bot.sessions.make_head(session, job, actor_of(interaction))
     await respond(interaction, f"Edit #{job.id} is now the head: the next `/edit` here starts from it.")
@@ -229,7 +230,7 @@ async def compare(interaction: discord.Interaction, job_id: int) -> None:
     file = discord.File(io.BytesIO(image.data), filename=f"compare-{job_id}.{image.extension}")
     channel = interaction.channel
     if channel is None:
-        raise InputError("I can't post here.")
+        raise InputError(msg("cannot-post-here"))
     await channel.send(f"Before / after of edit #{job_id}", file=file, allowed_mentions=NO_MENTIONS)
     await respond(interaction, "Posted the comparison.")
 
@@ -244,7 +245,7 @@ class SessionGroup(app_commands.Group, name="session", description="The editing 
         thread_id = interaction.channel_id if isinstance(interaction.channel, discord.Thread) else None
         session = await self.bot.sessions.for_thread(thread_id)
         if session is None:
-            raise InputError("Use this inside an editing-session thread (open one with 🧵 on any result).")
+            raise InputError(msg("session-use-in-thread"))
         return session
 
     @app_commands.command(name="tree", description="Every version of this session and how they relate")

@@ -17,7 +17,7 @@ from typing import Any
 
 import discord
 
-from bot.i18n import CATALOGUE, DEFAULT_LOCALE, Mention, Message, Moment, UserText
+from bot.i18n import CATALOGUE, DEFAULT_LOCALE, Channel, Mention, Message, Moment, UserText
 
 
 def discord_value(value: Any) -> Any:
@@ -28,6 +28,8 @@ def discord_value(value: Any) -> Any:
         return f"<t:{value.epoch}:{value.style}>"
     if isinstance(value, Mention):
         return f"<@{value.user_id}>"
+    if isinstance(value, Channel):
+        return f"<#{value.channel_id}>"
     if isinstance(value, UserText):
         return escape(value)
     return value

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.errors import NotFound
+from bot.i18n import msg
 from bot.quota import Usage, next_midnight
 from bot.store import (
     Draft,
@@ -252,21 +253,21 @@ def describe_role(role: RoleLimits | None) -> str:
 
 def file_missing(sha: str) -> NotFound:
     return NotFound(
-        "The image for this edit is no longer stored; please upload it again.",
+        msg("file-input-gone"),
         detail=f"file {sha} is not in the file store (call files.put before submit_job)",
     )
 
 
 def not_running(job_id: int) -> NotFound:
-    return NotFound("That edit has already finished or no longer exists.", detail=f"job {job_id} is not running")
+    return NotFound(msg("job-not-running"), detail=f"job {job_id} is not running")
 
 
 def session_gone(session_id: int) -> NotFound:
-    return NotFound("That editing session no longer exists.", detail=f"session {session_id} not found")
+    return NotFound(msg("session-gone"), detail=f"session {session_id} not found")
 
 
 def job_gone(job_id: int) -> NotFound:
-    return NotFound("That edit is no longer in the bot's history.", detail=f"job {job_id} not found")
+    return NotFound(msg("job-gone-short"), detail=f"job {job_id} not found")
 
 
 # --- editor drafts (issue 12) ----------------------------------------------------------------------

@@ -18,7 +18,7 @@ from aiohttp import web
 
 from bot.editor import NOT_ENABLED, LinkExpired, LinkForged, LinkUsed
 from bot.errors import BotError, Forbidden, InputError, NotFound, QuotaExceeded
-from bot.i18n import text
+from bot.i18n import msg, text
 
 if TYPE_CHECKING:
     from bot.editor import EditorService
@@ -144,7 +144,7 @@ async def _form(request: web.Request) -> tuple[str, bytes]:
     mask = form.get("mask")
     prompt = form.get("prompt", "")
     if mask is None or isinstance(mask, str):
-        raise InputError("Draw the area to change first.")
+        raise InputError(msg("editor-draw-first"))
     return (prompt if isinstance(prompt, str) else ""), mask.file.read()
 
 
