@@ -67,6 +67,9 @@ class Requester:
     guild_id: int | None = None  # None in DMs
     channel_id: int | None = None
     thread_id: int | None = None
+    # whose language (issue 13): the member's, for what only they see; the server's, for what it posts
+    locale: str = "en-US"
+    guild_locale: str = "en-US"
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +234,7 @@ class Session:
     owner_pays: bool
     closed: bool
     created_at: datetime
+    guild_locale: str = "en-US"  # its root job's: the thread's messages are public
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,11 +9,12 @@ import discord
 
 from bot.access import Actor
 from bot.errors import InputError
-from bot.i18n import UserText, msg
+from bot.i18n import Message, UserText, msg
 from bot.imaging import parse_box
 from bot.jobs import Origin
 from bot.models import MaskSpec, Region
 from bot.store import Requester
+from cogs.text import private_locale, public_locale
 
 if TYPE_CHECKING:
     from bot.app import InpaintBot
@@ -83,6 +84,8 @@ def origin_of(interaction: discord.Interaction, *, private: bool = False, sessio
             guild_id=interaction.guild_id,
             channel_id=parent_id,
             thread_id=thread_id,
+            locale=private_locale(interaction),
+            guild_locale=public_locale(interaction),
         ),
         role_ids=roles,
         private=private,
@@ -115,7 +118,8 @@ def actor_of(interaction: discord.Interaction) -> Actor:
 
 
 def missing_post_permissions(interaction: discord.Interaction) -> list[str]:
-    """What the bot lacks to post results where the command was used (empty in DMs)."""
+    """What the bot lacks to post results where the command was used (empty in DMs), as Discord's
+    English permission names (``permission_names`` words them for a reader)."""
     if interaction.guild_id is None:
         return []
     perms = interaction.app_permissions
@@ -134,7 +138,13 @@ def require_post_permissions(interaction: discord.Interaction, *, private_hint: 
     """Refuse before queueing anything when the result could not be posted here."""
     if missing := missing_post_permissions(interaction):
         hint = "private" if private_hint else "admin"
-        raise InputError(msg("post-missing-permissions", permissions=", ".join(missing), hint=hint))
+        raise InputError(msg("post-missing-permissions", permissions=permission_names(missing), hint=hint))
+
+
+def permission_names(names: list[str]) -> Message:
+    """Permission names as Discord shows them in the reader's language, joined as a list."""
+    words = [msg("permission-name", name=name.lower().replace(" ", "-")) for name in names[:3]]
+    return msg(f"list-{len(words)}", **dict(zip(("a", "b", "c"), words, strict=False)))
 
 
 REGION_WORDS = {r.value: r for r in Region} | {"centre": Region.CENTER, "middle": Region.CENTER}

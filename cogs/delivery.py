@@ -16,11 +16,14 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from bot.i18n import Mention
 from bot.imaging import fit_for_upload_async, preview_async
 from bot.models import ImageFile, PreparedEdit
 from bot.store import Job, JobStatus
 from cogs import render
 from cogs.common import NO_MENTIONS, token_expired
+from cogs.text import render as render_text
+from cogs.text import result_locale
 from cogs.views import cancel_view, result_view
 
 if TYPE_CHECKING:
@@ -140,10 +143,13 @@ class DiscordNotifier:
             waiting = len(scheduler.queue())
             entry = scheduler.entry(job.id)
             position = entry.position if entry else waiting + 1
-            text = render.queued_line(job, position, max(waiting, position), entry.eta_seconds if entry else 0)
-            return text, cancel_view(job.id)
+            eta = entry.eta_seconds if entry else 0
+            text = render.queued_line(job, position, max(waiting, position), eta, job.requester.locale)
+            return text, cancel_view(job.id, job.requester.locale)
         jump = None if job.private else render.jump_url(job)
-        text = render.status_line(job, elapsed=scheduler.running_since(job.id), jump_url=jump)
+        text = render.status_line(
+            job, elapsed=scheduler.running_since(job.id), jump_url=jump, locale=job.requester.locale
+        )
         return text, discord.ui.View()
 
     async def _tick(self, job_id: int) -> None:
@@ -208,10 +214,11 @@ class DiscordNotifier:
     async def _send_results(
         self, job: Job, images, files: list[discord.File], *, repost: bool
     ) -> discord.Message | None:
-        embed = render.result_embed(job, images)
-        view = result_view(job)
+        locale = result_locale(job)
+        embed = render.result_embed(job, images, locale)
+        view = result_view(job, locale)
         channel_id = job.requester.thread_id or job.requester.channel_id
-        content = f"<@{job.requester.user_id}> your edit is ready." if not repost else None
+        content = render_text("result-ready", locale, requester=Mention(job.requester.user_id)) if not repost else None
         mention = discord.AllowedMentions(users=[discord.Object(job.requester.user_id)])
         if job.private or channel_id is None:
             return await self.tell(job, embed=embed, view=view, files=files)
@@ -231,7 +238,7 @@ class DiscordNotifier:
                 file.reset()
             return await self.tell(
                 job,
-                content="I could not post in that channel (missing permissions), so here is your edit:",
+                content=render_text("result-posted-privately", job.requester.locale),
                 embed=embed,
                 view=view,
                 files=files,
@@ -281,7 +288,7 @@ class DiscordNotifier:
 
     async def _failure_notice(self, job: Job) -> discord.Message | None:
         """Failures are private: the progress message if it can still be edited, else a DM."""
-        text = render.finished_line(job, None)
+        text = render.finished_line(job, None, job.requester.locale)
         if job.reply_token and job.progress_message_id:
             webhook = self._webhook(job.reply_token)
             try:

@@ -30,6 +30,8 @@ from cogs.common import (
 from cogs.editor import offer_editor
 from cogs.forms import Field, build_form, form_handler
 from cogs.render import MASK_HELP
+from cogs.text import private_locale
+from cogs.text import render as say
 
 if TYPE_CHECKING:
     from bot.app import InpaintBot
@@ -174,26 +176,20 @@ class EditCog(commands.Cog):
     async def edit_image_menu(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """Opens a form at once (a modal must be the first answer, so nothing is fetched first)."""
         images = [a for a in message.attachments if is_image(a)]
+        locale = private_locale(interaction)
         if not images:
-            await respond(interaction, "That message has no image attached. Use it on a message with an image.")
+            await respond(interaction, say("menu-no-image", locale))
             return
         is_result = self.bot.user is not None and message.author.id == self.bot.user.id
-        fields = [Field("prompt", "What should the changed area show?", long=True, max_length=2000)]
+        fields = [Field("prompt", say("form-changed-area-shows", locale), long=True, max_length=2000)]
         if len(images) > 1:
-            fields.append(Field("image", f"Which image (1-{len(images)})?", default="1", max_length=2))
-        hint = "empty = same mask as this result" if is_result else "empty = use transparent pixels"
-        fields.append(
-            Field(
-                "area",
-                f"Area to change ({hint})",
-                required=False,
-                max_length=40,
-                placeholder="top, bottom, left, right, center, border, or x1,y1,x2,y2 %",
-            )
-        )
-        await interaction.response.send_modal(
-            build_form("Edit image", f"form:ctx:{message.channel.id}:{message.id}", fields)
-        )
+            label = say("form-which-image", locale, images=f"1-{len(images)}")
+            fields.append(Field("image", label, default="1", max_length=2))
+        area = say("form-area-result" if is_result else "form-area-upload", locale)
+        hint = say("form-area-hint-box", locale)
+        fields.append(Field("area", area, required=False, max_length=40, placeholder=hint))
+        title = say("form-edit-image-title", locale)
+        await interaction.response.send_modal(build_form(title, f"form:ctx:{message.channel.id}:{message.id}", fields))
 
 
 @form_handler(r"form:ctx:(?P<channel>\d+):(?P<message>\d+)")
@@ -236,8 +232,7 @@ async def submit_context_edit(interaction: discord.Interaction, match: re.Match[
             data,
             prompt,
             EditOptions(),
-            "That image has no transparent area, so say which part to change in the **Area** field: "
-            "top, bottom, left, right, center, border, or a box like `10,10,60,60` (percent).",
+            msg("mask-help-menu"),
         )
         return
     await bot.notifier.track(submitted.job, interaction, submitted.prepared)

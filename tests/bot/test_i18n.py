@@ -16,11 +16,13 @@ from bot.limits import LIMITS, limit_spec
 from bot.quota import PAYER_VARIANTS, period, refusal_for_payer, refusal_message
 from bot.settings import LimitDefaults, Settings
 from cogs.render import OPTION_LABELS
+from cogs.results import AREA_HINT
 from cogs.text import render
+from cogs.views import RESULT_BUTTONS, SESSION_BUTTONS
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = [p for package in ("bot", "cogs", "storage") for p in (ROOT / package).rglob("*.py")]
-MESSAGE_CALLS = {"msg", "Message", "render", "text", "t"}  # their first argument is a message id
+MESSAGE_CALLS = {"msg", "Message", "render", "render_text", "say", "text", "t"}  # first argument: a message id
 OWNER = 804_137_216_547_307_561
 
 
@@ -51,6 +53,14 @@ def test_every_message_id_used_in_code_exists_in_english() -> None:
         *(spec.label for spec in LIMITS),
         *OPTION_LABELS.values(),
         *(cls.default_message for cls in [BotError, *all_subclasses(BotError)]),
+        *(label for label, _, _ in [*RESULT_BUTTONS.values(), *SESSION_BUTTONS.values()]),
+        AREA_HINT,
+        *(f"list-{n}" for n in (1, 2, 3)),  # cogs.common.permission_names
+        "form-area-result",
+        "form-area-upload",
+        "editor-place-thread",
+        "editor-place-session-thread",
+        "editor-place-command-channel",
     }
     missing = {i: where for i, where in ids_used_in_code().items() if i not in known}
     missing |= {i: "indirect" for i in indirect if i not in known}
