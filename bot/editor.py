@@ -47,12 +47,11 @@ MAX_MASK_BYTES = 16 * 1024 * 1024  # a full-resolution black/white PNG is far sm
 BROWSER_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 
 # User-facing texts (move to the Fluent catalogue with the rest once ``bot.i18n`` exists).
-FORGED = "This editor link is not valid. Use the link the bot gave you, or run the command again."
-EXPIRED = "This editor link has expired. Run the command again in Discord to get a new one."
-USED = "This edit was already confirmed; this link cannot queue it again. Run the command again for another."
-IMAGE_GONE = "The image of this draft is no longer stored. Run the command again in Discord."
-MASK_SIZE = "The mask is {mw}×{mh} but the image is {iw}×{ih}; reload the editor and draw again."
-SESSION_CLOSED = "This editing session was closed after the link was made, so the edit cannot be added to it."
+FORGED = msg("editor-link-forged")
+EXPIRED = msg("editor-link-expired")
+USED = msg("editor-link-used")
+IMAGE_GONE = msg("editor-image-gone")
+SESSION_CLOSED = msg("editor-session-closed")
 NOT_ENABLED = msg("editor-off")
 
 
@@ -362,7 +361,7 @@ class EditorService:
         _, _, width, height = await self._browser_image(draft)
         size = await asyncio.to_thread(_size_of, mask)
         if size != (width, height):
-            raise InputError(MASK_SIZE.format(mw=size[0], mh=size[1], iw=width, ih=height))
+            raise InputError(msg("editor-mask-size", mw=str(size[0]), mh=str(size[1]), iw=str(width), ih=str(height)))
 
     async def _file(self, sha: str) -> bytes:
         try:
