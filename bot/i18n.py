@@ -28,6 +28,7 @@ so the member still gets an answer.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -105,6 +106,26 @@ class Message:
 def message_to_json(message: Message) -> dict[str, Any]:
     """A message as JSON, so a stored job can be shown later in each reader's language."""
     return {"id": message.id, "args": {k: _arg_to_json(v) for k, v in message.args.items()}}
+
+
+STORED_PREFIX = "fluent:"
+
+
+def store_message(message: Message, limit: int = 2000) -> str:
+    """``message`` for a text column (a failed job's reason): its id and arguments as JSON, so each
+    reader later sees it in their own language; its English text if the JSON would not fit."""
+    encoded = STORED_PREFIX + json.dumps(message_to_json(message), ensure_ascii=False)
+    return encoded if len(encoded) <= limit else CATALOGUE.format(message)
+
+
+def stored_message(value: str) -> Message | str:
+    """What :func:`store_message` wrote (or, from before it, plain text: shown as is)."""
+    if value.startswith(STORED_PREFIX):
+        try:
+            return message_from_json(json.loads(value[len(STORED_PREFIX) :]))
+        except (ValueError, KeyError, TypeError):
+            log.warning("unreadable stored message %r", value[:80])
+    return value
 
 
 def message_from_json(data: Mapping[str, Any]) -> Message:

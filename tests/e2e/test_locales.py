@@ -128,3 +128,14 @@ async def test_a_chinese_server_gets_its_public_results_in_chinese_even_after_a_
         assert (job.requester.locale, job.requester.guild_locale) == ("en-US", ZH)
         again = await world.bot.notifier.post_results(job, repost=True)
         assert again is not None and again.embeds[0].title.startswith("编辑 #")
+
+
+async def test_a_failed_edit_is_explained_in_the_members_language(tmp_path: Path) -> None:
+    """The failure reason is stored as a message id with arguments, not as English text."""
+    async with make_world(tmp_path) as world:
+        await world.start_bot()
+        li, _ = members(world)
+        world.api.fail_next(400)
+        inter = await world.sim.slash("edit", {"prompt": "帽子"}, attachments=attachments(True), user=li, locale=ZH)
+        notice = await reply(world, inter, lambda m: "失败" in m.content, timeout=15)
+        assert notice.ephemeral and "图像服务" in notice.content and "rejected" not in notice.content, notice.content

@@ -73,3 +73,5 @@ editor-link-used = This edit was already confirmed; this link cannot queue it ag
 editor-image-gone = The image of this draft is no longer stored. Run the command again in Discord.
 editor-mask-size = The mask is { $mw }×{ $mh } but the image is { $iw }×{ $ih }; reload the editor and draw again.
 editor-session-closed = This editing session was closed after the link was made, so the edit cannot be added to it.
+job-failed-restart = The bot restarted twice while making this edit, so it was stopped. Nothing was charged.
+job-failed-internal = Something went wrong inside the bot while making this edit. Nothing was charged.

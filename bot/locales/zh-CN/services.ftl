@@ -72,3 +72,5 @@ editor-link-used = 这次编辑已经确认过了；此链接无法再次加入�
 editor-image-gone = 这个草稿的图片已不再保存。请在 Discord 中重新运行命令。
 editor-mask-size = 蒙版尺寸为 { $mw }×{ $mh }，而图片为 { $iw }×{ $ih }；请重新加载编辑器后再画一次。
 editor-session-closed = 这个编辑会话在链接生成后已关闭，因此无法把这次编辑加入其中。
+job-failed-restart = 机器人在处理这次编辑时重启了两次，因此已停止。没有扣除额度。
+job-failed-internal = 机器人在处理这次编辑时内部出错。没有扣除额度。
