@@ -34,6 +34,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from bot.errors import InputError
+from bot.i18n import Channel, msg
 
 
 class JobStatus(StrEnum):
@@ -271,7 +272,7 @@ class SessionExists(InputError):
     code = "session_exists"
 
     def __init__(self, thread_id: int) -> None:
-        super().__init__(f"This result already has an editing session: <#{thread_id}>.")
+        super().__init__(msg("session-exists", thread=Channel(thread_id)))
         self.thread_id = thread_id
 
 
