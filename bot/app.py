@@ -39,6 +39,7 @@ from bot.web import WebServer, ops_server
 from cogs.delivery import DiscordNotifier
 from cogs.endpoints import apply_endpoints
 from cogs.errors import BotTree
+from cogs.translator import CatalogueTranslator
 from storage.factory import open_storage
 from storage.files import LocalFileStore
 
@@ -107,6 +108,7 @@ class InpaintBot(commands.Bot):
         self.editor = EditorService(self.settings, self.storage, self.jobs, LinkSigner(load_secret(self.settings)))
         for extension in EXTENSIONS:
             await self.load_extension(extension)
+        await self.tree.set_translator(CatalogueTranslator())
         await self.sync_commands(force=self.sync_only)
         if self.sync_only:
             return
@@ -128,7 +130,13 @@ class InpaintBot(commands.Bot):
         guild = discord.Object(self.settings.dev_guild_id) if self.settings.dev_guild_id else None
         if guild is not None:
             self.tree.copy_global_to(guild=guild)
-        payload = [command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
+        # the translated payload (zh-CN descriptions and choice names), so a translation change re-syncs
+        translator = self.tree.translator
+        commands = self.tree.get_commands(guild=guild)
+        if translator is None:
+            payload = [command.to_dict(self.tree) for command in commands]
+        else:
+            payload = [await command.get_translated_payload(self.tree, translator) for command in commands]
         digest = hashlib.sha256(json.dumps([payload, guild and guild.id], sort_keys=True).encode()).hexdigest()
         marker = Path(self.settings.data_dir) / "commands.sha256"
         if not force and marker.is_file() and marker.read_text() == digest:

@@ -47,12 +47,11 @@ MAX_MASK_BYTES = 16 * 1024 * 1024  # a full-resolution black/white PNG is far sm
 BROWSER_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 
 # User-facing texts (move to the Fluent catalogue with the rest once ``bot.i18n`` exists).
-FORGED = "This editor link is not valid. Use the link the bot gave you, or run the command again."
-EXPIRED = "This editor link has expired. Run the command again in Discord to get a new one."
-USED = "This edit was already confirmed; this link cannot queue it again. Run the command again for another."
-IMAGE_GONE = "The image of this draft is no longer stored. Run the command again in Discord."
-MASK_SIZE = "The mask is {mw}×{mh} but the image is {iw}×{ih}; reload the editor and draw again."
-SESSION_CLOSED = "This editing session was closed after the link was made, so the edit cannot be added to it."
+FORGED = msg("editor-link-forged")
+EXPIRED = msg("editor-link-expired")
+USED = msg("editor-link-used")
+IMAGE_GONE = msg("editor-image-gone")
+SESSION_CLOSED = msg("editor-session-closed")
 NOT_ENABLED = msg("editor-off")
 
 
@@ -196,12 +195,12 @@ class EditorService:
             key=lambda i: i.index,
         )
         if not outputs:
-            raise NotFound("That result has no image to edit (it was withheld or deleted).")
+            raise NotFound(msg("result-no-image"))
         if image_index is not None:
             chosen = [i for i in outputs if i.index == image_index]
             if not chosen:
                 shown = ", ".join(str(i.index + 1) for i in outputs)
-                raise InputError(f"That result has images {shown}; pick one of those.")
+                raise InputError(msg("result-images-are", images=shown))
             outputs = chosen
         options = replace(EditOptions.from_json(job.options), seed=None)  # like Use as base: a new seed
         return await self._create(
@@ -322,7 +321,7 @@ class EditorService:
             if draft.parent_job_id is not None:
                 parent = await self.storage.get_job(draft.parent_job_id)
                 if parent is None:
-                    raise NotFound("That result is no longer in the bot's history, so it cannot be edited.")
+                    raise NotFound(msg("editor-result-gone"))
                 submitted = await self.jobs.submit_followup(
                     origin,
                     parent,
@@ -358,11 +357,11 @@ class EditorService:
     async def _check_mask_size(self, draft: Draft, mask: bytes) -> None:
         """The editor draws at the image's full size: any other size is a broken upload."""
         if len(mask) > MAX_MASK_BYTES:
-            raise InputError(f"The mask is larger than {MAX_MASK_BYTES // 1_048_576} MB.")
+            raise InputError(msg("editor-mask-too-large", megabytes=MAX_MASK_BYTES // 1_048_576))
         _, _, width, height = await self._browser_image(draft)
         size = await asyncio.to_thread(_size_of, mask)
         if size != (width, height):
-            raise InputError(MASK_SIZE.format(mw=size[0], mh=size[1], iw=width, ih=height))
+            raise InputError(msg("editor-mask-size", mw=str(size[0]), mh=str(size[1]), iw=str(width), ih=str(height)))
 
     async def _file(self, sha: str) -> bytes:
         try:

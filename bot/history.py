@@ -12,6 +12,7 @@ from enum import StrEnum
 from bot import access
 from bot.access import Actor, Reason
 from bot.errors import Forbidden, NotFound
+from bot.i18n import msg
 from bot.jobs import JobService, Origin
 from bot.store import ImageKind, Job, JobImage, QuotaStatus, Storage
 
@@ -69,18 +70,20 @@ class HistoryService:
         """``/history show``: a job the actor may post again here (``access.may_repost``)."""
         job = await self.storage.get_job(job_id)
         if job is None or not access.may_repost(actor, job):
-            raise NotFound(f"You have no edit #{job_id}. `/history list` shows your edits.")
+            raise NotFound(msg("history-no-such-edit", job=str(job_id)))
         if not [i for i in await self.storage.job_images(job.id) if i.kind is ImageKind.OUTPUT]:
-            raise NotFound(f"Edit #{job_id} has no images to show ({job.status}).")
+            raise NotFound(msg("history-no-images", job=str(job_id), status=msg("job-status", status=str(job.status))))
         return job
 
     async def check_delete(self, actor: Actor, job_id: int) -> Job:
         job = await self.storage.get_job(job_id)
         decision = access.may_delete_history(actor, job) if job is not None else None
         if job is None or (decision is not None and decision.reason is Reason.NOT_REQUESTER):
-            raise NotFound(f"You have no edit #{job_id}.")
+            raise NotFound(msg("history-not-yours", job=str(job_id)))
         if not decision:
-            raise Forbidden(f"Edit #{job_id} is still {job.status}; cancel it or wait for it first.")
+            raise Forbidden(
+                msg("history-still-active", job=str(job_id), status=msg("job-status", status=str(job.status)))
+            )
         return job
 
     async def delete(self, actor: Actor, job_id: int) -> tuple[Deleted, Job | None]:
@@ -100,7 +103,7 @@ class HistoryService:
         job = await self.jobs.for_follow_up(actor, job_id, shown_here=shown_here)
         outputs = shown_outputs(await self.storage.job_images(job.id))
         if not outputs:
-            raise NotFound("That edit has no image to compare.")
+            raise NotFound(msg("history-nothing-to-compare"))
         assert outputs[0].sha is not None
         before = await self.storage.files.get(job.input_sha)
         return Comparison(job, before, await self.storage.files.get(outputs[0].sha))

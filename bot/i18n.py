@@ -28,6 +28,7 @@ so the member still gets an answer.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -62,6 +63,13 @@ class Mention:
     """A Discord user, by id; Discord shows ``<@id>`` as the member's name to each reader."""
 
     user_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """A Discord channel or thread, by id; Discord shows ``<#id>`` as its name."""
+
+    channel_id: int
 
 
 class UserText(str):
@@ -100,6 +108,26 @@ def message_to_json(message: Message) -> dict[str, Any]:
     return {"id": message.id, "args": {k: _arg_to_json(v) for k, v in message.args.items()}}
 
 
+STORED_PREFIX = "fluent:"
+
+
+def store_message(message: Message, limit: int = 2000) -> str:
+    """``message`` for a text column (a failed job's reason): its id and arguments as JSON, so each
+    reader later sees it in their own language; its English text if the JSON would not fit."""
+    encoded = STORED_PREFIX + json.dumps(message_to_json(message), ensure_ascii=False)
+    return encoded if len(encoded) <= limit else CATALOGUE.format(message)
+
+
+def stored_message(value: str) -> Message | str:
+    """What :func:`store_message` wrote (or, from before it, plain text: shown as is)."""
+    if value.startswith(STORED_PREFIX):
+        try:
+            return message_from_json(json.loads(value[len(STORED_PREFIX) :]))
+        except (ValueError, KeyError, TypeError):
+            log.warning("unreadable stored message %r", value[:80])
+    return value
+
+
 def message_from_json(data: Mapping[str, Any]) -> Message:
     return Message(str(data["id"]), {k: _arg_from_json(v) for k, v in dict(data.get("args") or {}).items()})
 
@@ -113,6 +141,8 @@ def _arg_to_json(value: Any) -> Any:
         return {"moment": value.isoformat(), "style": "R"}
     if isinstance(value, Mention):
         return {"mention": str(value.user_id)}
+    if isinstance(value, Channel):
+        return {"channel": str(value.channel_id)}
     if isinstance(value, UserText):
         return {"user_text": str(value)}
     if isinstance(value, Enum):
@@ -131,6 +161,8 @@ def _arg_from_json(value: Any) -> Any:
         return Moment(datetime.fromisoformat(value["moment"]), value.get("style", "R"))
     if "mention" in value:
         return Mention(int(value["mention"]))
+    if "channel" in value:
+        return Channel(int(value["channel"]))
     if "user_text" in value:
         return UserText(value["user_text"])
     raise ValueError(f"unknown message argument {value!r}")
@@ -152,6 +184,8 @@ def plain(value: Any) -> Any:
         return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     if isinstance(value, Mention):
         return f"@{value.user_id}"
+    if isinstance(value, Channel):
+        return f"#{value.channel_id}"
     if isinstance(value, UserText):
         return str(value)
     return value

@@ -81,9 +81,7 @@ class JobService:
     def check(self, prompt: str, options: EditOptions) -> str:
         """The checks that need no I/O; callers run them before downloading anything."""
         if options.num_images > self.settings.max_images_in_flight:
-            raise InputError(
-                f"This bot makes at most {self.settings.max_images_in_flight} images at a time; ask for fewer."
-            )
+            raise InputError(msg("jobs-too-many-at-once", count=self.settings.max_images_in_flight))
         return self.service.validate(prompt, options)
 
     async def precheck(self, origin: Origin, images: int) -> None:
@@ -138,10 +136,10 @@ class JobService:
         if action is JobAction.USE_AS_BASE:
             outputs = [i for i in await self.storage.job_images(parent.id) if i.kind is ImageKind.OUTPUT and i.sha]
             if not outputs:
-                raise NotFound("That result has no image to edit (it was withheld or deleted).")
+                raise NotFound(msg("result-no-image"))
             chosen = next((i for i in outputs if i.index == image_index), None)
             if chosen is None:
-                raise InputError(f"That result has images 1 to {len(outputs)}; pick one of those.")
+                raise InputError(msg("result-images-range", count=len(outputs)))
             image = await self.storage.files.get(chosen.sha)
             if spec is None:
                 spec = MaskSpec(mask=await self.storage.files.get(parent.mask_sha))
@@ -193,7 +191,7 @@ class JobService:
     async def get(self, job_id: int) -> Job:
         job = await self.storage.get_job(job_id)
         if job is None:
-            raise NotFound("That edit is no longer in the bot's history (it was deleted or expired).")
+            raise NotFound(msg("job-gone"))
         return job
 
     async def find(self, job_id: int) -> Job | None:
@@ -223,7 +221,7 @@ class JobService:
         A job the actor may not see is answered like a missing one (ids are sequential)."""
         job = await self.get(job_id)
         if not access.may_follow_up(actor, job, shown_here=shown_here):
-            raise NotFound("That edit is no longer in the bot's history (it was deleted or expired).")
+            raise NotFound(msg("job-gone"))
         return job
 
     async def cancel(self, job_id: int, actor: Actor) -> Job:
@@ -231,13 +229,15 @@ class JobService:
         job = await self.storage.get_job(job_id)
         decision = access.may_cancel(actor, job) if job is not None else None
         if job is None or (decision is not None and decision.reason in (Reason.OTHER_SERVER, Reason.CHANNEL_HIDDEN)):
-            raise NotFound(f"There is no job #{job_id}.")
+            raise NotFound(msg("job-no-such", job=str(job_id)))
         if not decision:
-            raise Forbidden("Only the person who asked for this edit (or a moderator) can cancel it.")
+            raise Forbidden(msg("job-cancel-not-yours"))
         if job.status is not JobStatus.QUEUED:
-            raise InputError(f"Job #{job_id} is {job.status} and can no longer be cancelled.")
+            raise InputError(
+                msg("job-cancel-too-late", job=str(job_id), status=msg("job-status", status=str(job.status)))
+            )
         cancelled = await self.storage.cancel_job(job_id, settlement.cancelled(job))
         if cancelled is None:
-            raise InputError(f"Job #{job_id} has just started and can no longer be cancelled.")
+            raise InputError(msg("job-cancel-just-started", job=str(job_id)))
         await self.scheduler.refresh()
         return cancelled

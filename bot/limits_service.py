@@ -36,7 +36,7 @@ class LimitsService:
     @staticmethod
     def _guild(actor: Actor) -> int:
         if not access.may_set_limits(actor) or actor.guild_id is None:
-            raise Forbidden("You need the Manage Server permission to change the bot's limits.")
+            raise Forbidden(msg("limits-need-manage-server"))
         return actor.guild_id
 
     async def _view(self, guild_id: int, config: GuildConfig | None = None) -> LimitsView:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from bot.errors import InputError
+from bot.i18n import msg
 
 
 class Region(StrEnum):
@@ -55,9 +56,9 @@ def check_area_choice(*, mask: bool, region: bool, box: bool) -> None:
     """One way to say what changes: the one check for ``/edit``, the forms and the CLI (run before
     anything is downloaded or read, so it takes what was given, not the bytes)."""
     if region and box:
-        raise InputError("Use either `region` or `box`, not both.")
+        raise InputError(msg("area-region-and-box"))
     if mask and (region or box):
-        raise InputError("Give either a mask file or a region/box, not both.")
+        raise InputError(msg("area-mask-and-region"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,6 +42,7 @@ from typing import Protocol
 from bot import settlement
 from bot.errors import BotError
 from bot.fairness import fair_order, guild_key, user_key
+from bot.i18n import msg, store_message
 from bot.imaging import load_image_info
 from bot.interactions import answerable
 from bot.models import EditResult, ImageFile, PreparedEdit
@@ -53,8 +54,8 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 2  # a job that was running when the process died is re-run at most once
 REDELIVER_WINDOW = timedelta(hours=24)
-RESTART_FAILURE = "The bot restarted twice while making this edit, so it was stopped. Nothing was charged."
-INTERNAL_FAILURE = "Something went wrong inside the bot while making this edit. Nothing was charged."
+RESTART_FAILURE = msg("job-failed-restart")
+INTERNAL_FAILURE = msg("job-failed-internal")
 DEFAULT_JOB_SECONDS = 15.0  # used for estimates until real durations are known
 QUEUE_VIEW_TTL_S = 1.0  # how long queue positions and estimates are reused while nothing changes
 
@@ -142,7 +143,7 @@ class Scheduler:
             else:
                 log.warning("job %d interrupted %d times; failing it with a refund", job.id, job.attempts)
                 failed = await self.storage.fail_job(
-                    job.id, "restart", RESTART_FAILURE, settlement.failed(job, refund=True)
+                    job.id, "restart", store_message(RESTART_FAILURE), settlement.failed(job, refund=True)
                 )
                 if failed is not None:
                     failed_jobs.append(failed)
@@ -372,14 +373,14 @@ class Scheduler:
         except BotError as exc:
             log.info("job %d failed: %s (%s)", job.id, exc.code, exc.detail)
             failed = await self.storage.fail_job(
-                job.id, exc.code, exc.user_message, settlement.failed(job, refund=exc.refund)
+                job.id, exc.code, store_message(exc.message), settlement.failed(job, refund=exc.refund)
             )
             if failed is not None:
                 await self._notify(self.notifier.deliver, failed)
         except Exception:
             log.exception("job %d crashed", job.id)
             failed = await self.storage.fail_job(
-                job.id, "internal", INTERNAL_FAILURE, settlement.failed(job, refund=True)
+                job.id, "internal", store_message(INTERNAL_FAILURE), settlement.failed(job, refund=True)
             )
             if failed is not None:
                 await self._notify(self.notifier.deliver, failed)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from bot import access
 from bot.access import Actor, Decision, Reason
 from bot.errors import BotError, Forbidden, InputError, NotFound
+from bot.i18n import Mention, msg
 from bot.jobs import JobService, Origin, Submitted
 from bot.models import MaskSpec
 from bot.options import EditOptions
@@ -38,16 +39,16 @@ class SessionService:
         """Refuse a job that cannot start a session (before a thread is created for it); returns the
         index of its first shown image, the session's first head."""
         if job.status is not JobStatus.SUCCEEDED:
-            raise InputError("Only a finished edit can start an editing session.")
+            raise InputError(msg("session-needs-finished-edit"))
         if job.private:
-            raise InputError("A private edit cannot start an editing session: sessions are shared in a thread.")
+            raise InputError(msg("session-not-private"))
         if job.requester.guild_id is None or job.requester.channel_id is None:
-            raise InputError("Editing sessions need a server channel.")
+            raise InputError(msg("session-needs-server"))
         if job.session_id is not None:
-            raise InputError("This edit is already a version of an editing session.")
+            raise InputError(msg("session-already-version"))
         outputs = [i for i in await self.storage.job_images(job.id) if i.kind is ImageKind.OUTPUT and i.sha]
         if not outputs:
-            raise InputError("That edit has no image to start a session from.")
+            raise InputError(msg("session-no-image"))
         return min(i.index for i in outputs)
 
     async def open(self, job: Job, *, thread_id: int, owner_id: int) -> Session:
@@ -73,7 +74,7 @@ class SessionService:
     async def get(self, session_id: int) -> Session:
         session = await self.storage.get_session(session_id)
         if session is None:
-            raise NotFound("That editing session no longer exists.")
+            raise NotFound(msg("session-gone"))
         return session
 
     @staticmethod
@@ -81,17 +82,15 @@ class SessionService:
         """The error for a refused session action (``access`` decides; this only words it)."""
         match decision.reason:
             case Reason.CLOSED:
-                return InputError("This editing session is closed. Start a new one from any result with 🧵.")
+                return InputError(msg("session-closed"))
             case Reason.LOCKED:
-                return Forbidden(f"This session is locked: only <@{session.owner_id}> can edit here right now.")
+                return Forbidden(msg("session-locked", owner=Mention(session.owner_id)))
             case Reason.OTHER_SERVER | Reason.OTHER_THREAD | Reason.CHANNEL_HIDDEN:
-                return Forbidden("That editing session belongs to another thread; use its buttons there.")
+                return Forbidden(msg("session-other-thread"))
             case Reason.OWNER_ONLY:
-                return Forbidden(
-                    f"Only the session's owner <@{session.owner_id}> can make every edit here use their quota."
-                )
+                return Forbidden(msg("session-owner-pays-only", owner=Mention(session.owner_id)))
             case _:
-                return Forbidden(f"Only the session's owner <@{session.owner_id}> (or Manage Threads) can do that.")
+                return Forbidden(msg("session-owner-only", owner=Mention(session.owner_id)))
 
     def check_can_edit(self, session: Session, actor: Actor) -> None:
         if not (decision := access.may_edit_in_session(actor, session)):
@@ -106,12 +105,9 @@ class SessionService:
         """Only the result's requester (or Manage Threads) opens a session on it, in its own server."""
         decision = access.may_open_session(actor, job)
         if decision.reason is Reason.NOT_REQUESTER:
-            raise Forbidden(
-                f"Only <@{job.requester.user_id}>, who asked for this edit (or Manage Threads), "
-                "can open a session on it."
-            )
+            raise Forbidden(msg("session-open-not-yours", requester=Mention(job.requester.user_id)))
         if not decision:
-            raise NotFound("That edit is no longer in the bot's history.")
+            raise NotFound(msg("job-gone-short"))
 
     @staticmethod
     def origin_for(origin: Origin, session: Session) -> Origin:
@@ -120,7 +116,7 @@ class SessionService:
         quota is charged, but the editor keeps their own roles: their own role limits, exemptions
         and active-job limit, never the owner's (an exempt owner must not exempt every editor)."""
         if origin.private:
-            raise InputError("Edits in an editing session are shared in its thread; leave out `private`.")
+            raise InputError(msg("session-no-private-edits"))
         requester = replace(origin.requester, channel_id=session.channel_id, thread_id=session.thread_id)
         origin = replace(origin, requester=requester, session_id=session.id, open_thread=False)
         if session.owner_pays:
@@ -134,7 +130,7 @@ class SessionService:
         a new mask, region or box is given."""
         head = await self.storage.get_job(session.head_job_id)
         if head is None:
-            raise NotFound("The session's head version was deleted; use /session revert to pick another.")
+            raise NotFound(msg("session-head-deleted"))
         return await self.jobs.submit_followup(
             origin,
             head,
@@ -156,17 +152,17 @@ class SessionService:
     async def make_head(self, session: Session, job: Job, actor: Actor) -> Session:
         self.check_can_edit(session, actor)
         if job.session_id != session.id or job.status is not JobStatus.SUCCEEDED:
-            raise InputError("Only a finished version of this session can become its head.")
+            raise InputError(msg("session-head-needs-finished"))
         outputs = [i for i in await self.storage.job_images(job.id) if i.kind is ImageKind.OUTPUT and i.sha]
         if not outputs:
-            raise InputError("That version has no image (it was withheld).")
+            raise InputError(msg("session-version-no-image"))
         return await self.storage.update_session(session.id, head_job_id=job.id, head_index=outputs[0].index)
 
     async def revert(self, session: Session, number: int, actor: Actor) -> Version:
         versions = await self.versions(session)
         chosen = next((v for v in versions if v.number == number), None)
         if chosen is None:
-            raise InputError(f"This session has versions 1 to {len(versions)}.")
+            raise InputError(msg("session-versions-range", count=len(versions)))
         await self.make_head(session, chosen.job, actor)
         return chosen
 

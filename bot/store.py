@@ -35,6 +35,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from bot.errors import InputError
+from bot.i18n import Channel, msg
 
 
 class JobStatus(StrEnum):
@@ -68,6 +69,9 @@ class Requester:
     guild_id: int | None = None  # None in DMs
     channel_id: int | None = None
     thread_id: int | None = None
+    # whose language (issue 13): the member's, for what only they see; the server's, for what it posts
+    locale: str = "en-US"
+    guild_locale: str = "en-US"
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +237,7 @@ class Session:
     owner_pays: bool
     closed: bool
     created_at: datetime
+    guild_locale: str = "en-US"  # its root job's: the thread's messages are public
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,7 +274,7 @@ class SessionExists(InputError):
     code = "session_exists"
 
     def __init__(self, thread_id: int) -> None:
-        super().__init__(f"This result already has an editing session: <#{thread_id}>.")
+        super().__init__(msg("session-exists", thread=Channel(thread_id)))
         self.thread_id = thread_id
 
 

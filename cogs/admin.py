@@ -9,12 +9,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.i18n import text
-from bot.limits import LIMITS
+from bot.i18n import DEFAULT_LOCALE, Mention, text
+from bot.limits import LIMITS, LIMITS_BY_NAME
 from bot.limits_service import LimitsView
 from bot.store import AuditEntry, GuildConfig
 from cogs import render
 from cogs.common import actor_of, respond
+from cogs.text import private_locale
+from cogs.text import render as say
 
 if TYPE_CHECKING:
     from bot.app import InpaintBot
@@ -24,38 +26,42 @@ LIMIT_NAMES = {c.value: c.name for c in LIMIT_CHOICES}
 MAX_ROLES_SHOWN = 20
 
 
-def config_embed(bot: InpaintBot, config: GuildConfig, audit: list[AuditEntry]) -> discord.Embed:
+def config_embed(
+    bot: InpaintBot, config: GuildConfig, audit: list[AuditEntry], locale: str = DEFAULT_LOCALE
+) -> discord.Embed:
     defaults = bot.settings.limits
-    embed = discord.Embed(title="Limits on this server", colour=render.COLOUR)
+    embed = discord.Embed(title=say("limits-title", locale), colour=render.COLOUR)
     lines = []
-    for key, label in LIMIT_NAMES.items():
-        value = getattr(config, key)
-        default = getattr(defaults, key if key.startswith("guild_") else f"user_{key}")
-        shown = f"**{value}**" if value is not None else f"{default} (default)"
-        lines.append(f"{label}: {shown}")
+    for spec in LIMITS:
+        value = getattr(config, spec.name)
+        default = getattr(defaults, spec.setting)
+        shown = f"**{value}**" if value is not None else say("limits-default-value", locale, value=default)
+        lines.append(f"{say(spec.label, locale)}: {shown}")
     embed.description = "\n".join(lines)
     for role in config.roles[:MAX_ROLES_SHOWN]:
         if role.exempt:
-            text = "exempt from per-user limits"
+            text = say("limits-role-exempt", locale)
         else:
             parts = [
-                f"{label} {value}"
+                say(label, locale, value=value)
                 for label, value in (
-                    ("window", role.window_images),
-                    ("daily", role.daily_images),
-                    ("at once", role.max_active_jobs),
+                    ("limits-role-window", role.window_images),
+                    ("limits-role-daily", role.daily_images),
+                    ("limits-role-at-once", role.max_active_jobs),
                 )
                 if value is not None
             ]
-            text = ", ".join(parts) or "no overrides"
-        embed.add_field(name="Role override", value=f"<@&{role.role_id}>: {text}", inline=False)
+            text = ", ".join(parts) or say("limits-role-none", locale)
+        embed.add_field(name=say("limits-role-override", locale), value=f"<@&{role.role_id}>: {text}", inline=False)
     if len(config.roles) > MAX_ROLES_SHOWN:  # an embed holds at most 25 fields
-        embed.add_field(name="More role overrides", value=f"… and {len(config.roles) - MAX_ROLES_SHOWN} more.")
+        more = say("limits-more-roles-value", locale, count=len(config.roles) - MAX_ROLES_SHOWN)
+        embed.add_field(name=say("limits-more-roles", locale), value=more)
     if audit:
         embed.add_field(
-            name="Recent changes",
+            name=say("limits-recent-changes", locale),
             value="\n".join(
-                f"{render.ts(a.created_at)} <@{a.actor_id}> {audit_action(a.action)}: {a.old_value} → {a.new_value}"
+                f"{render.ts(a.created_at)} <@{a.actor_id}> {audit_action(a.action, locale)}: "
+                f"{a.old_value} → {a.new_value}"
                 for a in audit[:5]
             )[:1024],
             inline=False,
@@ -63,18 +69,15 @@ def config_embed(bot: InpaintBot, config: GuildConfig, audit: list[AuditEntry]) 
     return embed
 
 
-def audit_action(action: str) -> str:
+def audit_action(action: str, locale: str = DEFAULT_LOCALE) -> str:
     """Storage records ``set daily_images`` and ``role 123 [removed]``; show names people know."""
-    if action.startswith("set ") and action[4:] in LIMIT_NAMES:
-        return LIMIT_NAMES[action[4:]]
+    spec = LIMITS_BY_NAME.get(action[4:]) if action.startswith("set ") else None
+    if spec is not None:
+        return say(spec.label, locale)
     role = re.fullmatch(r"role (\d+)( removed)?", action)
     if role:
-        return f"<@&{role[1]}>" + (" removed" if role[2] else "")
+        return f"<@&{role[1]}>" + (" " + say("limits-role-removed", locale) if role[2] else "")
     return action
-
-
-def plural(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 @app_commands.guild_only()
@@ -85,7 +88,8 @@ class LimitsGroup(app_commands.Group, name="limits", description="View and chang
         self.bot = bot
 
     async def _show(self, interaction: discord.Interaction, shown: LimitsView, note: str | None = None) -> None:
-        await respond(interaction, note, embed=config_embed(self.bot, shown.config, shown.audit))
+        embed = config_embed(self.bot, shown.config, shown.audit, private_locale(interaction))
+        await respond(interaction, note, embed=embed)
 
     @app_commands.command(name="show", description="Show this server's limits, role overrides and recent changes")
     async def show(self, interaction: discord.Interaction) -> None:
@@ -104,8 +108,10 @@ class LimitsGroup(app_commands.Group, name="limits", description="View and chang
         await interaction.response.defer(ephemeral=True, thinking=True)
         view = await self.bot.limits.set(actor_of(interaction), limit.value, value)
         saved = getattr(view.config, limit.value)
-        shown = saved if value is not None else "the default"
-        await self._show(interaction, view, f"Set **{limit.name}** to {shown}.")
+        locale = private_locale(interaction)
+        label = say(LIMITS_BY_NAME[limit.value].label, locale)
+        note = say("limits-set", locale, limit=label, value=saved if value is not None else "default")
+        await self._show(interaction, view, note)
 
     @app_commands.command(name="role", description="Give a role its own per-user limits")
     @app_commands.describe(
@@ -133,14 +139,17 @@ class LimitsGroup(app_commands.Group, name="limits", description="View and chang
             max_active_jobs=max_active_jobs,
             remove=remove,
         )
-        note = f"Removed the override for {role.mention}." if remove else f"Saved limits for {role.mention}."
+        locale = private_locale(interaction)
+        note = say("limits-role-removed-note" if remove else "limits-role-saved", locale, role=role.mention)
         await self._show(interaction, view, note)
 
     @app_commands.command(name="exempt", description="Exempt a role from the per-user limits (not the server cap)")
     async def exempt(self, interaction: discord.Interaction, role: discord.Role, exempt: bool = True) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         view = await self.bot.limits.exempt(actor_of(interaction), role.id, exempt)
-        note = f"{role.mention} is {'now' if exempt else 'no longer'} exempt from the per-user limits."
+        note = say(
+            "limits-exempt-note", private_locale(interaction), role=role.mention, exempt="yes" if exempt else "no"
+        )
         await self._show(interaction, view, note)
 
     @app_commands.command(name="usage", description="Images used on this server, per member, over recent days")
@@ -148,10 +157,14 @@ class LimitsGroup(app_commands.Group, name="limits", description="View and chang
         await interaction.response.defer(ephemeral=True, thinking=True)
         rows = await self.bot.limits.usage(actor_of(interaction), days)
         total = sum(r.images for r in rows)
-        lines = [f"<@{r.user_id}>: {plural(r.images, 'image')} in {plural(r.jobs, 'edit')}" for r in rows[:20]]
+        locale = private_locale(interaction)
+        lines = [
+            say("limits-usage-line", locale, member=Mention(r.user_id), images=r.images, jobs=r.jobs) for r in rows[:20]
+        ]
         if len(rows) > 20:
-            lines.append(f"… and {len(rows) - 20} more members.")
-        text = f"**{plural(total, 'image')}** in the last {days} day(s).\n" + ("\n".join(lines) or "No edits.")
+            lines.append(say("limits-usage-more", locale, count=len(rows) - 20))
+        header = say("limits-usage-total", locale, images=total, days=days)
+        text = header + "\n" + ("\n".join(lines) or say("limits-usage-none", locale))
         await respond(interaction, text)
 
 

@@ -10,10 +10,12 @@ import discord
 from bot import metrics
 from bot.access import Actor
 from bot.errors import InputError
+from bot.i18n import Message, UserText, msg
 from bot.imaging import parse_box
 from bot.jobs import Origin
 from bot.models import MaskSpec, Region
 from bot.store import AckedInteraction, Requester
+from cogs.text import private_locale, public_locale
 
 if TYPE_CHECKING:
     from bot.app import InpaintBot
@@ -115,6 +117,8 @@ def origin_of(interaction: discord.Interaction, *, private: bool = False, sessio
             guild_id=interaction.guild_id,
             channel_id=parent_id,
             thread_id=thread_id,
+            locale=private_locale(interaction),
+            guild_locale=public_locale(interaction),
         ),
         role_ids=roles,
         private=private,
@@ -147,7 +151,8 @@ def actor_of(interaction: discord.Interaction) -> Actor:
 
 
 def missing_post_permissions(interaction: discord.Interaction) -> list[str]:
-    """What the bot lacks to post results where the command was used (empty in DMs)."""
+    """What the bot lacks to post results where the command was used (empty in DMs), as Discord's
+    English permission names (``permission_names`` words them for a reader)."""
     if interaction.guild_id is None:
         return []
     perms = interaction.app_permissions
@@ -165,8 +170,14 @@ def missing_post_permissions(interaction: discord.Interaction) -> list[str]:
 def require_post_permissions(interaction: discord.Interaction, *, private_hint: bool = False) -> None:
     """Refuse before queueing anything when the result could not be posted here."""
     if missing := missing_post_permissions(interaction):
-        hint = " Ask an admin to grant it, or use `private:True`." if private_hint else " Ask an admin to grant it."
-        raise InputError(f"I can't post results here: I'm missing {', '.join(missing)}.{hint}")
+        hint = "private" if private_hint else "admin"
+        raise InputError(msg("post-missing-permissions", permissions=permission_names(missing), hint=hint))
+
+
+def permission_names(names: list[str]) -> Message:
+    """Permission names as Discord shows them in the reader's language, joined as a list."""
+    words = [msg("permission-name", name=name.lower().replace(" ", "-")) for name in names[:3]]
+    return msg(f"list-{len(words)}", **dict(zip(("a", "b", "c"), words, strict=False)))
 
 
 REGION_WORDS = {r.value: r for r in Region} | {"centre": Region.CENTER, "middle": Region.CENTER}
@@ -176,7 +187,7 @@ def parse_image_number(text: str | None) -> int:
     """A form's "which image" field (1-based, empty = 1) as a 0-based index."""
     raw = (text or "1").strip()
     if not raw.isdigit() or int(raw) < 1:
-        raise InputError(f"{raw!r} is not an image number; use 1, 2, …")
+        raise InputError(msg("image-number-invalid", value=UserText(raw)))
     return int(raw) - 1
 
 
@@ -189,10 +200,7 @@ def parse_area(text: str | None) -> MaskSpec | None:
     if word in REGION_WORDS:
         return MaskSpec(region=REGION_WORDS[word])
     if not any(ch.isdigit() for ch in text):
-        raise InputError(
-            f"“{text[:40]}” is not an area I know. Use top, bottom, left, right, center or border, "
-            "or a box in percent like 10,10,60,60."
-        )
+        raise InputError(msg("area-unknown", text=UserText(text[:40])))
     return MaskSpec(box=parse_box(text))
 
 

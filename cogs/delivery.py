@@ -24,13 +24,14 @@ import aiohttp
 import discord
 
 from bot.delivery import Fallback, GaveUp, RetryPolicy, fallbacks, token_alive
-from bot.i18n import DEFAULT_LOCALE, msg
+from bot.i18n import Mention, msg
 from bot.imaging import fit_for_upload_async, preview_async
 from bot.models import ImageFile, PreparedEdit
 from bot.store import AckedInteraction, Job, JobStatus
 from cogs import render
 from cogs.common import NO_MENTIONS, token_expired
 from cogs.text import render as render_text
+from cogs.text import result_locale
 from cogs.views import cancel_view, result_view
 
 if TYPE_CHECKING:
@@ -202,15 +203,18 @@ class DiscordNotifier:
             waiting = len(scheduler.queue())
             entry = scheduler.entry(job.id)
             position = entry.position if entry else waiting + 1
-            text = render.queued_line(job, position, max(waiting, position), entry.eta_seconds if entry else 0)
-            return text, cancel_view(job.id)
+            eta = entry.eta_seconds if entry else 0
+            text = render.queued_line(job, position, max(waiting, position), eta, job.requester.locale)
+            return text, cancel_view(job.id, job.requester.locale)
         if job.status is JobStatus.SUCCEEDED and not job.posted and job.id in self._fell_back:
             reason = msg("delivery-reason", reason=self._fell_back[job.id])
             return render_text(
-                "progress-undelivered", DEFAULT_LOCALE, job=str(job.id), reason=reason
+                "progress-undelivered", job.requester.locale, job=str(job.id), reason=reason
             ), discord.ui.View()
         jump = None if job.private or job.id in self._told else render.jump_url(job)
-        text = render.status_line(job, elapsed=scheduler.running_since(job.id), jump_url=jump)
+        text = render.status_line(
+            job, elapsed=scheduler.running_since(job.id), jump_url=jump, locale=job.requester.locale
+        )
         return text, discord.ui.View()
 
     async def _tick(self, job_id: int) -> None:
@@ -266,11 +270,10 @@ class DiscordNotifier:
 
     async def _fall_back(self, job: Job, reason: str) -> discord.Message | None:
         """The result, privately, with a word on why it is not where it was asked for."""
-        text = render_text(
-            "delivery-fallback", DEFAULT_LOCALE, job=str(job.id), reason=msg("delivery-reason", reason=reason)
-        )
+        locale = job.requester.locale  # a private message: the requester's language
+        text = render_text("delivery-fallback", locale, job=str(job.id), reason=msg("delivery-reason", reason=reason))
         images = await self.bot.jobs.images(job.id)
-        embed, view = render.result_embed(job, images), result_view(job)
+        embed, view = render.result_embed(job, images, locale), result_view(job, locale)
 
         async def send(target: discord.abc.Messageable | discord.Webhook, with_files: bool) -> discord.Message:
             files = (await self._files(job, images, self._upload_limit(job)))[0] if with_files else []
@@ -336,10 +339,11 @@ class DiscordNotifier:
     async def _send_results(
         self, job: Job, images, files: list[discord.File], *, repost: bool
     ) -> discord.Message | None:
-        embed = render.result_embed(job, images)
-        view = result_view(job)
+        locale = result_locale(job)
+        embed = render.result_embed(job, images, locale)
+        view = result_view(job, locale)
         channel_id = job.requester.thread_id or job.requester.channel_id
-        content = f"<@{job.requester.user_id}> your edit is ready." if not repost else None
+        content = render_text("result-ready", locale, requester=Mention(job.requester.user_id)) if not repost else None
         mention = discord.AllowedMentions(users=[discord.Object(job.requester.user_id)])
         if job.private or channel_id is None:
             return await self.tell(job, embed=embed, view=view, files=files)
@@ -362,7 +366,7 @@ class DiscordNotifier:
             reason = msg("delivery-reason", reason="forbidden")
             return await self.tell(
                 job,
-                content=render_text("delivery-fallback", DEFAULT_LOCALE, job=str(job.id), reason=reason),
+                content=render_text("delivery-fallback", job.requester.locale, job=str(job.id), reason=reason),
                 embed=embed,
                 view=view,
                 files=files,
@@ -418,7 +422,7 @@ class DiscordNotifier:
 
     async def _failure_notice(self, job: Job) -> discord.Message | None:
         """Failures are private: the progress message if it can still be edited, else a DM."""
-        text = render.finished_line(job, None)
+        text = render.finished_line(job, None, job.requester.locale)
         if job.reply_token and job.progress_message_id:
             webhook = self._webhook(job.reply_token)
             try:

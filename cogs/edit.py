@@ -12,6 +12,7 @@ from discord.ext import commands
 
 from bot import limits
 from bot.errors import InputError, MaskMissing
+from bot.i18n import UserText, msg
 from bot.imaging import parse_box
 from bot.models import MaskSpec, Region, check_area_choice
 from bot.options import EditOptions, MagicPrompt, RenderingSpeed, StyleType
@@ -31,6 +32,8 @@ from cogs.common import (
 from cogs.editor import offer_editor
 from cogs.forms import Field, build_form, form_handler
 from cogs.render import MASK_HELP
+from cogs.text import private_locale
+from cogs.text import render as say
 
 if TYPE_CHECKING:
     from bot.app import InpaintBot
@@ -65,8 +68,12 @@ def check_size(attachment: discord.Attachment, what: str) -> None:
     """Refuse from the attachment's metadata, before a single byte is fetched."""
     if attachment.size > limits.MAX_INPUT_BYTES:
         raise InputError(
-            f"The {what} is {attachment.size / 1_048_576:.1f} MB; the limit is "
-            f"{limits.MAX_INPUT_BYTES // 1_048_576} MB. Save it smaller (e.g. as JPEG) and try again."
+            msg(
+                "upload-too-large",
+                what=what,
+                megabytes=round(attachment.size / 1_048_576, 1),
+                limit=limits.MAX_INPUT_BYTES // 1_048_576,
+            )
         )
 
 
@@ -76,7 +83,7 @@ async def download(attachment: discord.Attachment, what: str) -> bytes:
     try:
         return await attachment.read()
     except discord.HTTPException as exc:
-        raise InputError(f"Discord would not give me the {what} ({exc.status}); upload it again.") from None
+        raise InputError(msg("upload-download-failed", what=what, status=str(exc.status))) from None
 
 
 class EditCog(commands.Cog):
@@ -135,7 +142,7 @@ class EditCog(commands.Cog):
         self.bot.jobs.check(prompt, options)
         check_area_choice(mask=mask is not None, region=region is not None, box=bool(box))
         if image is not None and not is_image(image):
-            raise InputError(f"`{image.filename}` is not an image. Attach a PNG, JPEG or WebP.")
+            raise InputError(msg("upload-not-an-image", name=UserText(image.filename)))
         for attachment, what in ((image, "image"), (mask, "mask")):
             if attachment is not None:
                 check_size(attachment, what)  # both, before either is downloaded
@@ -147,10 +154,7 @@ class EditCog(commands.Cog):
         elif thread:
             origin = replace(origin, open_thread=True)
         if image is None and session is None:
-            raise InputError(
-                "Attach the image to edit with the `image` option (inside an editing-session thread, "
-                "the session's current head is used)."
-            )
+            raise InputError(msg("edit-image-missing"))
         await self.bot.jobs.precheck(origin, options.num_images)  # refuse over-limit before downloading
         spec = MaskSpec(
             mask=await download(mask, "mask") if mask is not None else None,
@@ -175,26 +179,20 @@ class EditCog(commands.Cog):
     async def edit_image_menu(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """Opens a form at once (a modal must be the first answer, so nothing is fetched first)."""
         images = [a for a in message.attachments if is_image(a)]
+        locale = private_locale(interaction)
         if not images:
-            await respond(interaction, "That message has no image attached. Use it on a message with an image.")
+            await respond(interaction, say("menu-no-image", locale))
             return
         is_result = self.bot.user is not None and message.author.id == self.bot.user.id
-        fields = [Field("prompt", "What should the changed area show?", long=True, max_length=2000)]
+        fields = [Field("prompt", say("form-changed-area-shows", locale), long=True, max_length=2000)]
         if len(images) > 1:
-            fields.append(Field("image", f"Which image (1-{len(images)})?", default="1", max_length=2))
-        hint = "empty = same mask as this result" if is_result else "empty = use transparent pixels"
-        fields.append(
-            Field(
-                "area",
-                f"Area to change ({hint})",
-                required=False,
-                max_length=40,
-                placeholder="top, bottom, left, right, center, border, or x1,y1,x2,y2 %",
-            )
-        )
-        await interaction.response.send_modal(
-            build_form("Edit image", f"form:ctx:{message.channel.id}:{message.id}", fields)
-        )
+            label = say("form-which-image", locale, images=f"1-{len(images)}")
+            fields.append(Field("image", label, default="1", max_length=2))
+        area = say("form-area-result" if is_result else "form-area-upload", locale)
+        hint = say("form-area-hint-box", locale)
+        fields.append(Field("area", area, required=False, max_length=40, placeholder=hint))
+        title = say("form-edit-image-title", locale)
+        await interaction.response.send_modal(build_form(title, f"form:ctx:{message.channel.id}:{message.id}", fields))
 
 
 @form_handler(r"form:ctx:(?P<channel>\d+):(?P<message>\d+)")
@@ -203,7 +201,7 @@ async def submit_context_edit(interaction: discord.Interaction, match: re.Match[
     bot = bot_of(interaction)
     channel_id, message_id = int(match["channel"]), int(match["message"])
     if channel_id != interaction.channel_id:  # the menu is used on a message in this channel: forged
-        raise InputError("I can't read that message any more (deleted, or I lack access).")
+        raise InputError(msg("message-unreadable"))
     index = parse_image_number(values.get("image"))
     prompt = values.get("prompt", "")
     spec = parse_area(values.get("area"))
@@ -224,10 +222,10 @@ async def submit_context_edit(interaction: discord.Interaction, match: re.Match[
     try:
         message = await channel.fetch_message(message_id)
     except discord.HTTPException:
-        raise InputError("I can't read that message any more (deleted, or I lack access).") from None
+        raise InputError(msg("message-unreadable")) from None
     images = [a for a in message.attachments if is_image(a)]
     if index >= len(images):
-        raise InputError(f"That message has images 1 to {len(images)}.")
+        raise InputError(msg("message-images-range", count=len(images)))
     data = await download(images[index], "image")
     try:
         submitted = await bot.jobs.submit(origin, data, spec or MaskSpec(), prompt, EditOptions())
@@ -238,8 +236,7 @@ async def submit_context_edit(interaction: discord.Interaction, match: re.Match[
             data,
             prompt,
             EditOptions(),
-            "That image has no transparent area, so say which part to change in the **Area** field: "
-            "top, bottom, left, right, center, border, or a box like `10,10,60,60` (percent).",
+            msg("mask-help-menu"),
         )
         await settled(interaction)
         return

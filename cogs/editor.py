@@ -15,7 +15,7 @@ from discord.ext import commands
 
 from bot.editor import NOT_ENABLED
 from bot.errors import Forbidden, InputError, MaskMissing
-from bot.i18n import msg
+from bot.i18n import CATALOGUE, DEFAULT_LOCALE, Message, msg
 from bot.jobs import Origin
 from bot.options import EditOptions
 from cogs import render
@@ -31,6 +31,8 @@ from cogs.common import (
 from cogs.errors import guarded
 from cogs.forms import Field, build_form, form_handler
 from cogs.served import Served
+from cogs.text import private_locale
+from cogs.text import render as render_text
 from cogs.views import FORGED, RESULT_EXTRAS, carries
 
 if TYPE_CHECKING:
@@ -38,42 +40,48 @@ if TYPE_CHECKING:
     from bot.models import PreparedEdit
     from bot.store import Draft, Job
 
-LINK_LABEL = "Draw the area"
 LINK_EMOJI = "🖌️"
-LINK_TEXT = (
-    "Mark the area to change in the editor: paint over it, check the preview, then press **Confirm**. "
-    "The link works for you only, once, for {minutes} minutes."
-)
 
 
-def link_view(url: str) -> discord.ui.View:
+def link_view(url: str, locale: str) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
-    view.add_item(discord.ui.Button(label=LINK_LABEL, emoji=LINK_EMOJI, url=url, style=discord.ButtonStyle.link))
+    label = render_text("editor-link-button", locale)
+    view.add_item(discord.ui.Button(label=label, emoji=LINK_EMOJI, url=url, style=discord.ButtonStyle.link))
     return view
 
 
 def place_of(interaction: discord.Interaction, origin: Origin) -> str:
-    """Where the result will be posted, in words for the web page (no Discord markup there)."""
+    """Where the result will be posted, in words for the web page (no Discord markup there), in the
+    member's language (the page is theirs)."""
+    locale = private_locale(interaction)
     if origin.private:
         return ""
     if origin.session_id is not None:
         channel = interaction.channel
         if isinstance(channel, discord.Thread) and channel.id == origin.requester.thread_id:
-            return f"the thread “{channel.name}”"
-        return "the editing session's thread"
+            return CATALOGUE.format("editor-place-thread", locale, name=channel.name)
+        return CATALOGUE.format("editor-place-session-thread", locale)
     name = getattr(interaction.channel, "name", None)
-    return f"#{name}" if name else "the channel where you used the command"
+    return f"#{name}" if name else CATALOGUE.format("editor-place-command-channel", locale)
 
 
 async def show_link(interaction: discord.Interaction, url: str) -> None:
     minutes = bot_of(interaction).settings.editor_link_minutes
+    locale = private_locale(interaction)
     await interaction.edit_original_response(
-        content=LINK_TEXT.format(minutes=minutes), view=link_view(url), allowed_mentions=NO_MENTIONS
+        content=render_text("editor-link-text", locale, minutes=minutes),
+        view=link_view(url, locale),
+        allowed_mentions=NO_MENTIONS,
     )
 
 
 async def offer_editor(
-    interaction: discord.Interaction, origin: Origin, image: bytes, prompt: str, options: EditOptions, help_text: str
+    interaction: discord.Interaction,
+    origin: Origin,
+    image: bytes,
+    prompt: str,
+    options: EditOptions,
+    help_text: Message,
 ) -> None:
     """An image but no area: answer with the editor link; with the editor off, the usual advice plus
     how to turn it on (raised, so the command's error handling shows it)."""
@@ -89,10 +97,13 @@ async def offer_editor(
 class DrawMaskButton(Served, discord.ui.DynamicItem[discord.ui.Button], template=r"draw:(?P<job>\d+)"):
     """On every result: edit that result's image in the editor, starting from its mask."""
 
-    def __init__(self, job_id: int) -> None:
+    def __init__(self, job_id: int, locale: str = DEFAULT_LOCALE) -> None:
         super().__init__(
             discord.ui.Button(
-                label="Draw mask", emoji="🖌️", style=discord.ButtonStyle.secondary, custom_id=f"draw:{job_id}"
+                label=render_text("button-draw-mask", locale),
+                emoji="🖌️",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"draw:{job_id}",
             )
         )
         self.job_id = job_id
@@ -107,9 +118,9 @@ class DrawMaskButton(Served, discord.ui.DynamicItem[discord.ui.Button], template
         await guarded(interaction, choose_image(interaction, self.job_id))
 
 
-def add_draw_button(view: discord.ui.View, job: Job) -> None:
+def add_draw_button(view: discord.ui.View, job: Job, locale: str) -> None:
     """Registered in ``cogs.views.RESULT_EXTRAS`` while the editor is on: a **Draw mask** button."""
-    view.add_item(DrawMaskButton(job.id))
+    view.add_item(DrawMaskButton(job.id, locale))
 
 
 async def choose_image(interaction: discord.Interaction, job_id: int) -> None:
@@ -124,8 +135,11 @@ async def choose_image(interaction: discord.Interaction, job_id: int) -> None:
         await draw_mask(interaction, job_id, numbers[0] - 1 if numbers else None)
         return
     which = ", ".join(map(str, numbers))
-    field = Field("image", f"Which image ({which})?", default=str(numbers[0]), max_length=2)
-    await interaction.response.send_modal(build_form("Draw mask", f"form:draw:{job_id}", [field]))
+    locale = private_locale(interaction)
+    label = render_text("form-which-image", locale, images=which)
+    field = Field("image", label, default=str(numbers[0]), max_length=2)
+    title = render_text("form-draw-mask-title", locale)
+    await interaction.response.send_modal(build_form(title, f"form:draw:{job_id}", [field]))
 
 
 @form_handler(r"form:draw:(?P<job>\d+)")

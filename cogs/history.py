@@ -13,12 +13,15 @@ from discord.ext import commands
 
 from bot.errors import Forbidden
 from bot.history import Deleted
+from bot.i18n import DEFAULT_LOCALE, Moment, UserText, msg
 from bot.imaging import thumbnail_async
 from bot.store import Job
 from cogs import render
 from cogs.common import actor_of, bot_of, origin_of, respond
 from cogs.errors import guarded
 from cogs.served import Served
+from cogs.text import private_locale
+from cogs.text import render as say
 
 if TYPE_CHECKING:
     from bot.app import InpaintBot
@@ -56,7 +59,7 @@ class HistoryPage(
     async def callback(self, interaction: discord.Interaction) -> None:
         async def page() -> None:
             if interaction.user.id != self.user_id:
-                raise Forbidden("These are someone else's edits; use `/history list` for yours.")
+                raise Forbidden(msg("history-someone-elses"))
             await interaction.response.defer()
             await show_page(interaction, self.offset, self.search or None, edit=True)
 
@@ -68,8 +71,9 @@ async def show_page(interaction: discord.Interaction, offset: int, search: str |
     user_id = interaction.user.id
     page = await bot.history.page(user_id, search, offset, PAGE_SIZE)
     jobs, total, offset = page.jobs, page.total, page.offset
+    locale = private_locale(interaction)
     if not jobs:
-        text = "No edits match that search." if search else "You have no edits yet. Try `/edit`!"
+        text = say("history-no-match" if search else "history-empty", locale)
         if edit:
             await interaction.edit_original_response(content=text, embeds=[], attachments=[], view=None)
         else:
@@ -78,17 +82,22 @@ async def show_page(interaction: discord.Interaction, offset: int, search: str |
     embeds, files = [], []
     for job in jobs:
         link = None if job.private else render.jump_url(job)  # a private result has no message to open
-        embed = discord.Embed(description=render.history_line(job, link), colour=render.COLOUR)
+        embed = discord.Embed(description=render.history_line(job, link, locale), colour=render.COLOUR)
         thumb = await _thumbnail(bot, job)
         if thumb is not None:
             files.append(thumb)
             embed.set_thumbnail(url=f"attachment://{thumb.filename}")
         embeds.append(embed)
     last = min(offset + PAGE_SIZE, total)
-    header = f"Your edits {offset + 1}–{last} of {total}" + (f" matching “{search}”" if search else "")
+    counts = dict(first=offset + 1, last=last, total=total)
+    if search:
+        header = say("history-header-search", locale, search=UserText(search), **counts)
+    else:
+        header = say("history-header", locale, **counts)
+    newer, older = say("history-newer", locale), say("history-older", locale)
     view = discord.ui.View(timeout=None)
-    view.add_item(HistoryPage(user_id, max(offset - PAGE_SIZE, 0), search or "", "◀ Newer", disabled=offset == 0))
-    view.add_item(HistoryPage(user_id, offset + PAGE_SIZE, search or "", "Older ▶", disabled=last >= total))
+    view.add_item(HistoryPage(user_id, max(offset - PAGE_SIZE, 0), search or "", newer, disabled=offset == 0))
+    view.add_item(HistoryPage(user_id, offset + PAGE_SIZE, search or "", older, disabled=last >= total))
     if edit:
         await interaction.edit_original_response(content=header, embeds=embeds, attachments=files, view=view)
     else:
@@ -110,10 +119,10 @@ class ConfirmDelete(
 ):
     """The Delete / Keep answer to ``/history delete``; like every button, it survives restarts."""
 
-    def __init__(self, user_id: int, job_id: int | None, confirm: bool) -> None:
+    def __init__(self, user_id: int, job_id: int | None, confirm: bool, locale: str = DEFAULT_LOCALE) -> None:
         super().__init__(
             discord.ui.Button(
-                label="Delete" if confirm else "Keep",
+                label=say("button-delete" if confirm else "button-keep", locale),
                 style=discord.ButtonStyle.danger if confirm else discord.ButtonStyle.secondary,
                 custom_id=f"hdel:{user_id}:{job_id if job_id is not None else 'all'}:{'yes' if confirm else 'no'}",
             )
@@ -132,32 +141,33 @@ class ConfirmDelete(
 
     async def answer(self, interaction: discord.Interaction) -> None:
         if interaction.user.id != self.user_id:
-            raise Forbidden("Only the person who asked can answer this.")
+            raise Forbidden(msg("history-confirm-not-yours"))
+        locale = private_locale(interaction)
         if not self.confirm:
-            await interaction.response.edit_message(content="Nothing was deleted.", view=None)
+            await interaction.response.edit_message(content=say("history-nothing-deleted", locale), view=None)
             return
         await interaction.response.defer()
         history = bot_of(interaction).history
         if self.job_id is None:
             count, kept = await history.delete_all(self.user_id)
-            text = f"Deleted your whole history ({count} edits)."
-            if kept:
-                text += f" {kept} edits still queued or running were kept."
+            text = say("history-deleted-all", locale, count=count, kept=kept)
         else:
             outcome, job = await history.delete(actor_of(interaction), self.job_id)
+            job_no = str(self.job_id)
             if outcome is Deleted.GONE or job is None:
-                text = f"Edit #{self.job_id} is not in your history any more."
+                text = say("history-delete-gone", locale, job=job_no)
             elif outcome is Deleted.ACTIVE:
-                text = f"Edit #{self.job_id} is {job.status}; cancel it or wait for it first."
+                status = msg("job-status", status=str(job.status))
+                text = say("history-still-active", locale, job=job_no, status=status)
             else:
-                text = f"Deleted edit #{self.job_id} from your history."
+                text = say("history-deleted-one", locale, job=job_no)
         await interaction.edit_original_response(content=text, view=None)
 
 
-def confirm_view(user_id: int, job_id: int | None) -> discord.ui.View:
+def confirm_view(user_id: int, job_id: int | None, locale: str = DEFAULT_LOCALE) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
-    view.add_item(ConfirmDelete(user_id, job_id, True))
-    view.add_item(ConfirmDelete(user_id, job_id, False))
+    view.add_item(ConfirmDelete(user_id, job_id, True, locale))
+    view.add_item(ConfirmDelete(user_id, job_id, False, locale))
     return view
 
 
@@ -186,62 +196,80 @@ class HistoryCog(commands.Cog):
         relocated = replace(
             found,
             requester=replace(
-                found.requester, channel_id=here.channel_id, thread_id=here.thread_id, guild_id=here.guild_id
+                found.requester,
+                channel_id=here.channel_id,
+                thread_id=here.thread_id,
+                guild_id=here.guild_id,
+                locale=here.locale,  # posted again here: in this server's language
+                guild_locale=here.guild_locale,
             ),
             reply_token=interaction.token,
         )
         message = await self.bot.notifier.post_results(relocated, repost=True)
-        await respond(interaction, f"Posted edit #{job} again: {message.jump_url}" if message else "Posted.")
+        locale = private_locale(interaction)
+        posted = say("history-reposted", locale, job=str(job), url=message.jump_url) if message else None
+        await respond(interaction, posted or say("history-reposted-privately", locale))
 
     @history.command(name="delete", description="Delete one edit, or your whole history")
     @app_commands.describe(job="The edit's number; leave empty to delete everything")
     async def delete(self, interaction: discord.Interaction, job: int | None = None) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
+        locale = private_locale(interaction)
         if job is not None:
             await self.bot.history.check_delete(actor_of(interaction), job)
-            question = f"Delete edit #{job} and its images from your history?"
+            question = say("history-delete-one-question", locale, job=str(job))
         else:
             count = await self.bot.history.count(interaction.user.id)
             if count == 0:
-                await respond(interaction, "You have no edits to delete.")
+                await respond(interaction, say("history-nothing-to-delete", locale))
                 return
-            question = f"Delete all {count} of your edits and their images? This cannot be undone."
-        await respond(interaction, question, view=confirm_view(interaction.user.id, job))
+            question = say("history-delete-all-question", locale, count=count)
+        await respond(interaction, question, view=confirm_view(interaction.user.id, job, locale))
 
     @app_commands.command(name="quota", description="How many images you can still make, and when limits reset")
     async def quota(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         status = await self.bot.history.quota(origin_of(interaction))
-        await respond(interaction, embed=quota_embed(status))
+        await respond(interaction, embed=quota_embed(status, private_locale(interaction)))
 
 
-def quota_embed(status: QuotaStatus) -> discord.Embed:
+def quota_embed(status: QuotaStatus, locale: str = DEFAULT_LOCALE) -> discord.Embed:
     limits = status.limits
-    embed = discord.Embed(title="Your image quota", colour=render.COLOUR)
+    embed = discord.Embed(title=say("quota-title", locale), colour=render.COLOUR)
     if limits.exempt:
-        embed.description = "Your role is exempt from the per-user limits."
+        embed.description = say("quota-exempt", locale)
     else:
         window_left = max(limits.window_images - status.window_used, 0)
-        frees = f"; the next frees up {render.ts(status.window_frees_at)}" if status.window_frees_at else ""
+        frees = msg("quota-window-frees", at=Moment(status.window_frees_at)) if status.window_frees_at else ""
         embed.add_field(
-            name=f"Every {limits.window_seconds // 60} minutes",
-            value=f"{window_left} of {limits.window_images} images left{frees}",
+            name=say("quota-window-name", locale, minutes=limits.window_seconds // 60),
+            value=say("quota-window-left", locale, left=window_left, allowed=limits.window_images, frees=frees),
             inline=False,
         )
         embed.add_field(
-            name="Today",
-            value=f"{max(limits.daily_images - status.daily_used, 0)} of {limits.daily_images} images left; "
-            f"resets {render.ts(status.daily_resets_at)}",
+            name=say("quota-today-name", locale),
+            value=say(
+                "quota-today-left",
+                locale,
+                left=max(limits.daily_images - status.daily_used, 0),
+                allowed=limits.daily_images,
+                resets=Moment(status.daily_resets_at),
+            ),
             inline=False,
         )
         embed.add_field(
-            name="At once", value=f"{status.active_jobs} of {limits.max_active_jobs} edits queued or running"
+            name=say("quota-at-once-name", locale),
+            value=say("quota-at-once", locale, active=status.active_jobs, allowed=limits.max_active_jobs),
         )
     if status.guild_daily_used is not None:
         embed.add_field(
-            name="This server today",
-            value=f"{max(limits.guild_daily_images - status.guild_daily_used, 0)} of "
-            f"{limits.guild_daily_images} images left",
+            name=say("quota-server-name", locale),
+            value=say(
+                "quota-server-left",
+                locale,
+                left=max(limits.guild_daily_images - status.guild_daily_used, 0),
+                allowed=limits.guild_daily_images,
+            ),
             inline=False,
         )
     return embed

@@ -8,8 +8,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.i18n import Mention, UserText
 from cogs import render
 from cogs.common import actor_of, respond
+from cogs.text import private_locale
+from cogs.text import render as say
 
 if TYPE_CHECKING:
     from bot.app import InpaintBot
@@ -29,28 +32,42 @@ class QueueCog(commands.Cog):
         actor = actor_of(interaction)
         snapshot = await self.bot.queue.snapshot(actor)  # only what this member may see (bot.access)
         waiting = snapshot.waiting
+        locale = private_locale(interaction)  # /queue show answers privately
         lines = [
-            f"🎨 **#{r.job.id}** <@{r.job.requester.user_id}> — {render.short(r.job.prompt, 60)}"
-            f" (running {render.duration(r.seconds)})"
+            say(
+                "queue-running-line",
+                locale,
+                job=str(r.job.id),
+                requester=Mention(r.job.requester.user_id),
+                prompt=UserText(render.short(r.job.prompt, 60)),
+                duration=render.duration(r.seconds, locale),
+            )
             for r in snapshot.running
         ]
         lines += [
-            f"⏳ {e.position}. **#{e.job.id}** <@{e.job.requester.user_id}> — {render.short(e.job.prompt, 60)}"
-            f" (starts in about {render.duration(e.eta_seconds)})"
+            say(
+                "queue-waiting-line",
+                locale,
+                position=e.position,
+                job=str(e.job.id),
+                requester=Mention(e.job.requester.user_id),
+                prompt=UserText(render.short(e.job.prompt, 60)),
+                duration=render.duration(e.eta_seconds, locale),
+            )
             for e in waiting[:SHOWN]
         ]
         hidden = snapshot.running_total - len(snapshot.running) + snapshot.waiting_total - len(waiting)
         if len(waiting) > SHOWN:
-            lines.append(f"… and {len(waiting) - SHOWN} more.")
+            lines.append(say("queue-more", locale, count=len(waiting) - SHOWN))
         if hidden:
-            lines.append(f"… and {hidden} private or from channels you can't see.")
+            lines.append(say("queue-hidden", locale, count=hidden))
         embed = discord.Embed(
-            title=f"Queue — {snapshot.running_total} running, {snapshot.waiting_total} waiting",
-            description="\n".join(lines) or "Nothing is waiting. 🎉",
+            title=say("queue-title", locale, running=snapshot.running_total, waiting=snapshot.waiting_total),
+            description="\n".join(lines) or say("queue-empty", locale),
             colour=render.COLOUR,
         )
         if actor.manage_messages:
-            embed.set_footer(text="Cancel a waiting edit with /queue cancel job:<number>.")
+            embed.set_footer(text=say("queue-footer", locale))
         await respond(interaction, embed=embed)
 
     @queue.command(name="cancel", description="Cancel an edit that has not started (yours, or any as a moderator)")
@@ -60,10 +77,9 @@ class QueueCog(commands.Cog):
         cancelled = await self.bot.queue.cancel(actor_of(interaction), job)
         await self.bot.notifier.render(cancelled.id)
         if cancelled.requester.user_id != interaction.user.id:
-            await self.bot.notifier.tell(
-                cancelled, f"🚫 Your edit #{cancelled.id} was cancelled by a moderator; its images were refunded."
-            )
-        await respond(interaction, render.finished_line(cancelled, None))
+            told = say("queue-cancelled-by-moderator", cancelled.requester.locale, job=str(cancelled.id))
+            await self.bot.notifier.tell(cancelled, told)
+        await respond(interaction, render.finished_line(cancelled, None, private_locale(interaction)))
 
 
 async def setup(bot: InpaintBot) -> None:

@@ -12,7 +12,7 @@ from datetime import datetime
 
 import discord
 
-from bot.i18n import DEFAULT_LOCALE, msg
+from bot.i18n import DEFAULT_LOCALE, msg, stored_message
 from bot.store import ImageKind, Job, JobImage, JobStatus
 from cogs.text import render
 
@@ -68,7 +68,7 @@ def finished_line(job: Job, jump_url: str | None, locale: str = DEFAULT_LOCALE) 
         return render("progress-ready-private", locale, job=job_no, withheld=withheld)
     if job.status is JobStatus.CANCELLED:
         return render("progress-cancelled", locale, job=job_no, count=job.images_requested)
-    reason = job.error_message or msg("progress-failed-unknown")
+    reason = stored_message(job.error_message) if job.error_message else msg("progress-failed-unknown")
     return render("progress-failed", locale, job=job_no, reason=reason)
 
 

@@ -14,6 +14,7 @@ from discord.ext import commands
 
 from bot.access import may_delete_result
 from bot.errors import Forbidden
+from bot.i18n import msg
 from bot.store import JobAction
 from cogs import render
 from cogs.common import (
@@ -29,12 +30,14 @@ from cogs.common import (
     session_origin,
 )
 from cogs.forms import Field, build_form, form_handler
+from cogs.text import private_locale
+from cogs.text import render as render_text
 from cogs.views import FORGED, CancelButton, ResultButton, carries, on_button, refuse_forged
 
 if TYPE_CHECKING:
     from bot.store import Job
 
-AREA_HINT = "top, bottom, left, right, center, border, or a box like 10,10,60,60"
+AREA_HINT = "form-area-hint"
 
 
 def require_carried(interaction: discord.Interaction, custom_id: str) -> None:
@@ -86,8 +89,11 @@ async def reroll(interaction: discord.Interaction, job_id: int) -> None:
 async def open_again_form(interaction: discord.Interaction, job_id: int) -> None:
     """The form starts from the job's own prompt (a local read, well within the 3 s a modal allows)."""
     job = await shown_job(interaction, "again", job_id)
-    fields = [Field("prompt", "New prompt", default=job.prompt, long=True, max_length=2000)]
-    await interaction.response.send_modal(build_form("Edit again", f"form:again:{job_id}", fields))
+    locale = private_locale(interaction)
+    label = render_text("form-new-prompt", locale)
+    fields = [Field("prompt", label, default=job.prompt, long=True, max_length=2000)]
+    title = render_text("form-edit-again-title", locale)
+    await interaction.response.send_modal(build_form(title, f"form:again:{job_id}", fields))
 
 
 @on_button("res:base")
@@ -97,15 +103,17 @@ async def open_base_form(interaction: discord.Interaction, job_id: int) -> None:
     job = await shown_job(interaction, "base", job_id)
     numbers = [i.index + 1 for i in render.outputs_of(await bot_of(interaction).jobs.images(job.id)) if i.sha]
     numbers = numbers or [1]
-    fields = [Field("prompt", "What should change next?", long=True, max_length=2000)]
+    locale = private_locale(interaction)
+    fields = [Field("prompt", render_text("form-next-change", locale), long=True, max_length=2000)]
     if len(numbers) > 1:
         contiguous = numbers == list(range(numbers[0], numbers[-1] + 1))
         which = f"{numbers[0]}-{numbers[-1]}" if contiguous else ", ".join(map(str, numbers))
-        fields.append(Field("image", f"Which image ({which})?", default=str(numbers[0]), max_length=2))
-    fields.append(
-        Field("area", "Area to change (empty = same mask)", placeholder=AREA_HINT, required=False, max_length=40)
-    )
-    await interaction.response.send_modal(build_form("Use as base", f"form:base:{job_id}", fields))
+        label = render_text("form-which-image", locale, images=which)
+        fields.append(Field("image", label, default=str(numbers[0]), max_length=2))
+    area, hint = render_text("form-area-same-mask", locale), render_text(AREA_HINT, locale)
+    fields.append(Field("area", area, placeholder=hint, required=False, max_length=40))
+    title = render_text("form-use-as-base-title", locale)
+    await interaction.response.send_modal(build_form(title, f"form:base:{job_id}", fields))
 
 
 @form_handler(r"form:again:(?P<job>\d+)")
@@ -146,7 +154,7 @@ async def delete_result(interaction: discord.Interaction, job_id: int) -> None:
     else:  # left the history: the result's own mention of its requester (discord.py's raw_mentions)
         requester = message.raw_mentions[0] if message is not None and message.raw_mentions else None
     if not may_delete_result(actor_of(interaction), requester if requester is not None else 0):
-        raise Forbidden("Only the person who asked for this edit, or someone with Manage Messages, can delete it.")
+        raise Forbidden(msg("result-delete-not-yours"))
     if message is not None:
         try:
             if ephemeral:
@@ -155,8 +163,8 @@ async def delete_result(interaction: discord.Interaction, job_id: int) -> None:
                 await message.delete()
         except discord.NotFound:
             pass  # deleted already (a double click, or someone else was quicker)
-    kept = " It stays in `/history` until you delete it there." if job is not None else ""
-    await respond(interaction, f"Deleted the result of edit #{job_id}.{kept}")
+    kept = "history" if job is not None else "gone"
+    await respond(interaction, render_text("result-deleted", private_locale(interaction), job=str(job_id), kept=kept))
 
 
 @on_button("job:cancel")
@@ -169,7 +177,7 @@ async def cancel_job(interaction: discord.Interaction, job_id: int) -> None:
     # the progress message is the one this button is on: edit it through this (fresh) interaction too,
     # which works even when the job's own 15-minute token has expired in a long queue
     await interaction.edit_original_response(
-        content=render.finished_line(job, None), view=None, allowed_mentions=NO_MENTIONS
+        content=render.finished_line(job, None, job.requester.locale), view=None, allowed_mentions=NO_MENTIONS
     )
 
 

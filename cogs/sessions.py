@@ -11,11 +11,14 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import InputError, NotFound
+from bot.i18n import DEFAULT_LOCALE, Channel, Mention, UserText, msg
 from bot.imaging import side_by_side_async
 from bot.sessions import Version, head_path, tree_lines
 from bot.store import Job, Session
 from cogs import render
 from cogs.common import NO_MENTIONS, actor_of, bot_of, respond
+from cogs.text import private_locale, public_locale, result_locale
+from cogs.text import render as say
 from cogs.views import FORGED, SessionButton, carries, on_button, result_view, session_view
 
 if TYPE_CHECKING:
@@ -24,18 +27,22 @@ if TYPE_CHECKING:
 THREAD_ARCHIVE_MINUTES = 1440
 
 
-def intro_text(session: Session) -> str:
-    access = f"only <@{session.owner_id}> can edit" if session.locked else "everyone here can edit"
-    payer = (
-        f"<@{session.owner_id}> pays for every edit" if session.owner_pays else "each editor pays from their own quota"
+def intro_summary(session: Session, locale: str | None = None) -> str:
+    """The session's first line: who owns it, who may edit, who pays."""
+    return say(
+        "session-intro-summary",
+        locale or session.guild_locale,
+        session=str(session.id),
+        owner=Mention(session.owner_id),
+        locked="yes" if session.locked else "no",
+        owner_pays="yes" if session.owner_pays else "no",
     )
-    return (
-        f"🧵 **Editing session #{session.id}** — owner <@{session.owner_id}>; {access}; {payer}.\n"
-        "• `/edit prompt:…` here (no image needed) edits the current head, reusing its mask unless you "
-        "give a new `mask`, `region` or `box`.\n"
-        "• Buttons on any version: Edit again, Use as base, Make head, Compare.\n"
-        "• `/session tree` shows every version; `/session revert version:N` goes back."
-    )
+
+
+def intro_text(session: Session, locale: str | None = None) -> str:
+    """The thread's intro message (public: in the server's language unless told)."""
+    locale = locale or session.guild_locale
+    return intro_summary(session, locale) + "\n" + say("session-intro-help", locale)
 
 
 TREE_MAX_CHARS = 4000  # an embed description holds 4096 characters
@@ -43,20 +50,30 @@ TREE_MAX_INDENT = 6
 TREE_MAX_PATH = 12  # versions named in the "Head:" line
 
 
-def tree_line(indent: int, version: Version, session: Session, *, linked: bool, branches: bool = False) -> str:
+def tree_line(
+    indent: int,
+    version: Version,
+    session: Session,
+    *,
+    linked: bool,
+    branches: bool = False,
+    locale: str = DEFAULT_LOCALE,
+) -> str:
     """One version; ``branches``: it is not its parent's first child, so it starts a branch (└)."""
     job = version.job
     link = render.jump_url(job) if linked else None
     name = f"[v{version.number}]({link})" if link else f"v{version.number}"
     parent = f" ← v{version.parent}" if version.parent is not None else ""
-    head = " 📌 **head**" if job.id == session.head_job_id else ""
+    head = " 📌 **" + say("session-tree-head-mark", locale) + "**" if job.id == session.head_job_id else ""
     margin = "　" * min(indent, TREE_MAX_INDENT)
     if branches and margin:
         margin = margin[:-1] + "└ "
     return f"{margin}{name}{parent} · #{job.id} · {render.short(job.prompt, 50)} — <@{job.requester.user_id}>{head}"
 
 
-def tree_text(session: Session, versions: list[Version], limit: int = TREE_MAX_CHARS) -> str:
+def tree_text(
+    session: Session, versions: list[Version], limit: int = TREE_MAX_CHARS, locale: str = DEFAULT_LOCALE
+) -> str:
     """What ``/session tree`` shows: every version with its link and the version it was made from
     (``v3 ← v1``; branches indented), the head marked, and the path to the head.
 
@@ -64,16 +81,23 @@ def tree_text(session: Session, versions: list[Version], limit: int = TREE_MAX_C
     from the head's."""
     ordered = tree_lines(versions, session.head_job_id)
     if not ordered:
-        return "No versions yet."
+        return say("session-tree-empty", locale)
     path = [f"v{v.number}" for v in head_path(versions, session.head_job_id)]
     if len(path) > TREE_MAX_PATH:
         path = [*path[:2], "…", *path[3 - TREE_MAX_PATH :]]
-    footer = f"\n\nHead: {' → '.join(path)} — the next `/edit` here builds on it." if path else ""
+    footer = "\n\n" + say("session-tree-footer", locale, path=" → ".join(path)) if path else ""
     on_path = {v.number for v in head_path(versions, session.head_job_id)}
     lines: list[str] = []
     for linked in (lambda v: True, lambda v: v.number in on_path, lambda v: False):
         lines = [
-            tree_line(indent, v, session, linked=linked(v), branches=i > 0 and ordered[i - 1][1].number != v.parent)
+            tree_line(
+                indent,
+                v,
+                session,
+                linked=linked(v),
+                branches=i > 0 and ordered[i - 1][1].number != v.parent,
+                locale=locale,
+            )
             for i, (indent, v) in enumerate(ordered)
         ]
         if len("\n".join(lines)) + len(footer) <= limit:
@@ -92,9 +116,9 @@ def tree_text(session: Session, versions: list[Version], limit: int = TREE_MAX_C
             break
     shown = lines[first:last]
     if first:
-        shown.insert(0, f"… {first} more versions")
+        shown.insert(0, say("session-tree-more", locale, count=first))
     if last < len(lines):
-        shown.append(f"… {len(lines) - last} more versions")
+        shown.append(say("session-tree-more", locale, count=len(lines) - last))
     return "\n".join(shown) + footer
 
 
@@ -114,7 +138,8 @@ async def _session_button(interaction: discord.Interaction, session_id: int, act
         return
     if interaction.message is not None:
         await interaction.message.edit(content=intro_text(session), allowed_mentions=NO_MENTIONS)
-    await respond(interaction, "Saved. " + intro_text(session).split("\n")[0])
+    locale = private_locale(interaction)
+    await respond(interaction, say("session-saved", locale) + " " + intro_summary(session, locale))
 
 
 @on_button("ses:lock")
@@ -153,11 +178,11 @@ async def refresh_intro(thread: object, session: Session) -> None:
 async def close_session(interaction: discord.Interaction, session: Session) -> None:
     bot = bot_of(interaction)
     await bot.sessions.configure(session, actor_of(interaction), closed=True)
-    await respond(interaction, "Session closed; its version tree stays in the bot's history.")
+    await respond(interaction, say("session-closed-reply", private_locale(interaction)))
     thread = interaction.channel
     if isinstance(thread, discord.Thread) and thread.id == session.thread_id:
         try:
-            await thread.send("📕 This editing session was closed.", allowed_mentions=NO_MENTIONS)
+            await thread.send(say("session-closed-notice", session.guild_locale), allowed_mentions=NO_MENTIONS)
             await thread.edit(archived=True, locked=True)
         except discord.HTTPException:
             pass  # closing in storage is what counts; archiving needs Manage Threads
@@ -167,15 +192,15 @@ async def start_session(bot: InpaintBot, message: discord.Message, job: Job) -> 
     """Create the thread on the result message and the session around it; its requester owns it."""
     existing = await bot.sessions.by_root(job.id)
     if existing is not None:
-        raise InputError(f"This result already has an editing session: <#{existing.thread_id}>.")
+        raise InputError(msg("session-exists", thread=Channel(existing.thread_id)))
     await bot.sessions.check_can_open(job)  # before a thread exists that no session would own
-    name = render.short(job.prompt, 90) or f"Edit #{job.id}"
+    name = render.short(job.prompt, 90) or say("result-title", result_locale(job), job=str(job.id))
     try:
         thread = await message.create_thread(name=name, auto_archive_duration=THREAD_ARCHIVE_MINUTES)
     except discord.HTTPException as exc:
         if exc.status >= 500:
             raise
-        raise InputError(f"Discord would not let me open a thread on that result ({exc.text or exc.status}).") from None
+        raise InputError(msg("session-thread-failed", reason=UserText(exc.text or str(exc.status)))) from None
     session = await bot.sessions.open(job, thread_id=thread.id, owner_id=job.requester.user_id)
     await thread.send(intro_text(session), view=session_view(session), allowed_mentions=NO_MENTIONS)
     try:  # the result is now v1: Make head and Compare instead of Open thread
@@ -192,15 +217,18 @@ async def open_from_result(interaction: discord.Interaction, job_id: int) -> Non
     await interaction.response.defer(ephemeral=True, thinking=True)
     bot = bot_of(interaction)
     if interaction.guild_id is None or interaction.message is None:
-        raise InputError("Editing sessions work in server channels.")
+        raise InputError(msg("session-needs-server"))
     if not interaction.app_permissions.create_public_threads:
-        raise InputError("I need the Create Public Threads permission here to open a session.")
+        raise InputError(msg("session-needs-thread-permission"))
     job = await bot.jobs.find(job_id)
     if job is None:
-        raise NotFound("That edit is no longer in the bot's history.")
+        raise NotFound(msg("job-gone-short"))
     bot.sessions.check_can_open_as(actor_of(interaction), job)
     session = await start_session(bot, interaction.message, job)
-    await respond(interaction, f"Started editing session #{session.id} in <#{session.thread_id}>.")
+    started = say(
+        "session-started", private_locale(interaction), session=str(session.id), thread=Channel(session.thread_id)
+    )
+    await respond(interaction, started)
 
 
 @on_button("res:head")
@@ -211,10 +239,10 @@ async def make_head(interaction: discord.Interaction, job_id: int) -> None:
     bot = bot_of(interaction)
     job = await bot.jobs.find(job_id)
     if job is None or job.session_id is None:
-        raise NotFound("That version is not part of an editing session.")
+        raise NotFound(msg("session-not-a-version"))
     session = await bot.sessions.get(job.session_id)
     await bot.sessions.make_head(session, job, actor_of(interaction))
-    await respond(interaction, f"Edit #{job.id} is now the head: the next `/edit` here starts from it.")
+    await respond(interaction, say("session-head-now", private_locale(interaction), job=str(job.id)))
 
 
 @on_button("res:compare")
@@ -229,9 +257,10 @@ async def compare(interaction: discord.Interaction, job_id: int) -> None:
     file = discord.File(io.BytesIO(image.data), filename=f"compare-{job_id}.{image.extension}")
     channel = interaction.channel
     if channel is None:
-        raise InputError("I can't post here.")
-    await channel.send(f"Before / after of edit #{job_id}", file=file, allowed_mentions=NO_MENTIONS)
-    await respond(interaction, "Posted the comparison.")
+        raise InputError(msg("cannot-post-here"))
+    caption = say("session-compare-caption", public_locale(interaction), job=str(job_id))
+    await channel.send(caption, file=file, allowed_mentions=NO_MENTIONS)
+    await respond(interaction, say("session-compare-posted", private_locale(interaction)))
 
 
 @app_commands.guild_only()
@@ -244,7 +273,7 @@ class SessionGroup(app_commands.Group, name="session", description="The editing 
         thread_id = interaction.channel_id if isinstance(interaction.channel, discord.Thread) else None
         session = await self.bot.sessions.for_thread(thread_id)
         if session is None:
-            raise InputError("Use this inside an editing-session thread (open one with 🧵 on any result).")
+            raise InputError(msg("session-use-in-thread"))
         return session
 
     @app_commands.command(name="tree", description="Every version of this session and how they relate")
@@ -253,9 +282,10 @@ class SessionGroup(app_commands.Group, name="session", description="The editing 
         session = await self._session(interaction)
         self.bot.sessions.check_can_view(session, actor_of(interaction))
         versions = await self.bot.sessions.versions(session)
+        locale = private_locale(interaction)
         embed = discord.Embed(
-            title=f"Session #{session.id}: {len(versions)} versions",
-            description=tree_text(session, versions),
+            title=say("session-tree-title", locale, session=str(session.id), count=len(versions)),
+            description=tree_text(session, versions, locale=locale),
             colour=render.COLOUR,
         )
         await respond(interaction, embed=embed)
@@ -266,7 +296,8 @@ class SessionGroup(app_commands.Group, name="session", description="The editing 
         await interaction.response.defer(ephemeral=True, thinking=True)
         session = await self._session(interaction)
         chosen = await self.bot.sessions.revert(session, version, actor_of(interaction))
-        await respond(interaction, f"v{chosen.number} (edit #{chosen.job.id}) is the head again.")
+        locale = private_locale(interaction)
+        await respond(interaction, say("session-reverted", locale, version=chosen.number, job=str(chosen.job.id)))
 
     @app_commands.command(name="settings", description="Owner: who may edit and who pays")
     @app_commands.describe(locked="Only the owner may edit", owner_pays="Charge every edit to the owner's quota")
@@ -279,7 +310,7 @@ class SessionGroup(app_commands.Group, name="session", description="The editing 
         if changes:
             session = await self.bot.sessions.configure(session, actor_of(interaction), **changes)
             await refresh_intro(interaction.channel, session)
-        await respond(interaction, intro_text(session).split("\n")[0])
+        await respond(interaction, intro_summary(session, private_locale(interaction)))
 
     @app_commands.command(name="close", description="Owner: close this session and archive the thread")
     async def close(self, interaction: discord.Interaction) -> None:
@@ -304,7 +335,9 @@ class SessionsCog(commands.Cog):
             try:
                 await start_session(self.bot, message, job)
             except (discord.HTTPException, InputError) as exc:
-                await self.bot.notifier.tell(job, f"I could not open a thread for edit #{job.id}: {exc}")
+                reason = exc.message if isinstance(exc, InputError) else UserText(str(exc.status))
+                told = say("session-open-failed", job.requester.locale, job=str(job.id), reason=reason)
+                await self.bot.notifier.tell(job, told)
 
 
 async def setup(bot: InpaintBot) -> None:

@@ -17,7 +17,8 @@ from typing import Any
 
 import discord
 
-from bot.i18n import CATALOGUE, DEFAULT_LOCALE, Mention, Message, Moment, UserText
+from bot.i18n import CATALOGUE, DEFAULT_LOCALE, Channel, Mention, Message, Moment, UserText
+from bot.store import Job
 
 
 def discord_value(value: Any) -> Any:
@@ -28,6 +29,8 @@ def discord_value(value: Any) -> Any:
         return f"<t:{value.epoch}:{value.style}>"
     if isinstance(value, Mention):
         return f"<@{value.user_id}>"
+    if isinstance(value, Channel):
+        return f"<#{value.channel_id}>"
     if isinstance(value, UserText):
         return escape(value)
     return value
@@ -41,6 +44,12 @@ def escape(text: str) -> str:
 def render(message: Message | str, locale: str | None = DEFAULT_LOCALE, /, **args: Any) -> str:
     """``message`` (or a message id with ``args``) in ``locale``, values rendered for Discord."""
     return CATALOGUE.format(message, CATALOGUE.negotiate(locale), adapt=discord_value, **args)
+
+
+def result_locale(job: Job) -> str:
+    """Whose language a job's result is in: the member's for a private result, else the server's
+    (both stored with the job, so a result posted after a restart or by another process keeps it)."""
+    return CATALOGUE.negotiate(job.requester.locale if job.private else job.requester.guild_locale)
 
 
 def private_locale(interaction: discord.Interaction) -> str:

@@ -14,26 +14,29 @@ from collections.abc import Awaitable, Callable
 
 import discord
 
+from bot.i18n import DEFAULT_LOCALE, msg
 from bot.store import Job, Session
 from cogs.errors import guarded
 from cogs.served import Served
+from cogs.text import private_locale, render, result_locale
 
 ButtonHandler = Callable[[discord.Interaction, int], Awaitable[None]]
 _handlers: dict[str, ButtonHandler] = {}
 
+# label (a catalogue id), emoji, style; labels are shown in the language of whoever reads the message
 RESULT_BUTTONS = {
-    "reroll": ("Reroll", "🎲", discord.ButtonStyle.secondary),
-    "again": ("Edit again", "✏️", discord.ButtonStyle.secondary),
-    "base": ("Use as base", "➡️", discord.ButtonStyle.primary),
-    "thread": ("Open thread", "🧵", discord.ButtonStyle.secondary),
-    "head": ("Make head", "📌", discord.ButtonStyle.secondary),
-    "compare": ("Compare", "🔍", discord.ButtonStyle.secondary),
-    "delete": ("Delete", "🗑️", discord.ButtonStyle.danger),
+    "reroll": ("button-reroll", "🎲", discord.ButtonStyle.secondary),
+    "again": ("button-edit-again", "✏️", discord.ButtonStyle.secondary),
+    "base": ("button-use-as-base", "➡️", discord.ButtonStyle.primary),
+    "thread": ("button-open-thread", "🧵", discord.ButtonStyle.secondary),
+    "head": ("button-make-head", "📌", discord.ButtonStyle.secondary),
+    "compare": ("button-compare", "🔍", discord.ButtonStyle.secondary),
+    "delete": ("button-delete", "🗑️", discord.ButtonStyle.danger),
 }
 SESSION_BUTTONS = {
-    "lock": ("Lock / unlock", "🔒", discord.ButtonStyle.secondary),
-    "pay": ("Who pays", "💳", discord.ButtonStyle.secondary),
-    "close": ("Close session", "📕", discord.ButtonStyle.danger),
+    "lock": ("button-lock", "🔒", discord.ButtonStyle.secondary),
+    "pay": ("button-who-pays", "💳", discord.ButtonStyle.secondary),
+    "close": ("button-close-session", "📕", discord.ButtonStyle.danger),
 }
 
 
@@ -56,9 +59,11 @@ class ResultButton(
     discord.ui.DynamicItem[discord.ui.Button],
     template=r"res:(?P<action>reroll|again|base|thread|head|compare|delete):(?P<job>\d+)",
 ):
-    def __init__(self, action: str, job_id: int) -> None:
+    def __init__(self, action: str, job_id: int, locale: str = DEFAULT_LOCALE) -> None:
         label, emoji, style = RESULT_BUTTONS[action]
-        super().__init__(discord.ui.Button(label=label, emoji=emoji, style=style, custom_id=f"res:{action}:{job_id}"))
+        super().__init__(
+            discord.ui.Button(label=render(label, locale), emoji=emoji, style=style, custom_id=f"res:{action}:{job_id}")
+        )
         self.action = action
         self.job_id = job_id
 
@@ -73,10 +78,10 @@ class ResultButton(
 
 
 class CancelButton(Served, discord.ui.DynamicItem[discord.ui.Button], template=r"job:cancel:(?P<job>\d+)"):
-    def __init__(self, job_id: int) -> None:
+    def __init__(self, job_id: int, locale: str = DEFAULT_LOCALE) -> None:
         super().__init__(
             discord.ui.Button(
-                label="Cancel",
+                label=render("button-cancel", locale),
                 emoji="✖️",
                 style=discord.ButtonStyle.secondary,
                 custom_id=f"job:cancel:{job_id}",
@@ -97,10 +102,12 @@ class CancelButton(Served, discord.ui.DynamicItem[discord.ui.Button], template=r
 class SessionButton(
     Served, discord.ui.DynamicItem[discord.ui.Button], template=r"ses:(?P<action>lock|pay|close):(?P<id>\d+)"
 ):
-    def __init__(self, action: str, session_id: int) -> None:
+    def __init__(self, action: str, session_id: int, locale: str = DEFAULT_LOCALE) -> None:
         label, emoji, style = SESSION_BUTTONS[action]
         super().__init__(
-            discord.ui.Button(label=label, emoji=emoji, style=style, custom_id=f"ses:{action}:{session_id}")
+            discord.ui.Button(
+                label=render(label, locale), emoji=emoji, style=style, custom_id=f"ses:{action}:{session_id}"
+            )
         )
         self.action, self.session_id = action, session_id
 
@@ -116,10 +123,12 @@ class SessionButton(
 
 # Buttons an extension adds to every result while it is loaded (the mask editor's Draw mask); a list
 # here, filled in ``cog_load``, because extensions are imported after this module.
-RESULT_EXTRAS: list[Callable[[discord.ui.View, Job], None]] = []
+RESULT_EXTRAS: list[Callable[[discord.ui.View, Job, str], None]] = []
 
 
-def result_view(job: Job) -> discord.ui.View:
+def result_view(job: Job, locale: str | None = None) -> discord.ui.View:
+    """The buttons under a result, labelled for its readers (``result_locale`` unless told)."""
+    locale = locale or result_locale(job)
     view = discord.ui.View(timeout=None)
     if job.session_id is not None:
         actions = ["reroll", "again", "base", "head", "compare", "delete"]
@@ -128,27 +137,28 @@ def result_view(job: Job) -> discord.ui.View:
     else:
         actions = ["reroll", "again", "base", "delete"]
     for action in actions:
-        view.add_item(ResultButton(action, job.id))
+        view.add_item(ResultButton(action, job.id, locale))
     for extra in RESULT_EXTRAS:
-        extra(view, job)
+        extra(view, job, locale)
     return view
 
 
-def cancel_view(job_id: int) -> discord.ui.View:
+def cancel_view(job_id: int, locale: str = DEFAULT_LOCALE) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
-    view.add_item(CancelButton(job_id))
+    view.add_item(CancelButton(job_id, locale))
     return view
 
 
 def session_view(session: Session) -> discord.ui.View:
+    """The session's buttons, in its server's language (the thread is public)."""
     view = discord.ui.View(timeout=None)
     for action in SESSION_BUTTONS:
-        view.add_item(SessionButton(action, session.id))
+        view.add_item(SessionButton(action, session.id, session.guild_locale))
     return view
 
 
 OUR_BUTTONS = re.compile(r"(res|job|ses):[a-z]+:\d+")
-FORGED = "That button does not belong to this message."
+FORGED = msg("button-forged")
 
 
 async def refuse_forged(interaction: discord.Interaction) -> bool:
@@ -162,7 +172,7 @@ async def refuse_forged(interaction: discord.Interaction) -> bool:
     custom_id = str(interaction.data.get("custom_id", ""))
     if not OUR_BUTTONS.fullmatch(custom_id) or carries(interaction.message, custom_id):
         return False
-    await interaction.response.send_message(FORGED, ephemeral=True)
+    await interaction.response.send_message(render(FORGED, private_locale(interaction)), ephemeral=True)
     return True
 
 

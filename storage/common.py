@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.errors import NotFound
+from bot.i18n import msg
 from bot.quota import Usage, next_midnight
 from bot.store import (
     AckedInteraction,
@@ -59,11 +60,17 @@ def opt_dt(value: int | None) -> datetime | None:
 # --- rows to records ---------------------------------------------------------------------------------
 
 
+def requester_from_row(row: Mapping[str, Any]) -> Requester:
+    return Requester(
+        row["user_id"], row["guild_id"], row["channel_id"], row["thread_id"], row["locale"], row["guild_locale"]
+    )
+
+
 def job_from_row(row: Mapping[str, Any]) -> Job:
     """A ``jobs`` row joined with its input and mask shas (``input_sha``, ``mask_sha``)."""
     return Job(
         id=row["id"],
-        requester=Requester(row["user_id"], row["guild_id"], row["channel_id"], row["thread_id"]),
+        requester=requester_from_row(row),
         action=JobAction(row["action"]),
         prompt=row["prompt"],
         options=json.loads(row["options"]),
@@ -132,6 +139,7 @@ def session_from_row(row: Mapping[str, Any]) -> Session:
         owner_pays=bool(row["owner_pays"]),
         closed=bool(row["closed"]),
         created_at=dt(row["created_at"]),
+        guild_locale=row["guild_locale"],
     )
 
 
@@ -253,21 +261,21 @@ def describe_role(role: RoleLimits | None) -> str:
 
 def file_missing(sha: str) -> NotFound:
     return NotFound(
-        "The image for this edit is no longer stored; please upload it again.",
+        msg("file-input-gone"),
         detail=f"file {sha} is not in the file store (call files.put before submit_job)",
     )
 
 
 def not_running(job_id: int) -> NotFound:
-    return NotFound("That edit has already finished or no longer exists.", detail=f"job {job_id} is not running")
+    return NotFound(msg("job-not-running"), detail=f"job {job_id} is not running")
 
 
 def session_gone(session_id: int) -> NotFound:
-    return NotFound("That editing session no longer exists.", detail=f"session {session_id} not found")
+    return NotFound(msg("session-gone"), detail=f"session {session_id} not found")
 
 
 def job_gone(job_id: int) -> NotFound:
-    return NotFound("That edit is no longer in the bot's history.", detail=f"job {job_id} not found")
+    return NotFound(msg("job-gone-short"), detail=f"job {job_id} not found")
 
 
 # --- editor drafts (issue 12) ----------------------------------------------------------------------
@@ -275,7 +283,7 @@ def job_gone(job_id: int) -> NotFound:
 DRAFT_COLUMNS = (
     "user_id, guild_id, channel_id, thread_id, role_ids, private, reply_token, application_id, payer_user_id,"
     " session_id, open_thread, prompt, options, image_sha, mask_sha, parent_job_id, image_index, place,"
-    " created_at, expires_at"
+    " created_at, expires_at, locale, guild_locale"
 )
 DRAFT_KEEP_MS = 24 * 3600 * 1000  # an expired draft row is forgotten a day later
 
@@ -304,13 +312,15 @@ def draft_values(d: NewDraft, now_ms: int) -> tuple[Any, ...]:
         d.place,
         now_ms,
         ms(d.expires_at),
+        r.locale,
+        r.guild_locale,
     )
 
 
 def draft_from_row(row: Any) -> Draft:
     return Draft(
         id=row["id"],
-        requester=Requester(row["user_id"], row["guild_id"], row["channel_id"], row["thread_id"]),
+        requester=requester_from_row(row),
         role_ids=tuple(json.loads(row["role_ids"])),
         private=bool(row["private"]),
         reply_token=row["reply_token"],

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from bot.errors import NotFound
+from bot.i18n import msg
 
 SHA_RE = re.compile(r"[0-9a-f]{64}")
 TMP_SUFFIX = ".tmp"
@@ -55,7 +56,7 @@ class LocalFileStore:
         try:
             return await asyncio.to_thread(self.path(sha).read_bytes)
         except FileNotFoundError:
-            raise NotFound("That image is no longer stored.", detail=f"image file {sha} is missing") from None
+            raise NotFound(msg("file-image-gone"), detail=f"image file {sha} is missing") from None
 
     def exists(self, sha: str) -> bool:
         # plain strings, not Path: storage calls this inside transactions, on the hot path

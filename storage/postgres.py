@@ -213,8 +213,8 @@ _SUBMIT_SQL = """
 WITH job AS (
     INSERT INTO jobs (user_id, guild_id, channel_id, thread_id, parent_job_id, session_id, action, prompt,
                       prompt_folded, options, seed, images_requested, payer_user_id, private, reply_token,
-                      created_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                      created_at, locale, guild_locale)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $19, $20)
     RETURNING id
 ), images AS (
     INSERT INTO job_images (job_id, kind, idx, sha)
@@ -385,6 +385,8 @@ class PostgresStorage:
                 now_ms,
                 job.input_sha,
                 job.mask_sha,
+                requester.locale,
+                requester.guild_locale,
             )
         self.files.unpin(job.input_sha, job.mask_sha)
         return common.queued_job(job, job_id, payer, options, now_ms)
@@ -735,7 +737,8 @@ class PostgresStorage:
             async with self._conn() as conn:
                 row = await conn.fetchrow(
                     "INSERT INTO sessions (guild_id, channel_id, thread_id, owner_id, root_job_id, head_job_id,"
-                    " head_index, created_at) VALUES ($1, $2, $3, $4, $5, $5, $6, $7) RETURNING *",
+                    " head_index, created_at, guild_locale) VALUES ($1, $2, $3, $4, $5, $5, $6, $7,"
+                    " COALESCE((SELECT guild_locale FROM jobs WHERE id = $5), 'en-US')) RETURNING *",
                     guild_id,
                     channel_id,
                     thread_id,

@@ -579,7 +579,7 @@ class SqliteStorage:
     def _insert_draft(conn: sqlite3.Connection, d: NewDraft, now_ms: int) -> Draft:
         conn.execute("DELETE FROM drafts WHERE expires_at < ?", (now_ms - common.DRAFT_KEEP_MS,))
         draft_id = conn.execute(
-            f"INSERT INTO drafts ({common.DRAFT_COLUMNS}) VALUES ({', '.join('?' * 20)})",
+            f"INSERT INTO drafts ({common.DRAFT_COLUMNS}) VALUES ({', '.join('?' * 22)})",
             common.draft_values(d, now_ms),
         ).lastrowid
         return SqliteStorage._draft_by_id(conn, draft_id)  # type: ignore[return-value]
@@ -759,8 +759,8 @@ def _submit(
         """
         INSERT INTO jobs (user_id, guild_id, channel_id, thread_id, parent_job_id, session_id, action, prompt,
                           prompt_folded, options, seed, images_requested, payer_user_id, private, reply_token,
-                          created_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                          created_at, locale, guild_locale)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """,
         (
             requester.user_id,
@@ -779,6 +779,8 @@ def _submit(
             job.private,
             job.reply_token,
             now_ms,
+            requester.locale,
+            requester.guild_locale,
         ),
     ).lastrowid
     conn.execute(
@@ -1093,7 +1095,8 @@ def _create_session(conn: sqlite3.Connection, values: tuple[int, ...]) -> Sessio
         raise SessionExists(clash[0])
     session_id = conn.execute(
         "INSERT INTO sessions (guild_id, channel_id, thread_id, owner_id, root_job_id, head_job_id, head_index,"
-        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        " created_at, guild_locale) VALUES (?, ?, ?, ?, ?, ?, ?, ?,"
+        " COALESCE((SELECT guild_locale FROM jobs WHERE id = ?5), 'en-US'))",
         values,
     ).lastrowid
     return _session_where(conn, "id = ?", session_id)  # type: ignore[return-value]

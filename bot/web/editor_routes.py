@@ -8,6 +8,7 @@ the token from its own URL); API answers are JSON, errors carry the user-facing 
 from __future__ import annotations
 
 import html
+import json
 import logging
 import re
 from datetime import UTC, datetime
@@ -18,7 +19,7 @@ from aiohttp import web
 
 from bot.editor import NOT_ENABLED, LinkExpired, LinkForged, LinkUsed
 from bot.errors import BotError, Forbidden, InputError, NotFound, QuotaExceeded
-from bot.i18n import text
+from bot.i18n import CATALOGUE, Channel, Mention, Message, Moment, UserText, msg
 
 if TYPE_CHECKING:
     from bot.editor import EditorService
@@ -36,7 +37,21 @@ STATUS = {
     NotFound: 404,
     InputError: 422,
 }
-TITLES = {403: "Link not valid", 410: "Link expired", 409: "Already confirmed", 404: "Not found"}
+# What the page's script says; formatted here with "{name}" slots the script fills in (editor.js ``t``).
+SCRIPT_TEXTS = {
+    "web-link-until": {"until": "{until}"},
+    "web-error-status": {"status": "{status}"},
+    "web-mark-first": {},
+    "web-making-preview": {},
+    "web-preview-ready": {},
+    "web-queueing": {},
+    "web-where-private": {},
+    "web-where-posted": {"place": "{place}"},
+    "web-queued": {"job": "{job}", "where": "{where}"},
+    "web-could-not-start": {"error": "{error}"},
+    "editor-place-command-channel": {},
+}
+_SLOT = re.compile(r"\{\{([a-z0-9-]+)\}\}")
 
 
 def _static(name: str) -> bytes:
@@ -50,10 +65,25 @@ def status_of(error: BotError) -> int:
     return 500
 
 
-def error_page(status: int, message: str) -> web.Response:
-    title = TITLES.get(status, "Something went wrong")
+def request_locale(request: web.Request) -> str:
+    """The page's language: the draft's when the page sends it back (``Accept-Language``, set by
+    editor.js from the page's ``lang``), else the browser's first choice; English otherwise."""
+    first = request.headers.get("Accept-Language", "").split(",")[0].split(";")[0].strip()
+    return CATALOGUE.negotiate(first or None)
+
+
+def editor_page(locale: str) -> str:
+    """editor.html with every ``{{id}}`` filled from the catalogue in ``locale`` (HTML-escaped)."""
+    texts = {key: CATALOGUE.format(key, locale, **args) for key, args in SCRIPT_TEXTS.items()}
+    slots = {"lang": locale, "texts": json.dumps(texts, ensure_ascii=False).replace("</", "<\\/")}
+    template = _static("editor.html").decode("utf-8")
+    return _SLOT.sub(lambda m: slots[m[1]] if m[1] in slots else html.escape(CATALOGUE.format(m[1], locale)), template)
+
+
+def error_page(status: int, message: str, locale: str = "en-US") -> web.Response:
+    title = CATALOGUE.format("web-error-title", locale, status=status)
     body = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<!doctype html><html lang="{html.escape(locale)}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f'<title>{html.escape(title)}</title><link rel="stylesheet" href="../static/editor.css"></head>'
         f'<body class="message"><main><h1>{html.escape(title)}</h1><p role="alert">{html.escape(message)}</p>'
@@ -62,21 +92,41 @@ def error_page(status: int, message: str) -> web.Response:
     return web.Response(status=status, text=body, content_type="text/html")
 
 
-def web_text(message: str) -> str:
-    """Core messages still carry Discord markup (until they become catalogue ids with typed arguments):
-    timestamps become UTC clock times, mentions become words."""
-    message = re.sub(r"\s*\(<t:\d+:[tT]>\)", "", message)
+def _markup(value: object) -> object:
+    """Typed values as Discord would show them; ``web_text`` then words them for the page."""
+    if isinstance(value, datetime):
+        value = Moment(value)
+    if isinstance(value, Moment):
+        return f"<t:{value.epoch}:{value.style}>"
+    if isinstance(value, Mention):
+        return f"<@{value.user_id}>"
+    if isinstance(value, Channel):
+        return f"#{value.channel_id}"
+    if isinstance(value, UserText):
+        return str(value)
+    return value
+
+
+def web_text(message: str, locale: str = "en-US") -> str:
+    """A message for the page, which has no Discord markup: timestamps become UTC clock times, mentions
+    become words."""
+    message = re.sub(r"\s*[(（]<t:\d+:[tT]>[)）]", "", message)
     message = re.sub(
         r"<t:(\d+):[a-zA-Z]>",
-        lambda m: "at " + datetime.fromtimestamp(int(m[1]), UTC).strftime("%H:%M UTC"),
+        lambda m: CATALOGUE.format("web-at", locale, time=datetime.fromtimestamp(int(m[1]), UTC).strftime("%H:%M UTC")),
         message,
     )
-    return re.sub(r"<@!?\d+>", "its owner", message)
+    return re.sub(r"<@!?\d+>", CATALOGUE.format("web-someone", locale), message)
 
 
-def error_json(error: BotError) -> web.Response:
+def web_message(message: Message, locale: str) -> str:
+    return web_text(CATALOGUE.format(message, locale, adapt=_markup), locale)
+
+
+def error_json(error: BotError, locale: str = "en-US") -> web.Response:
     status = status_of(error)
-    message = web_text(error.user_message) if status != 500 else "Something went wrong on the bot's side; try again."
+    internal = CATALOGUE.format("web-error-internal", locale)
+    message = web_message(error.message, locale) if status != 500 else internal
     body = {"error": error.code, "message": message}
     if isinstance(error, QuotaExceeded) and error.retry_at is not None:
         body["retry_at"] = error.retry_at.isoformat()
@@ -86,24 +136,26 @@ def error_json(error: BotError) -> web.Response:
 def _editor(request: web.Request) -> EditorService:
     editor = request.app[EDITOR_KEY]
     if editor is None or not editor.enabled:
-        raise web.HTTPNotFound(text=text(NOT_ENABLED))
+        raise web.HTTPNotFound(text=CATALOGUE.format(NOT_ENABLED, request_locale(request)))
     return editor
 
 
 async def page(request: web.Request) -> web.Response:
     editor = _editor(request)
     try:
-        await editor.open(request.match_info["token"])
+        shown = await editor.open(request.match_info["token"])
     except BotError as error:
-        return error_page(status_of(error), error.user_message)
-    return web.Response(body=_static("editor.html"), content_type="text/html")
+        locale = request_locale(request)
+        return error_page(status_of(error), web_message(error.message, locale), locale)
+    locale = CATALOGUE.negotiate(shown.requester.locale)  # the member's language, stored with the draft
+    return web.Response(text=editor_page(locale), content_type="text/html")
 
 
 async def draft(request: web.Request) -> web.Response:
     try:
         shown = await _editor(request).view(request.match_info["token"])
     except BotError as error:
-        return error_json(error)
+        return error_json(error, request_locale(request))
     return web.json_response(
         {
             "prompt": shown.prompt,
@@ -121,7 +173,7 @@ async def image(request: web.Request) -> web.Response:
     try:
         data, mime = await _editor(request).image(request.match_info["token"])
     except BotError as error:
-        return error_json(error)
+        return error_json(error, request_locale(request))
     return web.Response(body=data, content_type=mime)
 
 
@@ -129,7 +181,7 @@ async def start_mask(request: web.Request) -> web.Response:
     try:
         data = await _editor(request).start_mask(request.match_info["token"])
     except BotError as error:
-        return error_json(error)
+        return error_json(error, request_locale(request))
     if data is None:
         return web.Response(status=204)
     return web.Response(body=data, content_type="image/png")
@@ -144,7 +196,7 @@ async def _form(request: web.Request) -> tuple[str, bytes]:
     mask = form.get("mask")
     prompt = form.get("prompt", "")
     if mask is None or isinstance(mask, str):
-        raise InputError("Draw the area to change first.")
+        raise InputError(msg("editor-draw-first"))
     return (prompt if isinstance(prompt, str) else ""), mask.file.read()
 
 
@@ -155,7 +207,7 @@ async def preview(request: web.Request) -> web.Response:
         _, mask = await _form(request)
         shown = await editor.preview(request.match_info["token"], mask)
     except BotError as error:
-        return error_json(error)
+        return error_json(error, request_locale(request))
     return web.Response(body=shown.data, content_type=shown.mime)
 
 
@@ -168,7 +220,7 @@ async def confirm(request: web.Request) -> web.Response:
     except BotError as error:
         if status_of(error) == 500:
             log.warning("editor confirm failed: %s", error.detail)
-        return error_json(error)
+        return error_json(error, request_locale(request))
     return web.json_response({"job_id": done.job_id, "place": done.place, "private": done.private})
 
 

@@ -22,6 +22,7 @@ from PIL import Image
 
 from bot.errors import ApiError
 from bot.fairness import fair_order
+from bot.i18n import stored_message, text
 from bot.models import EditResult, ImageFile, PreparedEdit, ResultImage
 from bot.options import EditOptions
 from bot.scheduler import INTERNAL_FAILURE, MAX_ATTEMPTS, RESTART_FAILURE, Scheduler
@@ -465,7 +466,9 @@ async def test_api_errors_fail_the_job_with_a_refund_and_free_the_images(make_ri
     rig.service.fail("doomed", ApiError("The image service is down.", detail="503"))
     await eventually(lambda: rig.notifier.started == ["doomed", "next"])
     failed = next(j for j in rig.notifier.delivered if j.id == job.id)
-    assert failed.status is JobStatus.FAILED and failed.error_message == "The image service is down."
+    assert (
+        failed.status is JobStatus.FAILED and text(stored_message(failed.error_message)) == "The image service is down."
+    )
     quota = await rig.storage.quota_status(Requester(USERS[1], GUILD), UNLIMITED)
     assert quota.window_used == 0 and quota.active_jobs == 0
 
@@ -476,7 +479,8 @@ async def test_unexpected_errors_fail_the_job_with_a_refund(make_rig) -> None:
     await eventually(lambda: rig.notifier.started == ["bug"])
     rig.service.fail("bug", ZeroDivisionError())
     await eventually(lambda: len(rig.notifier.delivered) == 1)
-    assert rig.notifier.delivered[0].id == job.id and rig.notifier.delivered[0].error_message == INTERNAL_FAILURE
+    assert rig.notifier.delivered[0].id == job.id
+    assert stored_message(rig.notifier.delivered[0].error_message) == INTERNAL_FAILURE
     quota = await rig.storage.quota_status(Requester(USERS[1], GUILD), UNLIMITED)
     assert quota.window_used == 0
 
@@ -532,7 +536,7 @@ async def test_recovery_reruns_once_then_fails_with_a_refund_and_redelivers(make
     assert delivered_first == [twice.id, unposted.id], "recovery delivers before anything runs"
     failed = rig.notifier.delivered[0]
     assert failed.status is JobStatus.FAILED and failed.error_code == "restart"
-    assert failed.error_message == RESTART_FAILURE
+    assert stored_message(failed.error_message) == RESTART_FAILURE
     await eventually(lambda: len(rig.notifier.delivered) == 4)
     assert sorted(rig.notifier.started) == ["interrupted once", "still queued"]
     assert sorted(j.id for j in rig.notifier.delivered) == sorted([once.id, twice.id, waiting.id, unposted.id])

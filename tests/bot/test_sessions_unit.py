@@ -295,8 +295,9 @@ async def test_lock_and_close_decide_who_may_edit(storage: SqliteStorage, servic
         await service.configure(session, actor(BOB), locked=True)
     session = await service.configure(session, actor(OWNER), locked=True)
     assert session.locked
-    with pytest.raises(Forbidden, match=f"only <@{OWNER}> can edit"):
+    with pytest.raises(Forbidden, match=f"only @{OWNER} can edit") as locked:
         service.check_can_edit(session, actor(BOB))
+    assert f"only <@{OWNER}> can edit" in render(locked.value.message)  # the adapter's mention
     with pytest.raises(Forbidden):
         await service.make_head(session, root, actor(BOB))
     service.check_can_edit(session, actor(OWNER))

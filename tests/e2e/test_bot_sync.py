@@ -68,3 +68,40 @@ async def test_python_m_bot_sync_forces_a_sync_and_exits(tmp_path: Path) -> None
         assert len(command_puts(world)) == 2
         assert set(world.sim.command_names()) == COMMANDS
         assert world.sim.identify_count == 0  # sync never connects to the gateway
+
+
+async def test_synced_commands_carry_chinese_localisations(tmp_path: Path) -> None:
+    async with make_world(tmp_path) as world:
+        await world.start_bot()
+        (put,) = command_puts(world)
+        commands = {c["name"]: c for c in put.json}
+        edit = commands["edit"]
+        assert edit["description"] == "Change part of an image with a prompt"
+        assert edit["description_localizations"]["zh-CN"] == "用提示词修改图片的一部分"
+        prompt = next(o for o in edit["options"] if o["name"] == "prompt")
+        assert prompt["description_localizations"]["zh-CN"] == "修改后的区域应该显示什么"
+        region = next(o for o in edit["options"] if o["name"] == "region")
+        top = next(c for c in region["choices"] if c["value"] == "top")
+        assert top["name_localizations"]["zh-CN"] == "上半部分"
+        assert "zh-CN" in commands["Edit image"]["name_localizations"]
+        assert all("en-US" not in c.get("description_localizations", {}) for c in put.json)
+
+
+async def test_a_translation_change_resyncs(tmp_path: Path, monkeypatch) -> None:
+    from bot.i18n import CATALOGUE
+
+    async with make_world(tmp_path) as world:
+        await world.start_bot()
+        assert len(command_puts(world)) == 1
+        original = CATALOGUE.format
+
+        def reworded(message, locale="en-US", **kwargs):
+            shown = original(message, locale, **kwargs)
+            return shown + "！" if message == "cmd-quota" and locale == "zh-CN" else shown
+
+        monkeypatch.setattr(CATALOGUE, "format", reworded)
+        await world.restart_bot()  # same English commands, a new Chinese text: synced again
+        assert len(command_puts(world)) == 2
+        assert {c["name"]: c for c in command_puts(world)[-1].json}["quota"]["description_localizations"][
+            "zh-CN"
+        ].endswith("！")

@@ -13,7 +13,7 @@ from PIL import Image
 from bot.settings import LimitDefaults
 from bot.store import JobStatus
 from tests.bot_harness import BOT_TOKEN, IMAGE_SIZE, World, is_result, reply, sample_image, text_of
-from tests.web.support import box_mask_png, editor_link, editor_world
+from tests.web.support import box_mask_png, editor_link, editor_world, link_in
 
 W, H = IMAGE_SIZE
 BOX = (10, 8, 50, 40)
@@ -206,3 +206,35 @@ async def test_draw_mask_on_a_session_version_posts_a_new_version_in_the_thread(
         status, body = await post(late, "confirm", box_mask_png(IMAGE_SIZE, BOX))
         assert status == 422 and "closed" in body["message"]
         assert len(await jobs(world)) == 2
+
+
+async def test_the_editor_page_is_in_the_drafts_language(tmp_path) -> None:
+    """The member's Discord language is stored with the draft; the page, its script's sentences and
+    its error answers use it. English pages keep the accessible names the browser tests use."""
+    async with editor_world(tmp_path) as world:
+        attachments = {"image": (sample_image(W, H), "in.png")}
+        chinese = await world.sim.slash("edit", {"prompt": "红帽子"}, attachments=attachments, locale="zh-CN")
+        link_message = await reply(world, chinese, lambda m: link_in(m) is not None)
+        assert "在编辑器中标出要修改的区域" in link_message.content
+        assert [c.get("label") for c in link_message.iter_components() if c.get("url")] == ["画出区域"]
+        url = link_in(link_message)
+        async with ClientSession() as http, http.get(url) as response:
+            page = await response.text()
+        assert (
+            '<html lang="zh-CN">' in page and 'aria-label="画笔"' in page and "<title>画出要修改的区域</title>" in page
+        )
+        assert "Brush" not in page and "{{" not in page
+        assert '"web-queued": "✅ 编辑 #{job} 已加入队列' in page  # the script's sentences, with its slots
+        async with ClientSession() as http:
+            form = FormData()
+            form.add_field("prompt", "x")
+            form.add_field("mask", box_mask_png((W * 2, H), (0, 0, 10, 10)), filename="m.png")
+            async with http.post(f"{url}/confirm", data=form, headers={"Accept-Language": "zh-CN"}) as response:
+                body = await response.json()
+        assert response.status == 422 and "蒙版" in body["message"], body
+
+        english = await world.edit("a red hat")
+        url = await editor_link(world, english)
+        async with ClientSession() as http, http.get(url) as response:
+            page = await response.text()
+        assert '<html lang="en-US">' in page and 'aria-label="Brush"' in page and "画笔" not in page

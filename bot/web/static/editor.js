@@ -13,6 +13,11 @@
   const overlayCtx = overlay.getContext("2d");
   const status = $("status"), promptBox = $("prompt");
   const TINT = [255, 0, 255, 115];
+  // the page's sentences, in the draft's language (the server fills them in; see editor_routes.py)
+  const TEXTS = JSON.parse($("texts").textContent);
+  const LANG = document.documentElement.lang || "en-US";
+  const t = (id, values = {}) => TEXTS[id].replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ""));
+  const HEADERS = { "Accept-Language": LANG }; // so the server answers errors in the page's language
   const UNDO_BYTES = 256 * 1024 * 1024;
 
   let W = 0, H = 0, mask = null, pixels = null;
@@ -31,16 +36,16 @@
   async function errorOf(response) {
     try {
       const body = await response.json();
-      return body.message || `Error ${response.status}`;
+      return body.message || t("web-error-status", { status: response.status });
     } catch (e) {
-      return `Error ${response.status}`;
+      return t("web-error-status", { status: response.status });
     }
   }
 
   // --- start -------------------------------------------------------------------------------------
 
   async function init() {
-    const response = await fetch(api("draft"), { cache: "no-store" });
+    const response = await fetch(api("draft"), { cache: "no-store", headers: HEADERS });
     if (!response.ok) {
       fail(await errorOf(response));
       return;
@@ -65,13 +70,13 @@
     fit();
     render(0, 0, W, H);
     updateButtons();
-    const until = new Date(draft.expires_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-    say(`This link works once, until ${until}.`);
+    const until = new Date(draft.expires_at).toLocaleTimeString(LANG, { hour: "2-digit", minute: "2-digit" });
+    say(t("web-link-until", { until }));
     document.body.dataset.ready = "1";
   }
 
   async function loadMask() {
-    const response = await fetch(api("mask"), { cache: "no-store" });
+    const response = await fetch(api("mask"), { cache: "no-store", headers: HEADERS });
     if (response.status !== 200) return;
     const image = new Image();
     image.src = URL.createObjectURL(await response.blob());
@@ -528,18 +533,18 @@
     const form = new FormData();
     form.append("prompt", promptBox.value);
     form.append("mask", await maskPng(), "mask.png");
-    return fetch(api(path), { method: "POST", body: form, cache: "no-store" });
+    return fetch(api(path), { method: "POST", body: form, cache: "no-store", headers: HEADERS });
   }
 
   function marked() {
     if (mask && mask.includes(1)) return true;
-    say("Mark the area to change first: paint over it with the brush, or use another tool.", "error");
+    say(t("web-mark-first"), "error");
     return false;
   }
 
   async function preview() {
     if (!marked()) return;
-    say("Making the preview…");
+    say(t("web-making-preview"));
     const response = await send("preview");
     if (!response.ok) {
       say(await errorOf(response), "error");
@@ -549,13 +554,13 @@
     if (img.src) URL.revokeObjectURL(img.src);
     img.src = URL.createObjectURL(await response.blob());
     $("preview-box").hidden = false;
-    say("Preview ready: the tinted area will be repainted.");
+    say(t("web-preview-ready"));
   }
 
   async function confirm() {
     if (!marked() || done) return;
     $("confirm").disabled = true;
-    say("Queueing your edit…");
+    say(t("web-queueing"));
     try {
       const response = await send("confirm");
       if (!response.ok) {
@@ -565,15 +570,16 @@
         return;
       }
       const job = await response.json();
-      const where = job.private ? "sent to you privately in Discord" : `posted in ${job.place || "the channel where you used the command"}`;
+      const place = job.place || t("editor-place-command-channel");
+      const where = job.private ? t("web-where-private") : t("web-where-posted", { place });
       done = true;
       for (const button of document.querySelectorAll("button")) button.disabled = true;
       promptBox.readOnly = true;
-      say(`✅ Edit #${job.job_id} is queued. Discord shows its progress in your private reply; the result will be ${where}. You can close this page.`, "ok");
+      say(t("web-queued", { job: job.job_id, where }), "ok");
     } finally {
       if (!done) $("confirm").disabled = false;
     }
   }
 
-  init().catch((error) => fail(`The editor could not start: ${error.message || error}`));
+  init().catch((error) => fail(t("web-could-not-start", { error: error.message || error })));
 })();
