@@ -19,7 +19,12 @@ from tests.storage_support import T0, Clock, new_job, uid
 
 def test_postgres_migrations_are_package_data_numbered_in_order() -> None:
     migrations = load_migrations()
-    assert [m.version for m in migrations] == list(range(1, len(migrations) + 1))
+    versions = [m.version for m in migrations]
+    # Numbers reserved for branches merged in parallel may be missing here, nothing else (the lead
+    # empties RESERVED_ELSEWHERE once they are all on main).
+    RESERVED_ELSEWHERE = {3, 4, 5}
+    assert versions == sorted(set(versions)) and versions[0] == 1
+    assert set(range(1, versions[-1] + 1)) - set(versions) <= RESERVED_ELSEWHERE
     assert migrations[0].name == "initial"
 
 
