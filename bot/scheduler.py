@@ -46,7 +46,7 @@ from bot.imaging import load_image_info
 from bot.models import EditResult, ImageFile, PreparedEdit
 from bot.options import EditOptions
 from bot.service import EditService
-from bot.store import Job, JobStatus, OutputImage, Storage
+from bot.store import CapacityFull, Job, JobStatus, Lease, OutputImage, Storage
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,7 @@ RESTART_FAILURE = "The bot restarted twice while making this edit, so it was sto
 INTERNAL_FAILURE = "Something went wrong inside the bot while making this edit. Nothing was charged."
 DEFAULT_JOB_SECONDS = 15.0  # used for estimates until real durations are known
 QUEUE_VIEW_TTL_S = 1.0  # how long queue positions and estimates are reused while nothing changes
+LEASE_S = 30.0  # a claim holds this long unless the heartbeat (every third of it) renews it
 
 
 class JobNotifier(Protocol):
@@ -89,10 +90,19 @@ class Scheduler:
         backfill: bool = True,
         backfill_patience: float | None = None,
         backfill_slack: float | None = None,
+        owner: str = "local",
+        lease_seconds: float = LEASE_S,
+        poll_seconds: float | None = None,
     ) -> None:
         """``backfill=False`` is strict head-of-line order. ``backfill_patience``/``backfill_slack``
         (seconds; None: 1.5 and 0.25 average job durations) bound how long the head of the queue may be
-        passed over, see the module docstring."""
+        passed over, see the module docstring.
+
+        ``owner`` names this process in its claims (``WORKER_ID``): at start-up it takes back the jobs
+        its previous life held. ``lease_seconds``: how long a claim survives without a heartbeat, so how
+        soon another process re-runs a dead one's job. ``poll_seconds``: look at the queue at least this
+        often (other processes submit jobs and free images without waking this one); None: only when
+        woken (one process)."""
         if capacity < 1:
             raise ValueError("capacity must be at least 1")
         self.storage = storage
@@ -120,6 +130,10 @@ class Scheduler:
         self._announcer: asyncio.Task[None] | None = None
         self._announce_again = False
         self._accepting = False
+        self.owner = owner
+        self.lease_seconds = lease_seconds
+        self.poll_seconds = poll_seconds
+        self._heartbeat: asyncio.Task[None] | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -127,14 +141,25 @@ class Scheduler:
         await self.recover()
         self._accepting = True
         self._loop_task = asyncio.create_task(self._loop(), name="scheduler")
+        self._heartbeat = asyncio.create_task(self._heartbeat_loop(), name="scheduler-heartbeat")
         self.wake()
 
     async def recover(self) -> None:
-        """Requeue or fail what a dead process left running; re-deliver what it never posted."""
-        for job in await self.storage.jobs_with_status(JobStatus.RUNNING):
+        """Requeue or fail what a dead process left running; re-deliver what it never posted.
+
+        At start-up that is every job this process's previous life (same ``owner``) held and every job
+        whose lease has run out; the heartbeat later picks up the jobs of other processes that die."""
+        await self._recover_lost(self.owner)
+        since = datetime.now(UTC) - REDELIVER_WINDOW
+        for job in await self.storage.undelivered_jobs(since):
+            log.info("job %d finished but was never posted; posting it now", job.id)
+            await self._notify(self.notifier.deliver, job)
+
+    async def _recover_lost(self, owner: str | None) -> None:
+        for job in await self.storage.lost_jobs(owner):
             if job.attempts < MAX_ATTEMPTS:
-                log.warning("job %d was running at shutdown; running it again", job.id)
-                await self.storage.requeue_job(job.id)
+                log.warning("job %d was running when its process stopped; running it again", job.id)
+                await self.storage.requeue_lost(job.id, owner)
             else:
                 log.warning("job %d interrupted %d times; failing it with a refund", job.id, job.attempts)
                 failed = await self.storage.fail_job(
@@ -142,10 +167,20 @@ class Scheduler:
                 )
                 if failed is not None:
                     await self._notify(self.notifier.deliver, failed)
-        since = datetime.now(UTC) - REDELIVER_WINDOW
-        for job in await self.storage.undelivered_jobs(since):
-            log.info("job %d finished but was never posted; posting it now", job.id)
-            await self._notify(self.notifier.deliver, job)
+
+    async def _heartbeat_loop(self) -> None:
+        """Renew this process's leases; re-run the jobs of processes whose leases ran out."""
+        while self._accepting:
+            await asyncio.sleep(self.lease_seconds / 3)
+            try:
+                held = list(self._tasks)
+                kept = await self.storage.renew_leases(self.owner, held, self.lease_seconds)
+                for job_id in set(held) - kept:
+                    log.error("job %d: this process lost its claim (lease expired); it may run twice", job_id)
+                await self._recover_lost(None)
+            except Exception:
+                log.exception("heartbeat failed; trying again")
+            self.wake()
 
     async def stop(self, grace: float) -> None:
         """Stop starting jobs; give running ones ``grace`` seconds, then put them back in the queue.
@@ -154,7 +189,7 @@ class Scheduler:
         while its API call runs is run again by the next process, and Ideogram may bill both calls:
         so the default grace (``SHUTDOWN_GRACE_S``) covers the longest a started job can take."""
         self._accepting = False
-        for task in (self._loop_task, self._announcer):
+        for task in (self._loop_task, self._announcer, self._heartbeat):
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
@@ -247,7 +282,10 @@ class Scheduler:
 
     async def _loop(self) -> None:
         while self._accepting:
-            await self._wake.wait()
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            except TimeoutError:
+                pass
             self._wake.clear()
             try:
                 async with self._fill_lock:
@@ -259,29 +297,38 @@ class Scheduler:
 
     async def _fill(self) -> None:
         now = self._clock()
-        queued = await self.storage.jobs_with_status(JobStatus.QUEUED)
-        active = [*queued, *self._running.values()]
+        listed = await self.storage.jobs_with_status(JobStatus.QUEUED, JobStatus.RUNNING)
+        queued = [job for job in listed if job.status is JobStatus.QUEUED]
+        # Rounds count the jobs running in every process (this one's from memory: the listing may
+        # predate a claim), so the fair order is the same in all of them.
+        running = [*self._running.values()]
+        running += [j for j in listed if j.status is JobStatus.RUNNING and j.id not in self._tasks]
+        active = [*queued, *running]
         keys = {guild_key(j) for j in active} | {user_key(j) for j in active}
         self._last_started = {k: v for k, v in self._last_started.items() if k in keys}  # only the active
-        ordered = fair_order(queued, self._running.values(), self._last_started)
+        ordered = fair_order(queued, running, self._last_started)
         ids = {job.id for job in ordered}
         self._blocked_since = {k: v for k, v in self._blocked_since.items() if k in ids}
         self._reserved_until = {k: v for k, v in self._reserved_until.items() if k in ids}
 
-        free = self.capacity - self.images_running
+        # The cap is global: images held by every process's live claims (the claim re-checks it).
+        free = self.capacity - max(self.images_running, await self.storage.images_in_flight())
         started: set[int] = set()
         position = 0
-        while position < len(ordered) and free > 0 and self._accepting:  # in order, while they fit
-            job = ordered[position]
-            if self._images_of(job) > free:
-                break
-            if await self._start(job):
-                free -= self._images_of(job)
-                started.add(job.id)
-            position += 1
-        if position < len(ordered) and free > 0 and self.backfill:
-            head = ordered[position]
-            free -= await self._backfill(head, ordered[position + 1 :], free, now, started)
+        try:
+            while position < len(ordered) and free > 0 and self._accepting:  # in order, while they fit
+                job = ordered[position]
+                if self._images_of(job) > free:
+                    break
+                if await self._start(job):
+                    free -= self._images_of(job)
+                    started.add(job.id)
+                position += 1
+            if position < len(ordered) and free > 0 and self.backfill:
+                head = ordered[position]
+                free -= await self._backfill(head, ordered[position + 1 :], free, now, started)
+        except CapacityFull:  # another process took the images meanwhile: wait for the next pass
+            log.debug("the image cap is full across processes; waiting")
         self._queued = [job for job in ordered if job.id not in started]
         self._view = None
         self._announce()
@@ -312,9 +359,9 @@ class Scheduler:
         return taken
 
     async def _start(self, job: Job) -> bool:
-        claimed = await self.storage.claim_job(job.id)
+        claimed = await self.storage.claim_job(job.id, Lease(self.owner, self.lease_seconds, self.capacity))
         if claimed is None:
-            return False  # cancelled in the meantime
+            return False  # cancelled in the meantime, or claimed by another process
         turn = next(self._turns)
         self._last_started[user_key(job)] = self._last_started[guild_key(job)] = turn
         self._blocked_since.pop(job.id, None)
@@ -347,6 +394,7 @@ class Scheduler:
                 result = await self._call_api(job)
                 answered = True
                 self._durations.append(self._clock() - self._started_at[job.id])
+                await self.storage.release_images(job.id)  # for every process's cap, before our own
             finally:
                 self._release(job.id)  # the API has answered: its images are free for the next job
             outputs = await self._store_outputs(result)
