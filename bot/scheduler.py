@@ -41,7 +41,7 @@ from typing import Protocol
 
 from bot import settlement
 from bot.errors import BotError
-from bot.fairness import fair_order, guild_key, user_key
+from bot.fairness import fair_order, guild_key, key_text, user_key
 from bot.imaging import load_image_info
 from bot.models import EditResult, ImageFile, PreparedEdit
 from bot.options import EditOptions
@@ -93,6 +93,8 @@ class Scheduler:
         owner: str = "local",
         lease_seconds: float = LEASE_S,
         poll_seconds: float | None = None,
+        claims: bool = True,
+        global_capacity: int | None = None,
     ) -> None:
         """``backfill=False`` is strict head-of-line order. ``backfill_patience``/``backfill_slack``
         (seconds; None: 1.5 and 0.25 average job durations) bound how long the head of the queue may be
@@ -102,7 +104,11 @@ class Scheduler:
         its previous life held. ``lease_seconds``: how long a claim survives without a heartbeat, so how
         soon another process re-runs a dead one's job. ``poll_seconds``: look at the queue at least this
         often (other processes submit jobs and free images without waking this one); None: only when
-        woken (one process)."""
+        woken (one process). ``claims=False``: a gateway that runs no jobs (``RUN_WORKER=false``): it
+        keeps the queue order and positions for ``/queue`` and progress messages, and starts nothing.
+        ``capacity`` is what this process holds at most (``WORKER_MAX_IMAGES``), ``global_capacity``
+        what all processes hold together (``MAX_IMAGES_IN_FLIGHT``; None: ``capacity``), checked by
+        the claim itself."""
         if capacity < 1:
             raise ValueError("capacity must be at least 1")
         self.storage = storage
@@ -134,14 +140,18 @@ class Scheduler:
         self.lease_seconds = lease_seconds
         self.poll_seconds = poll_seconds
         self._heartbeat: asyncio.Task[None] | None = None
+        self.claims = claims
+        self.global_capacity = capacity if global_capacity is None else global_capacity
 
     # --- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
-        await self.recover()
+        if self.claims:
+            await self.recover()
         self._accepting = True
         self._loop_task = asyncio.create_task(self._loop(), name="scheduler")
-        self._heartbeat = asyncio.create_task(self._heartbeat_loop(), name="scheduler-heartbeat")
+        if self.claims:
+            self._heartbeat = asyncio.create_task(self._heartbeat_loop(), name="scheduler-heartbeat")
         self.wake()
 
     async def recover(self) -> None:
@@ -306,17 +316,21 @@ class Scheduler:
         active = [*queued, *running]
         keys = {guild_key(j) for j in active} | {user_key(j) for j in active}
         self._last_started = {k: v for k, v in self._last_started.items() if k in keys}  # only the active
-        ordered = fair_order(queued, running, self._last_started)
+        # Who was served longest ago: the claim time every process stamps, then this process's order.
+        stamped = await self.storage.turns(sorted(key_text(k) for k in keys))
+        served = {k: (stamped.get(key_text(k), -1), self._last_started.get(k, -1)) for k in keys}
+        ordered = fair_order(queued, running, served)
         ids = {job.id for job in ordered}
         self._blocked_since = {k: v for k, v in self._blocked_since.items() if k in ids}
         self._reserved_until = {k: v for k, v in self._reserved_until.items() if k in ids}
 
         # The cap is global: images held by every process's live claims (the claim re-checks it).
-        free = self.capacity - max(self.images_running, await self.storage.images_in_flight())
+        held = await self.storage.images_in_flight()
+        free = min(self.capacity - self.images_running, self.global_capacity - max(self.images_running, held))
         started: set[int] = set()
         position = 0
         try:
-            while position < len(ordered) and free > 0 and self._accepting:  # in order, while they fit
+            while position < len(ordered) and free > 0 and self._accepting and self.claims:  # in order, while they fit
                 job = ordered[position]
                 if self._images_of(job) > free:
                     break
@@ -324,7 +338,7 @@ class Scheduler:
                     free -= self._images_of(job)
                     started.add(job.id)
                 position += 1
-            if position < len(ordered) and free > 0 and self.backfill:
+            if position < len(ordered) and free > 0 and self.backfill and self.claims:
                 head = ordered[position]
                 free -= await self._backfill(head, ordered[position + 1 :], free, now, started)
         except CapacityFull:  # another process took the images meanwhile: wait for the next pass
@@ -359,7 +373,9 @@ class Scheduler:
         return taken
 
     async def _start(self, job: Job) -> bool:
-        claimed = await self.storage.claim_job(job.id, Lease(self.owner, self.lease_seconds, self.capacity))
+        turn_keys = (key_text(guild_key(job)), key_text(user_key(job)))
+        lease = Lease(self.owner, self.lease_seconds, self.global_capacity, turn_keys)
+        claimed = await self.storage.claim_job(job.id, lease)
         if claimed is None:
             return False  # cancelled in the meantime, or claimed by another process
         turn = next(self._turns)

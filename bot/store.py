@@ -284,6 +284,7 @@ class Lease:
     owner: str
     seconds: float
     capacity: int | None = None
+    turn_keys: tuple[str, ...] = ()  # stamped with the claim time: the shared round-robin pointer
 
 
 class CapacityFull(Exception):
@@ -320,6 +321,7 @@ class Storage(Protocol):
     async def images_in_flight(self) -> int: ...  # held by running jobs with a live lease, all processes
     # running jobs whose process is gone: lease expired; with ``owner`` also unleased and ``owner``'s own
     async def lost_jobs(self, owner: str | None = None) -> list[Job]: ...
+    async def turns(self, keys: Sequence[str]) -> dict[str, int]: ...  # when each key was last claimed for
     async def requeue_lost(self, job_id: int, owner: str | None = None) -> Job | None: ...  # only if still lost
     async def requeue_job(self, job_id: int, *, keep_attempt: bool = True) -> Job | None: ...  # running -> queued
     # The three below apply the core's ``Settlement`` (``bot.settlement``) with the status change.

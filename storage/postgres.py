@@ -430,6 +430,13 @@ class PostgresStorage:
                     raise CapacityFull(f"{held} of {lease.capacity} images in flight")
             until = now_ms + round(lease.seconds * 1000)
             row = await conn.fetchrow(_CLAIM_LEASED, job_id, now_ms, lease.owner, until, images)
+            if row is not None and lease.turn_keys:
+                await conn.execute(
+                    "INSERT INTO fair_turns (key, turn) SELECT unnest($1::text[]), $2"
+                    " ON CONFLICT (key) DO UPDATE SET turn = GREATEST(fair_turns.turn, excluded.turn)",
+                    sorted(set(lease.turn_keys)),
+                    now_ms,
+                )
         return None if row is None else common.job_from_row(row)
 
     async def renew_leases(self, owner: str, job_ids: Sequence[int], seconds: float) -> set[int]:
@@ -454,6 +461,14 @@ class PostgresStorage:
     async def images_in_flight(self) -> int:
         async with self._conn() as conn:
             return await conn.fetchval(_IMAGES_IN_FLIGHT, self._now_ms())
+
+    async def turns(self, keys: Sequence[str]) -> dict[str, int]:
+        """When each round-robin key was last stamped by a claim (epoch ms); absent: never."""
+        if not keys:
+            return {}
+        async with self._conn() as conn:
+            rows = await conn.fetch("SELECT key, turn FROM fair_turns WHERE key = ANY($1::text[])", list(keys))
+        return {row["key"]: row["turn"] for row in rows}
 
     async def lost_jobs(self, owner: str | None = None) -> list[Job]:
         """Running jobs whose lease has expired; with ``owner`` (a process starting up) also unleased ones

@@ -385,6 +385,13 @@ class SqliteStorage:
     async def images_in_flight(self) -> int:
         return await self._read(_images_in_flight, self._now_ms())
 
+    async def turns(self, keys: Sequence[str]) -> dict[str, int]:
+        """When each round-robin key was last stamped by a claim (epoch ms); absent: never."""
+        if not keys:
+            return {}
+        sql = f"SELECT key, turn FROM fair_turns WHERE key IN ({_marks(keys)})"
+        return dict(await self._read(lambda conn: conn.execute(sql, tuple(keys)).fetchall()))
+
     async def lost_jobs(self, owner: str | None = None) -> list[Job]:
         """Running jobs whose lease has expired; with ``owner`` (a process starting up) also unleased ones
         and ``owner``'s own from its previous life."""
@@ -806,7 +813,14 @@ def _claim(conn: sqlite3.Connection, job_id: int, lease: Lease | None, now_ms: i
         if held and held + images > lease.capacity:
             raise CapacityFull(f"{held} of {lease.capacity} images in flight")
     params = (now_ms, lease.owner, now_ms + round(lease.seconds * 1000), images)
-    return _transition(conn, job_id, _CLAIM_LEASED, params)
+    claimed = _transition(conn, job_id, _CLAIM_LEASED, params)
+    if claimed is not None and lease.turn_keys:
+        conn.executemany(
+            "INSERT INTO fair_turns (key, turn) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET turn = max(turn, excluded.turn)",
+            [(key, now_ms) for key in lease.turn_keys],
+        )
+    return claimed
 
 
 def _images_in_flight(conn: sqlite3.Connection, now_ms: int) -> int:

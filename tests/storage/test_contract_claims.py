@@ -126,3 +126,16 @@ async def test_requeue_clears_the_lease(backend: Storage) -> None:
     await backend.requeue_job(job.id, keep_attempt=False)
     assert await backend.images_in_flight() == 0
     assert await backend.lost_jobs("worker-a") == []
+
+
+async def test_a_claim_stamps_its_round_robin_keys_for_every_process(make_backend: MakeBackend, clock: Clock) -> None:
+    async with make_backend() as one, make_backend() as two:
+        first, second = await submit(one, user=uid(1)), await submit(one, user=uid(2))
+        assert await two.turns(["g:1", "u:1"]) == {}
+        await one.claim_job(first.id, Lease("worker-a", 30, 4, ("g:1", "u:1")))
+        clock.advance(seconds=2)
+        await two.claim_job(second.id, Lease("worker-b", 30, 4, ("g:1", "u:2")))
+        turns = await one.turns(["g:1", "u:1", "u:2", "u:3"])
+        assert set(turns) == {"g:1", "u:1", "u:2"}
+        assert turns["g:1"] == turns["u:2"] == turns["u:1"] + 2000  # the later claim wins
+        assert await one.turns([]) == {}

@@ -10,3 +10,10 @@ ALTER TABLE jobs ADD COLUMN images_in_flight INTEGER NOT NULL DEFAULT 0;
 
 -- The claim's cap check and the search for expired leases read only the running jobs.
 CREATE INDEX jobs_running_lease ON jobs (lease_until, images_in_flight) WHERE status = 'running';
+
+-- The round-robin pointer shared by every process: when a user (key "u:…") or a server ("g:…") last
+-- had a job claimed (epoch ms), so "whoever was served longest ago goes first" holds across processes.
+CREATE TABLE fair_turns (
+    key TEXT PRIMARY KEY,
+    turn BIGINT NOT NULL
+);
