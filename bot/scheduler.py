@@ -7,7 +7,10 @@ re-delivers finished jobs whose results were never posted.
 How a pass fills the free images (``_fill``):
 
 * Jobs are taken in ``fair_order`` (round-robin across guilds and users, running jobs counted) and
-  start while they fit. Images count, not jobs: a job holds ``images_requested`` of the ``capacity``
+  start while they fit. Across processes the order is the same everywhere: rounds count the jobs
+  running in every process, and "served longest ago" is the claim time each claim stores
+  (``Storage.turns``). Jobs re-queued after their process died go first: they already had their turn.
+  Images count, not jobs: a job holds ``images_requested`` of the ``capacity``
   from its claim until the API has answered (storing, posting and recording the result do not).
 * **Backfilling:** when the next job (the *head*) does not fit, the free images go to the jobs just
   behind it, largest that fits first (best fit, so a 3-image gap takes a 3-image job and the 1-image
@@ -319,7 +322,8 @@ class Scheduler:
         # Who was served longest ago: the claim time every process stamps, then this process's order.
         stamped = await self.storage.turns(sorted(key_text(k) for k in keys))
         served = {k: (stamped.get(key_text(k), -1), self._last_started.get(k, -1)) for k in keys}
-        ordered = fair_order(queued, running, served)
+        # A job a dead process was running already had its turn: it goes first (stable: fair among them).
+        ordered = sorted(fair_order(queued, running, served), key=lambda job: job.attempts == 0)
         ids = {job.id for job in ordered}
         self._blocked_since = {k: v for k, v in self._blocked_since.items() if k in ids}
         self._reserved_until = {k: v for k, v in self._reserved_until.items() if k in ids}
