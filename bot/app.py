@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import signal
+from enum import StrEnum
 from pathlib import Path
 
 import discord
@@ -44,6 +45,15 @@ from storage.factory import open_storage
 from storage.files import LocalFileStore
 
 log = logging.getLogger(__name__)
+
+
+class RunMode(StrEnum):
+    """``gateway``: ``python -m bot`` (the Discord connection, plus the queue unless ``RUN_WORKER=false``);
+    ``worker``: ``python -m bot worker`` (the queue only, over Discord's REST API: no gateway)."""
+
+    GATEWAY = "gateway"
+    WORKER = "worker"
+
 
 # Loaded in this order: an extension other cogs import (forms, editor) must be loaded before them, so
 # that their import finds the loaded module instead of executing a second copy.
@@ -78,7 +88,9 @@ class InpaintBot(commands.Bot):
     editor: EditorService
     web: WebServer | None = None
 
-    def __init__(self, settings: Settings, *, sync_only: bool = False) -> None:
+    def __init__(
+        self, settings: Settings, *, sync_only: bool = False, mode: RunMode = RunMode.GATEWAY, **options: object
+    ) -> None:
         intents = discord.Intents.none()
         intents.guilds = True  # channel, thread and upload-limit cache; not a privileged intent
         super().__init__(
@@ -88,9 +100,15 @@ class InpaintBot(commands.Bot):
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
             max_messages=None,
+            **options,
         )
         self.settings = settings
         self.sync_only = sync_only
+        self.mode = mode
+
+    @property
+    def runs_queue(self) -> bool:
+        return self.mode is RunMode.WORKER or self.settings.run_worker
 
     async def setup_hook(self) -> None:
         self.storage = open_storage(self.settings)
@@ -98,7 +116,18 @@ class InpaintBot(commands.Bot):
         self.ideogram = IdeogramClient(self.settings)
         self.edits = EditService(self.settings, self.ideogram)
         self.notifier = DiscordNotifier(self)
-        self.scheduler = Scheduler(self.storage, self.edits, self.notifier, capacity=self.settings.max_images_in_flight)
+        self.scheduler = Scheduler(
+            self.storage,
+            self.edits,
+            self.notifier,
+            capacity=min(self.settings.worker_max_images or 64, self.settings.max_images_in_flight),
+            global_capacity=self.settings.max_images_in_flight,
+            owner=self.settings.owner(self.mode),
+            lease_seconds=self.settings.job_lease_s,
+            poll_seconds=self.settings.queue_poll_s,
+            claims=self.runs_queue,
+            answers_interactions=self.mode is RunMode.GATEWAY,
+        )
         self.jobs = JobService(self.settings, self.storage, self.edits, self.scheduler)
         self.sessions = SessionService(self.storage, self.jobs)
         self.history = HistoryService(self.storage, self.jobs)
@@ -106,6 +135,10 @@ class InpaintBot(commands.Bot):
         self.queue = QueueService(self.storage, self.scheduler, self.jobs)
         self.interactions = InteractionService(self.storage)
         self.editor = EditorService(self.settings, self.storage, self.jobs, LinkSigner(load_secret(self.settings)))
+        if self.mode is RunMode.WORKER:  # no gateway: no commands, buttons or editor to serve
+            await self.scheduler.start()
+            log.info("worker %s running the queue", self.scheduler.owner)
+            return
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.tree.set_translator(CatalogueTranslator())
@@ -177,6 +210,19 @@ class InpaintBot(commands.Bot):
             await self.storage.close()
 
 
+class ShardedInpaintBot(InpaintBot, commands.AutoShardedBot):
+    """The gateway split across processes: ``SHARD_COUNT`` shards in all, ``SHARD_IDS`` in this one
+    (discord.py's ``AutoShardedBot``; Discord routes each server's events to one shard)."""
+
+
+def build_bot(settings: Settings, *, sync_only: bool = False, mode: RunMode = RunMode.GATEWAY) -> InpaintBot:
+    if mode is RunMode.GATEWAY and settings.shard_count is not None:
+        return ShardedInpaintBot(
+            settings, sync_only=sync_only, mode=mode, shard_count=settings.shard_count, shard_ids=settings.shard_ids
+        )
+    return InpaintBot(settings, sync_only=sync_only, mode=mode)
+
+
 def configure_logging(settings: Settings) -> None:
     discord.utils.setup_logging(level=getattr(logging, settings.log_level), root=True)
     configure_log_format(settings.log_format)
@@ -185,7 +231,7 @@ def configure_logging(settings: Settings) -> None:
 
 async def start_bot(settings: Settings, *, sync_only: bool = False) -> None:
     apply_endpoints(settings.discord_api_base, settings.discord_gateway_url)
-    bot = InpaintBot(settings, sync_only=sync_only)
+    bot = build_bot(settings, sync_only=sync_only)
     loop = asyncio.get_running_loop()
     stopping: list[asyncio.Task[None]] = []
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -199,10 +245,25 @@ async def start_bot(settings: Settings, *, sync_only: bool = False) -> None:
         await asyncio.gather(*stopping, return_exceptions=True)
 
 
-def run_bot(settings: Settings, *, sync_only: bool = False) -> int:
+async def start_worker(settings: Settings) -> None:
+    """Run the queue without a gateway connection: ``login`` (REST: the application id, the HTTP
+    session) runs ``setup_hook``, which starts the scheduler; results and progress go out over REST
+    with the stored interaction tokens and channel ids. SIGTERM stops it like the gateway."""
+    apply_endpoints(settings.discord_api_base, settings.discord_gateway_url)
+    bot = build_bot(settings, mode=RunMode.WORKER)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with bot:  # leaving it closes the bot: the queue stops with its grace period
+        await bot.login(settings.discord_token.reveal())
+        await stop.wait()
+
+
+def run_bot(settings: Settings, *, sync_only: bool = False, worker: bool = False) -> int:
     configure_logging(settings)
     try:
-        asyncio.run(start_bot(settings, sync_only=sync_only))
+        asyncio.run(start_worker(settings) if worker else start_bot(settings, sync_only=sync_only))
     except discord.LoginFailure:
         log.error("Discord refused the token: check DISCORD_TOKEN (Developer Portal > Bot > Reset Token).")
         return 2

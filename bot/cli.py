@@ -24,7 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Ideogram image-editing Discord bot")
     parser.add_argument("--env-file", default=".env", help="settings file read before the environment")
     sub = parser.add_subparsers(dest="command")
-    sub.add_parser("run", help="run the Discord bot (the default)")
+    sub.add_parser("run", help="run the Discord bot (the default; with the queue unless RUN_WORKER=false)")
+    sub.add_parser("worker", help="run the queue only, without a gateway connection (several may run)")
     sub.add_parser("check", help="validate the settings and say what is missing")
     sub.add_parser("sync", help="sync slash commands with Discord now, then exit")
     migrate = sub.add_parser("migrate", help="copy the SQLite database into an empty PostgreSQL database")
@@ -66,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.app import migrate_database  # the composition root reaches the storage backends
 
         return migrate_database(settings, args.to)
-    problems = settings.problems(need_discord=True, need_api=command == "run")
+    problems = settings.problems(need_discord=True, need_api=command in ("run", "worker"))
     if problems:
         for problem in problems:
             print(f"Cannot start: {problem}", file=sys.stderr)
@@ -74,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     from bot.app import run_bot  # imported late: the CLI edit path needs no Discord code
 
-    return run_bot(settings, sync_only=command == "sync")
+    return run_bot(settings, sync_only=command == "sync", worker=command == "worker")
 
 
 def check(settings: Settings) -> int:

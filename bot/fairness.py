@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
 J = TypeVar("J")
 
@@ -23,8 +23,15 @@ def user_key(job) -> tuple[tuple[str, int], int]:
     return guild_key(job), job.requester.user_id
 
 
+def key_text(key: Hashable) -> str:
+    """A guild or user key as text, for the round-robin pointer every process shares in storage."""
+    if isinstance(key, tuple):
+        return ":".join(key_text(part) for part in key)
+    return str(key)
+
+
 def fair_order(
-    jobs: Iterable[J], running: Iterable[J] = (), last_started: Mapping[Hashable, int] | None = None
+    jobs: Iterable[J], running: Iterable[J] = (), last_started: Mapping[Hashable, Any] | None = None
 ) -> list[J]:
     """Interleave: a user's k-th queued job comes in round k, a guild's k-th pick in guild round k.
 
@@ -35,8 +42,9 @@ def fair_order(
 
     Within a round, whoever was served longest ago goes first (a rotating round-robin pointer):
     ``last_started`` maps ``user_key(job)`` and ``guild_key(job)`` to an increasing number stamped
-    when one of their jobs started; those never served come first. Then whoever queued first (job
-    ids grow with time).
+    when one of their jobs started (any comparable values; the scheduler uses the claim time stored
+    for every process, then its own counter to break ties); those never served come first. Then
+    whoever queued first (job ids grow with time).
     """
     served = last_started or {}
     running = list(running)
@@ -47,7 +55,7 @@ def fair_order(
     for job in sorted(jobs, key=lambda j: j.id):
         by_guild.setdefault(guild_key(job), {}).setdefault(user_key(job), []).append(job)
 
-    def turn(key: Hashable) -> int:
+    def turn(key: Hashable) -> Any:
         return served.get(key, -1)
 
     picks: list[tuple[int, int, int, J]] = []

@@ -7,7 +7,10 @@ re-delivers finished jobs whose results were never posted.
 How a pass fills the free images (``_fill``):
 
 * Jobs are taken in ``fair_order`` (round-robin across guilds and users, running jobs counted) and
-  start while they fit. Images count, not jobs: a job holds ``images_requested`` of the ``capacity``
+  start while they fit. Across processes the order is the same everywhere: rounds count the jobs
+  running in every process, and "served longest ago" is the claim time each claim stores
+  (``Storage.turns``). Jobs re-queued after their process died go first: they already had their turn.
+  Images count, not jobs: a job holds ``images_requested`` of the ``capacity``
   from its claim until the API has answered (storing, posting and recording the result do not).
 * **Backfilling:** when the next job (the *head*) does not fit, the free images go to the jobs just
   behind it, largest that fits first (best fit, so a 3-image gap takes a 3-image job and the 1-image
@@ -41,14 +44,14 @@ from typing import Protocol
 
 from bot import settlement
 from bot.errors import BotError
-from bot.fairness import fair_order, guild_key, user_key
+from bot.fairness import fair_order, guild_key, key_text, user_key
 from bot.i18n import msg, store_message
 from bot.imaging import load_image_info
 from bot.interactions import answerable
 from bot.models import EditResult, ImageFile, PreparedEdit
 from bot.options import EditOptions
 from bot.service import EditService
-from bot.store import AckedInteraction, Job, JobStatus, OutputImage, Storage
+from bot.store import AckedInteraction, CapacityFull, Job, JobStatus, Lease, OutputImage, Storage
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +61,7 @@ RESTART_FAILURE = msg("job-failed-restart")
 INTERNAL_FAILURE = msg("job-failed-internal")
 DEFAULT_JOB_SECONDS = 15.0  # used for estimates until real durations are known
 QUEUE_VIEW_TTL_S = 1.0  # how long queue positions and estimates are reused while nothing changes
+LEASE_S = 30.0  # a claim holds this long unless the heartbeat (every third of it) renews it
 
 
 class JobNotifier(Protocol):
@@ -92,10 +96,26 @@ class Scheduler:
         backfill: bool = True,
         backfill_patience: float | None = None,
         backfill_slack: float | None = None,
+        owner: str = "local",
+        lease_seconds: float = LEASE_S,
+        poll_seconds: float | None = None,
+        claims: bool = True,
+        global_capacity: int | None = None,
+        answers_interactions: bool = True,
     ) -> None:
         """``backfill=False`` is strict head-of-line order. ``backfill_patience``/``backfill_slack``
         (seconds; None: 1.5 and 0.25 average job durations) bound how long the head of the queue may be
-        passed over, see the module docstring."""
+        passed over, see the module docstring.
+
+        ``owner`` names this process in its claims (``WORKER_ID``): at start-up it takes back the jobs
+        its previous life held. ``lease_seconds``: how long a claim survives without a heartbeat, so how
+        soon another process re-runs a dead one's job. ``poll_seconds``: look at the queue at least this
+        often (other processes submit jobs and free images without waking this one); None: only when
+        woken (one process). ``claims=False``: a gateway that runs no jobs (``RUN_WORKER=false``): it
+        keeps the queue order and positions for ``/queue`` and progress messages, and starts nothing.
+        ``capacity`` is what this process holds at most (``WORKER_MAX_IMAGES``), ``global_capacity``
+        what all processes hold together (``MAX_IMAGES_IN_FLIGHT``; None: ``capacity``), checked by
+        the claim itself."""
         if capacity < 1:
             raise ValueError("capacity must be at least 1")
         self.storage = storage
@@ -123,6 +143,13 @@ class Scheduler:
         self._announcer: asyncio.Task[None] | None = None
         self._announce_again = False
         self._accepting = False
+        self.owner = owner
+        self.lease_seconds = lease_seconds
+        self.poll_seconds = poll_seconds
+        self._heartbeat: asyncio.Task[None] | None = None
+        self.claims = claims
+        self.answers_interactions = answers_interactions
+        self.global_capacity = capacity if global_capacity is None else global_capacity
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -130,16 +157,35 @@ class Scheduler:
         await self.recover()
         self._accepting = True
         self._loop_task = asyncio.create_task(self._loop(), name="scheduler")
+        if self.claims:
+            self._heartbeat = asyncio.create_task(self._heartbeat_loop(), name="scheduler-heartbeat")
         self.wake()
 
     async def recover(self) -> None:
-        """Requeue or fail what a dead process left running; answer the interactions it acknowledged
-        (while their tokens live); re-deliver what it never posted."""
+        """At start-up: requeue or fail what this process's previous life (same ``owner``) held and every
+        job whose lease ran out (with ``claims``); answer the interactions a dead gateway acknowledged,
+        while their tokens live (with ``answers_interactions``: a gateway, never a queue-only worker, which
+        would take a live gateway's not-yet-saved interactions for dead ones); re-deliver what was never
+        posted. The heartbeat later picks up the jobs of other processes that die."""
+        failed_jobs = await self._recover_lost(self.owner, deliver=False) if self.claims else []
+        if self.answers_interactions:
+            # before any delivery: a job whose progress message was never sent gets its original response back
+            await self._notify(self.notifier.restarted, await answerable(self.storage))
+        for failed in failed_jobs:
+            await self._notify(self.notifier.deliver, failed)
+        if not self.claims:
+            return
+        since = datetime.now(UTC) - REDELIVER_WINDOW
+        for job in await self.storage.undelivered_jobs(since):
+            log.info("job %d finished but was never posted; posting it now", job.id)
+            await self._notify(self.notifier.deliver, job)
+
+    async def _recover_lost(self, owner: str | None, *, deliver: bool = True) -> list[Job]:
         failed_jobs = []
-        for job in await self.storage.jobs_with_status(JobStatus.RUNNING):
+        for job in await self.storage.lost_jobs(owner):
             if job.attempts < MAX_ATTEMPTS:
-                log.warning("job %d was running at shutdown; running it again", job.id)
-                await self.storage.requeue_job(job.id)
+                log.warning("job %d was running when its process stopped; running it again", job.id)
+                await self.storage.requeue_lost(job.id, owner)
             else:
                 log.warning("job %d interrupted %d times; failing it with a refund", job.id, job.attempts)
                 failed = await self.storage.fail_job(
@@ -147,14 +193,24 @@ class Scheduler:
                 )
                 if failed is not None:
                     failed_jobs.append(failed)
-        # before any delivery: a job whose progress message was never sent gets its original response back
-        await self._notify(self.notifier.restarted, await answerable(self.storage))
-        for failed in failed_jobs:
-            await self._notify(self.notifier.deliver, failed)
-        since = datetime.now(UTC) - REDELIVER_WINDOW
-        for job in await self.storage.undelivered_jobs(since):
-            log.info("job %d finished but was never posted; posting it now", job.id)
-            await self._notify(self.notifier.deliver, job)
+        if deliver:
+            for failed in failed_jobs:
+                await self._notify(self.notifier.deliver, failed)
+        return failed_jobs
+
+    async def _heartbeat_loop(self) -> None:
+        """Renew this process's leases; re-run the jobs of processes whose leases ran out."""
+        while self._accepting:
+            await asyncio.sleep(self.lease_seconds / 3)
+            try:
+                held = list(self._tasks)
+                kept = await self.storage.renew_leases(self.owner, held, self.lease_seconds)
+                for job_id in set(held) - kept:
+                    log.error("job %d: this process lost its claim (lease expired); it may run twice", job_id)
+                await self._recover_lost(None)
+            except Exception:
+                log.exception("heartbeat failed; trying again")
+            self.wake()
 
     async def stop(self, grace: float) -> None:
         """Stop starting jobs; give running ones ``grace`` seconds, then put them back in the queue.
@@ -163,7 +219,7 @@ class Scheduler:
         while its API call runs is run again by the next process, and Ideogram may bill both calls:
         so the default grace (``SHUTDOWN_GRACE_S``) covers the longest a started job can take."""
         self._accepting = False
-        for task in (self._loop_task, self._announcer):
+        for task in (self._loop_task, self._announcer, self._heartbeat):
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
@@ -256,7 +312,10 @@ class Scheduler:
 
     async def _loop(self) -> None:
         while self._accepting:
-            await self._wake.wait()
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            except TimeoutError:
+                pass
             self._wake.clear()
             try:
                 async with self._fill_lock:
@@ -268,29 +327,43 @@ class Scheduler:
 
     async def _fill(self) -> None:
         now = self._clock()
-        queued = await self.storage.jobs_with_status(JobStatus.QUEUED)
-        active = [*queued, *self._running.values()]
+        listed = await self.storage.jobs_with_status(JobStatus.QUEUED, JobStatus.RUNNING)
+        queued = [job for job in listed if job.status is JobStatus.QUEUED]
+        # Rounds count the jobs running in every process (this one's from memory: the listing may
+        # predate a claim), so the fair order is the same in all of them.
+        running = [*self._running.values()]
+        running += [j for j in listed if j.status is JobStatus.RUNNING and j.id not in self._tasks]
+        active = [*queued, *running]
         keys = {guild_key(j) for j in active} | {user_key(j) for j in active}
         self._last_started = {k: v for k, v in self._last_started.items() if k in keys}  # only the active
-        ordered = fair_order(queued, self._running.values(), self._last_started)
+        # Who was served longest ago: the claim time every process stamps, then this process's order.
+        stamped = await self.storage.turns(sorted(key_text(k) for k in keys))
+        served = {k: (stamped.get(key_text(k), -1), self._last_started.get(k, -1)) for k in keys}
+        # A job a dead process was running already had its turn: it goes first (stable: fair among them).
+        ordered = sorted(fair_order(queued, running, served), key=lambda job: job.attempts == 0)
         ids = {job.id for job in ordered}
         self._blocked_since = {k: v for k, v in self._blocked_since.items() if k in ids}
         self._reserved_until = {k: v for k, v in self._reserved_until.items() if k in ids}
 
-        free = self.capacity - self.images_running
+        # The cap is global: images held by every process's live claims (the claim re-checks it).
+        held = await self.storage.images_in_flight()
+        free = min(self.capacity - self.images_running, self.global_capacity - max(self.images_running, held))
         started: set[int] = set()
         position = 0
-        while position < len(ordered) and free > 0 and self._accepting:  # in order, while they fit
-            job = ordered[position]
-            if self._images_of(job) > free:
-                break
-            if await self._start(job):
-                free -= self._images_of(job)
-                started.add(job.id)
-            position += 1
-        if position < len(ordered) and free > 0 and self.backfill:
-            head = ordered[position]
-            free -= await self._backfill(head, ordered[position + 1 :], free, now, started)
+        try:
+            while position < len(ordered) and free > 0 and self._accepting and self.claims:  # in order, while they fit
+                job = ordered[position]
+                if self._images_of(job) > free:
+                    break
+                if await self._start(job):
+                    free -= self._images_of(job)
+                    started.add(job.id)
+                position += 1
+            if position < len(ordered) and free > 0 and self.backfill and self.claims:
+                head = ordered[position]
+                free -= await self._backfill(head, ordered[position + 1 :], free, now, started)
+        except CapacityFull:  # another process took the images meanwhile: wait for the next pass
+            log.debug("the image cap is full across processes; waiting")
         self._queued = [job for job in ordered if job.id not in started]
         self._view = None
         self._announce()
@@ -321,9 +394,11 @@ class Scheduler:
         return taken
 
     async def _start(self, job: Job) -> bool:
-        claimed = await self.storage.claim_job(job.id)
+        turn_keys = (key_text(guild_key(job)), key_text(user_key(job)))
+        lease = Lease(self.owner, self.lease_seconds, self.global_capacity, turn_keys)
+        claimed = await self.storage.claim_job(job.id, lease)
         if claimed is None:
-            return False  # cancelled in the meantime
+            return False  # cancelled in the meantime, or claimed by another process
         turn = next(self._turns)
         self._last_started[user_key(job)] = self._last_started[guild_key(job)] = turn
         self._blocked_since.pop(job.id, None)
@@ -356,6 +431,7 @@ class Scheduler:
                 result = await self._call_api(job)
                 answered = True
                 self._durations.append(self._clock() - self._started_at[job.id])
+                await self.storage.release_images(job.id)  # for every process's cap, before our own
             finally:
                 self._release(job.id)  # the API has answered: its images are free for the next job
             outputs = await self._store_outputs(result)

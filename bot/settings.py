@@ -7,6 +7,7 @@ operator can fix a bad deployment from the first line of the log.
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,12 +109,26 @@ class Settings:
         spec = limit_spec(name)
         return getattr(self, spec.admin_max) if spec.admin_max else None
 
+    # --- several processes on one database (issue 14) ---------------------------------------------------
+    worker_id: str = ""  # names this process in its job claims; empty: the host name and the run mode
+    run_worker: bool = True  # ``python -m bot`` also runs the queue; false: a gateway only
+    shard_count: int | None = None  # total gateway shards (discord.py's AutoShardedBot); None: not sharded
+    shard_ids: tuple[int, ...] | None = None  # the shards this process runs; None: all of SHARD_COUNT
+    worker_max_images: int | None = None  # images this process holds at most; None: MAX_IMAGES_IN_FLIGHT
+    job_lease_s: float = 30.0  # a dead process's job is re-run this long after its last heartbeat
+    queue_poll_s: float = 1.0  # how often a scheduler looks for jobs other processes queued or freed
+
     @property
     def database_path(self) -> Path:
         """The SQLite file; ``DATABASE_URL`` may be ``sqlite:///path`` or empty."""
         if not self.database_url:
             return self.data_dir / "bot.sqlite3"
         return Path(self.database_url.removeprefix("sqlite:///").removeprefix("sqlite://"))
+
+    def owner(self, mode: str) -> str:
+        """This process's name in job claims: ``WORKER_ID``, else the host name and the run mode (so a
+        gateway and a worker on one host differ; several workers on one host need their own ids)."""
+        return self.worker_id or f"{socket.gethostname()}:{mode}"
 
     @property
     def edit_url(self) -> str:
@@ -196,6 +211,12 @@ class Settings:
             if value not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
                 raise ValueError(raw)
             return value in ("true", "1", "yes", "on")
+
+        def shard_list(raw: str) -> tuple[int, ...]:
+            ids = tuple(int(part) for part in raw.split(",") if part.strip())
+            if not ids or any(i < 0 for i in ids):
+                raise ValueError(raw)
+            return ids
 
         def one_of(*names: str) -> Callable[[str], str]:
             def convert(raw: str) -> str:
@@ -286,9 +307,20 @@ class Settings:
                 for name, default in ADMIN_CEILINGS.items()
             },
             allow_dms=parse("ALLOW_DMS", flag, False, "true or false"),
+            worker_id=get("WORKER_ID") or "",
+            run_worker=parse("RUN_WORKER", flag, True, "true or false"),
+            shard_count=parse("SHARD_COUNT", positive(int, 1, 100_000), None, "a whole number ≥ 1"),
+            shard_ids=parse("SHARD_IDS", shard_list, None, "shard numbers separated by commas, e.g. 0,1"),
+            worker_max_images=parse("WORKER_MAX_IMAGES", positive(int, 1, 64), None, "a whole number from 1 to 64"),
+            job_lease_s=parse("JOB_LEASE_S", positive(float, 1, 3600), 30.0, "seconds from 1 to 3600"),
+            queue_poll_s=parse("QUEUE_POLL_S", positive(float, 0.05, 60), 1.0, "seconds from 0.05 to 60"),
         )
 
     def __post_init__(self) -> None:
+        if self.shard_ids is not None and (
+            self.shard_count is None or any(i >= self.shard_count for i in self.shard_ids)
+        ):
+            raise ConfigError("SHARD_IDS is invalid: it needs SHARD_COUNT, and every id must be below it.")
         scheme = self.database_url.partition(":")[0].lower()
         if self.database_url and scheme not in ("sqlite", "postgresql", "postgres"):
             raise ConfigError("DATABASE_URL is invalid: use sqlite:///path or postgresql://user@host/database.")

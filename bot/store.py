@@ -16,7 +16,11 @@ backend must do *inside one transaction*, and why:
   the ``Settlement`` the core decided (charge, release the rest, move a session head), together: a
   crash between them would bill a job that never finished, or show a head that never succeeded.
 * ``claim_job`` / ``requeue_job`` / ``mark_posted``: a conditional update (from the right state, or
-  once), so two workers cannot both run or both post a job.
+  once), so two workers cannot both run or both post a job. ``claim_job`` with a ``Lease`` that has a
+  capacity also sums the images in flight of every process (running, lease live) in the same
+  transaction, serialised against other claims, so the global cap holds across processes.
+* ``requeue_lost``: only while the job is still lost (its lease expired, or as the start-up of its own
+  owner), so a job another process has just re-claimed is never requeued under it.
 * ``delete_job`` / ``delete_user_history`` / ``cleanup``: only jobs whose status is in
   ``bot.retention.DELETABLE``, checked in the deleting statement (a job claimed a moment ago stays);
   a file is removed only when no row references it, checked so no new reference can slip in between.
@@ -286,6 +290,22 @@ class OpsCounts:
     images_used: int  # reserved + charged since the given time (all users, all servers)
 
 
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """How ``claim_job`` claims for a process sharing the queue: ``owner`` (its ``WORKER_ID``) holds the
+    job for ``seconds`` unless ``renew_leases`` extends it; with ``capacity``, the claim is refused
+    (``CapacityFull``) when the images in flight of every process together would exceed it."""
+
+    owner: str
+    seconds: float
+    capacity: int | None = None
+    turn_keys: tuple[str, ...] = ()  # stamped with the claim time: the shared round-robin pointer
+
+
+class CapacityFull(Exception):
+    """``claim_job`` refused: the images in flight across all processes leave no room for this job."""
+
+
 class FileStore(Protocol):
     """Content-addressed image files: written once under their sha256, never modified."""
 
@@ -311,7 +331,15 @@ class Storage(Protocol):
     ) -> None: ...  # submit_job's limit checks without reserving (raises QuotaExceeded)
     async def get_job(self, job_id: int) -> Job | None: ...
     async def jobs_with_status(self, *statuses: JobStatus, guild_id: int | None = None) -> list[Job]: ...
-    async def claim_job(self, job_id: int) -> Job | None: ...  # queued -> running, attempts += 1
+    # queued -> running, attempts += 1; with a lease: owned, and checked against the global image cap
+    async def claim_job(self, job_id: int, lease: Lease | None = None) -> Job | None: ...
+    async def renew_leases(self, owner: str, job_ids: Sequence[int], seconds: float) -> set[int]: ...  # still held
+    async def release_images(self, job_id: int) -> None: ...  # the API answered: its images leave the cap
+    async def images_in_flight(self) -> int: ...  # held by running jobs with a live lease, all processes
+    # running jobs whose process is gone: lease expired; with ``owner`` also unleased and ``owner``'s own
+    async def lost_jobs(self, owner: str | None = None) -> list[Job]: ...
+    async def turns(self, keys: Sequence[str]) -> dict[str, int]: ...  # when each key was last claimed for
+    async def requeue_lost(self, job_id: int, owner: str | None = None) -> Job | None: ...  # only if still lost
     async def requeue_job(self, job_id: int, *, keep_attempt: bool = True) -> Job | None: ...  # running -> queued
     # The three below apply the core's ``Settlement`` (``bot.settlement``) with the status change.
     async def complete_job(self, job_id: int, outputs: Sequence[OutputImage], settlement: Settlement) -> Job: ...

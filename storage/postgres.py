@@ -54,6 +54,7 @@ from bot.settlement import payer_of
 from bot.store import (
     AckedInteraction,
     AuditEntry,
+    CapacityFull,
     CleanupReport,
     Draft,
     EffectiveLimits,
@@ -61,6 +62,7 @@ from bot.store import (
     Job,
     JobImage,
     JobStatus,
+    Lease,
     NewDraft,
     NewJob,
     OpsCounts,
@@ -230,6 +232,22 @@ _CLAIM = _jobs_changed_by(
     "UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = $2"
     " WHERE id = $1 AND status = 'queued' RETURNING *"
 )
+
+_CLAIM_LEASED = _jobs_changed_by(
+    "UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = $2, lease_owner = $3,"
+    " lease_until = $4, images_in_flight = $5 WHERE id = $1 AND status = 'queued' RETURNING *"
+)
+_IMAGES_IN_FLIGHT = (
+    "SELECT COALESCE(SUM(images_in_flight), 0)::int FROM jobs WHERE status = 'running' AND lease_until >= $1"
+)
+_CLAIM_LOCK = lock_key("claims", "images-in-flight")
+
+
+def _lost_where(alias: str, with_owner: bool, first: int = 1) -> str:
+    if not with_owner:
+        return f"{alias}lease_until < ${first}"
+    return f"({alias}lease_until IS NULL OR {alias}lease_until < ${first} OR {alias}lease_owner = ${first + 1})"
+
 
 _INSERT_OUTPUT = (
     "INSERT INTO job_images (job_id, kind, idx, sha, seed, is_safe, prompt_used, resolution, width, height, mime)"
@@ -412,17 +430,99 @@ class PostgresStorage:
         where = "WHERE j.status = ANY($1::text[]) AND j.guild_id = $2 ORDER BY j.id"
         return await self._fetch_jobs(where, names, guild_id)
 
-    async def claim_job(self, job_id: int) -> Job | None:
-        """queued → running, attempts + 1, in one statement. None if the job is not queued."""
+    async def claim_job(self, job_id: int, lease: Lease | None = None) -> Job | None:
+        """queued → running, attempts + 1. None if the job is not queued (e.g. just cancelled).
+
+        With ``lease``: owned by ``lease.owner`` until ``lease.seconds`` from now; with a capacity, one
+        transaction takes the claim advisory lock (so claims of every process are serial), sums the
+        images in flight and refuses with ``CapacityFull`` if this job does not fit, else claims. The
+        job row is locked ``FOR UPDATE SKIP LOCKED``: a row another transaction is cancelling or
+        claiming right now is skipped (None), never waited for."""
+        now_ms = self._now_ms()
+        if lease is None:
+            async with self._conn() as conn:
+                row = await conn.fetchrow(_CLAIM, job_id, now_ms)
+            return None if row is None else common.job_from_row(row)
+        async with self._tx() as conn:
+            if lease.capacity is not None:
+                await _lock(conn, [_CLAIM_LOCK])
+            requested = await conn.fetchval(
+                "SELECT images_requested FROM jobs WHERE id = $1 AND status = 'queued' FOR UPDATE SKIP LOCKED", job_id
+            )
+            if requested is None:
+                return None
+            images = requested if lease.capacity is None else min(requested, lease.capacity)
+            if lease.capacity is not None:
+                held = await conn.fetchval(_IMAGES_IN_FLIGHT, now_ms)
+                if held and held + images > lease.capacity:
+                    raise CapacityFull(f"{held} of {lease.capacity} images in flight")
+            until = now_ms + round(lease.seconds * 1000)
+            row = await conn.fetchrow(_CLAIM_LEASED, job_id, now_ms, lease.owner, until, images)
+            if row is not None and lease.turn_keys:
+                await conn.execute(
+                    "INSERT INTO fair_turns (key, turn) SELECT unnest($1::text[]), $2"
+                    " ON CONFLICT (key) DO UPDATE SET turn = GREATEST(fair_turns.turn, excluded.turn)",
+                    sorted(set(lease.turn_keys)),
+                    now_ms,
+                )
+        return None if row is None else common.job_from_row(row)
+
+    async def renew_leases(self, owner: str, job_ids: Sequence[int], seconds: float) -> set[int]:
+        """The heartbeat: extend ``owner``'s leases on these running jobs; returns those it still holds."""
+        if not job_ids:
+            return set()
+        until = self._now_ms() + round(seconds * 1000)
         async with self._conn() as conn:
-            row = await conn.fetchrow(_CLAIM, job_id, self._now_ms())
+            rows = await conn.fetch(
+                "UPDATE jobs SET lease_until = $1 WHERE id = ANY($2::bigint[]) AND status = 'running'"
+                " AND lease_owner = $3 RETURNING id",
+                until,
+                list(job_ids),
+                owner,
+            )
+        return {row["id"] for row in rows}
+
+    async def release_images(self, job_id: int) -> None:
+        async with self._conn() as conn:
+            await conn.execute("UPDATE jobs SET images_in_flight = 0 WHERE id = $1", job_id)
+
+    async def images_in_flight(self) -> int:
+        async with self._conn() as conn:
+            return await conn.fetchval(_IMAGES_IN_FLIGHT, self._now_ms())
+
+    async def turns(self, keys: Sequence[str]) -> dict[str, int]:
+        """When each round-robin key was last stamped by a claim (epoch ms); absent: never."""
+        if not keys:
+            return {}
+        async with self._conn() as conn:
+            rows = await conn.fetch("SELECT key, turn FROM fair_turns WHERE key = ANY($1::text[])", list(keys))
+        return {row["key"]: row["turn"] for row in rows}
+
+    async def lost_jobs(self, owner: str | None = None) -> list[Job]:
+        """Running jobs whose lease has expired; with ``owner`` (a process starting up) also unleased ones
+        and ``owner``'s own from its previous life."""
+        where = _lost_where("j.", owner is not None)
+        params = (self._now_ms(),) if owner is None else (self._now_ms(), owner)
+        return await self._fetch_jobs(f"WHERE j.status = 'running' AND {where} ORDER BY j.id", *params)
+
+    async def requeue_lost(self, job_id: int, owner: str | None = None) -> Job | None:
+        """running → queued (attempt kept) only if the job is still lost, as ``lost_jobs`` says."""
+        where = _lost_where("", owner is not None, first=2)
+        sql = _jobs_changed_by(
+            "UPDATE jobs SET status = 'queued', started_at = NULL, lease_owner = NULL, lease_until = NULL,"
+            f" images_in_flight = 0 WHERE id = $1 AND status = 'running' AND {where} RETURNING *"
+        )
+        params = (self._now_ms(),) if owner is None else (self._now_ms(), owner)
+        async with self._conn() as conn:
+            row = await conn.fetchrow(sql, job_id, *params)
         return None if row is None else common.job_from_row(row)
 
     async def requeue_job(self, job_id: int, *, keep_attempt: bool = True) -> Job | None:
         """running → queued; ``keep_attempt=False`` gives the attempt back (a clean shutdown)."""
         attempts = "attempts" if keep_attempt else "GREATEST(attempts - 1, 0)"
         sql = _jobs_changed_by(
-            f"UPDATE jobs SET status = 'queued', started_at = NULL, attempts = {attempts}"
+            "UPDATE jobs SET status = 'queued', started_at = NULL, lease_owner = NULL, lease_until = NULL,"
+            f" images_in_flight = 0, attempts = {attempts}"
             " WHERE id = $1 AND status = 'running' RETURNING *"
         )
         async with self._conn() as conn:

@@ -59,6 +59,7 @@ from bot.settlement import payer_of
 from bot.store import (
     AckedInteraction,
     AuditEntry,
+    CapacityFull,
     CleanupReport,
     Draft,
     EffectiveLimits,
@@ -66,6 +67,7 @@ from bot.store import (
     Job,
     JobImage,
     JobStatus,
+    Lease,
     NewDraft,
     NewJob,
     OpsCounts,
@@ -370,13 +372,48 @@ class SqliteStorage:
             params.append(guild_id)
         return await self._read(_fetch_jobs, f"WHERE {where} ORDER BY j.id", params)
 
-    async def claim_job(self, job_id: int) -> Job | None:
+    async def claim_job(self, job_id: int, lease: Lease | None = None) -> Job | None:
         """queued → running, attempts + 1. None if the job is not queued (e.g. just cancelled).
+
+        With ``lease``: owned by ``lease.owner`` until ``lease.seconds`` from now, and, if it has a
+        capacity, refused with ``CapacityFull`` when the images in flight (every process) leave no room.
+        The single writer makes the check and the claim one serial step.
 
         Not fsynced on its own: if a power cut loses it the job is simply queued again, which is what
         restart recovery does with a running job anyway (a process crash never loses it).
         """
-        return await self._write(_transition, job_id, _CLAIM, (self._now_ms(),), durable=False)
+        return await self._write(_claim, job_id, lease, self._now_ms(), durable=False)
+
+    async def renew_leases(self, owner: str, job_ids: Sequence[int], seconds: float) -> set[int]:
+        """The heartbeat: extend ``owner``'s leases on these running jobs; returns those it still holds."""
+        if not job_ids:
+            return set()
+        return await self._write(_renew, owner, tuple(job_ids), self._now_ms() + round(seconds * 1000), durable=False)
+
+    async def release_images(self, job_id: int) -> None:
+        await self._write(_release_images, job_id, durable=False)
+
+    async def images_in_flight(self) -> int:
+        return await self._read(_images_in_flight, self._now_ms())
+
+    async def turns(self, keys: Sequence[str]) -> dict[str, int]:
+        """When each round-robin key was last stamped by a claim (epoch ms); absent: never."""
+        if not keys:
+            return {}
+        sql = f"SELECT key, turn FROM fair_turns WHERE key IN ({_marks(keys)})"
+        return dict(await self._read(lambda conn: conn.execute(sql, tuple(keys)).fetchall()))
+
+    async def lost_jobs(self, owner: str | None = None) -> list[Job]:
+        """Running jobs whose lease has expired; with ``owner`` (a process starting up) also unleased ones
+        and ``owner``'s own from its previous life."""
+        where, params = _lost_where(owner, self._now_ms())
+        return await self._read(_fetch_jobs, f"WHERE j.status = 'running' AND {where} ORDER BY j.id", params)
+
+    async def requeue_lost(self, job_id: int, owner: str | None = None) -> Job | None:
+        """running → queued (attempt kept) only if the job is still lost, as ``lost_jobs`` says."""
+        where, params = _lost_where(owner, self._now_ms(), alias="")
+        sql = f"{_REQUEUE} AND {where}"
+        return await self._write(_requeue_lost, job_id, sql, params, durable=False)
 
     async def requeue_job(self, job_id: int, *, keep_attempt: bool = True) -> Job | None:
         """running → queued (shutdown, restart recovery). The reservation stays. Not fsynced (as claim).
@@ -797,11 +834,70 @@ def _submit(
 _CLAIM = (
     "UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = ? WHERE id = ? AND status = 'queued'"
 )
-_REQUEUE = "UPDATE jobs SET status = 'queued', started_at = NULL WHERE id = ? AND status = 'running'"
-_REQUEUE_RETURNING_ATTEMPT = (
-    "UPDATE jobs SET status = 'queued', started_at = NULL,"
-    " attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END WHERE id = ? AND status = 'running'"
+_CLAIM_LEASED = (
+    "UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = ?, lease_owner = ?, lease_until = ?,"
+    " images_in_flight = ? WHERE id = ? AND status = 'queued'"
 )
+_REQUEUE = (
+    "UPDATE jobs SET status = 'queued', started_at = NULL, lease_owner = NULL, lease_until = NULL, images_in_flight = 0"
+    " WHERE id = ? AND status = 'running'"
+)
+_REQUEUE_RETURNING_ATTEMPT = (
+    "UPDATE jobs SET status = 'queued', started_at = NULL, lease_owner = NULL, lease_until = NULL,"
+    " images_in_flight = 0, attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END"
+    " WHERE id = ? AND status = 'running'"
+)
+
+
+def _lost_where(owner: str | None, now_ms: int, alias: str = "j.") -> tuple[str, list[Any]]:
+    if owner is None:
+        return f"{alias}lease_until < ?", [now_ms]
+    return f"({alias}lease_until IS NULL OR {alias}lease_until < ? OR {alias}lease_owner = ?)", [now_ms, owner]
+
+
+def _claim(conn: sqlite3.Connection, job_id: int, lease: Lease | None, now_ms: int) -> Job | None:
+    if lease is None:
+        return _transition(conn, job_id, _CLAIM, (now_ms,))
+    row = conn.execute("SELECT images_requested FROM jobs WHERE id = ? AND status = 'queued'", (job_id,)).fetchone()
+    if row is None:
+        return None
+    images = row[0] if lease.capacity is None else min(row[0], lease.capacity)
+    if lease.capacity is not None:
+        held = _images_in_flight(conn, now_ms)
+        if held and held + images > lease.capacity:
+            raise CapacityFull(f"{held} of {lease.capacity} images in flight")
+    params = (now_ms, lease.owner, now_ms + round(lease.seconds * 1000), images)
+    claimed = _transition(conn, job_id, _CLAIM_LEASED, params)
+    if claimed is not None and lease.turn_keys:
+        conn.executemany(
+            "INSERT INTO fair_turns (key, turn) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET turn = max(turn, excluded.turn)",
+            [(key, now_ms) for key in lease.turn_keys],
+        )
+    return claimed
+
+
+def _images_in_flight(conn: sqlite3.Connection, now_ms: int) -> int:
+    sql = "SELECT COALESCE(SUM(images_in_flight), 0) FROM jobs WHERE status = 'running' AND lease_until >= ?"
+    return conn.execute(sql, (now_ms,)).fetchone()[0]
+
+
+def _renew(conn: sqlite3.Connection, owner: str, job_ids: tuple[int, ...], until_ms: int) -> set[int]:
+    sql = (
+        f"UPDATE jobs SET lease_until = ? WHERE id IN ({_marks(job_ids)}) AND status = 'running'"
+        " AND lease_owner = ? RETURNING id"
+    )
+    return {row[0] for row in conn.execute(sql, (until_ms, *job_ids, owner)).fetchall()}
+
+
+def _release_images(conn: sqlite3.Connection, job_id: int) -> None:
+    conn.execute("UPDATE jobs SET images_in_flight = 0 WHERE id = ?", (job_id,))
+
+
+def _requeue_lost(conn: sqlite3.Connection, job_id: int, sql: str, params: list[Any]) -> Job | None:
+    if conn.execute(sql, (job_id, *params)).rowcount != 1:
+        return None
+    return _get_job(conn, job_id)
 
 
 def _transition(conn: sqlite3.Connection, job_id: int, sql: str, params: tuple[Any, ...]) -> Job | None:

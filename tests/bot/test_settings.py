@@ -109,3 +109,54 @@ def test_retry_maybe_billed_is_an_opt_in(raw: str, expected: bool) -> None:
     assert Settings.from_mapping({"IDEOGRAM_RETRY_MAYBE_BILLED": raw}).ideogram_retry_maybe_billed is expected
     with pytest.raises(ConfigError, match="IDEOGRAM_RETRY_MAYBE_BILLED is invalid: expected true or false"):
         Settings.from_mapping({"IDEOGRAM_RETRY_MAYBE_BILLED": "maybe"})
+
+
+def test_several_processes_settings() -> None:
+    s = Settings.from_mapping(
+        {"RUN_WORKER": "false", "WORKER_ID": "w7", "SHARD_COUNT": "4", "SHARD_IDS": "1, 3", "WORKER_MAX_IMAGES": "2"}
+    )
+    assert (s.run_worker, s.owner("worker"), s.shard_count, s.shard_ids, s.worker_max_images) == (
+        False,
+        "w7",
+        4,
+        (1, 3),
+        2,
+    )
+    default = Settings.from_mapping({})
+    assert default.run_worker and default.shard_count is None and default.job_lease_s == 30.0
+    assert default.owner("gateway") != default.owner("worker")  # a gateway and a worker on one host differ
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"SHARD_IDS": "0"}, "SHARD_IDS is invalid: it needs SHARD_COUNT, and every id must be below it."),
+        (
+            {"SHARD_COUNT": "2", "SHARD_IDS": "2"},
+            "SHARD_IDS is invalid: it needs SHARD_COUNT, and every id must be below it.",
+        ),
+        (
+            {"SHARD_COUNT": "2", "SHARD_IDS": "a"},
+            "SHARD_IDS is invalid: expected shard numbers separated by commas, e.g. 0,1.",
+        ),
+        ({"RUN_WORKER": "maybe"}, "RUN_WORKER is invalid: expected true or false."),
+    ],
+)
+def test_invalid_process_settings(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        Settings.from_mapping(env)
+    assert info.value.user_message == message
+
+
+def test_shards_build_the_sharded_client() -> None:
+    import discord
+
+    from bot.app import RunMode, build_bot
+
+    sharded = build_bot(Settings.from_mapping({"SHARD_COUNT": "4", "SHARD_IDS": "2,3"}))
+    assert isinstance(sharded, discord.AutoShardedClient)
+    assert (sharded.shard_count, tuple(sharded.shard_ids)) == (4, (2, 3))
+    plain = build_bot(Settings.from_mapping({"SHARD_COUNT": "4"}), mode=RunMode.WORKER)
+    assert not isinstance(plain, discord.AutoShardedClient)  # a worker has no gateway to shard
+    assert plain.runs_queue
+    assert not build_bot(Settings.from_mapping({"RUN_WORKER": "false"})).runs_queue

@@ -30,7 +30,9 @@ from tests.storage_support import Clock, make_storage
 T = TypeVar("T")
 BACKENDS = ["sqlite", "postgres"]
 DEFAULT_TEST_DATABASE_URL = "postgresql://127.0.0.1:5432/test"
-TABLES = "jobs, job_images, usage_ledger, guild_settings, role_limits, audit_log, sessions, drafts, interactions"
+TABLES = (
+    "jobs, job_images, usage_ledger, guild_settings, role_limits, audit_log, sessions, drafts, interactions, fair_turns"
+)
 
 MakeBackend = Callable[..., Storage]
 
