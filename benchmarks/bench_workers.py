@@ -67,6 +67,7 @@ async def level(workers: int, jobs: int, per_worker: int, root: Path) -> float:
                 "MAX_IMAGES_IN_FLIGHT": str(CAP),
                 "WORKER_MAX_IMAGES": str(per_worker),
                 "QUEUE_POLL_S": "0.2",
+                "WEB_PORT": "0",  # every process runs its health/metrics server: any free port
                 "LOG_LEVEL": "WARNING",
             }
             logs = []

@@ -137,6 +137,9 @@ class InpaintBot(commands.Bot):
         self.editor = EditorService(self.settings, self.storage, self.jobs, LinkSigner(load_secret(self.settings)))
         if self.mode is RunMode.WORKER:  # no gateway: no commands, buttons or editor to serve
             await self.scheduler.start()
+            # health (database + the image API instead of a gateway) and metrics of this process
+            self.web = ops_server(self.settings, self.storage, lambda: self.ideogram.slots.in_use)
+            await self.web.start()
             log.info("worker %s running the queue", self.scheduler.owner)
             return
         for extension in EXTENSIONS:
