@@ -25,6 +25,7 @@ from bot.history import HistoryService
 from bot.ideogram import IdeogramClient
 from bot.jobs import JobService
 from bot.limits_service import LimitsService
+from bot.memory import MemoryBudget
 from bot.queue_service import QueueService
 from bot.retention import retention_loop
 from bot.scheduler import Scheduler
@@ -91,7 +92,8 @@ class InpaintBot(commands.Bot):
         self.storage = open_storage(self.settings)
         await self.storage.open()
         self.ideogram = IdeogramClient(self.settings)
-        self.edits = EditService(self.settings, self.ideogram)
+        self.memory = MemoryBudget.from_megabytes(self.settings.memory_budget_mb)  # preparations and re-encodes
+        self.edits = EditService(self.settings, self.ideogram, self.memory)
         self.notifier = DiscordNotifier(self)
         self.scheduler = Scheduler(self.storage, self.edits, self.notifier, capacity=self.settings.max_images_in_flight)
         self.jobs = JobService(self.settings, self.storage, self.edits, self.scheduler)

@@ -30,6 +30,7 @@ import io
 from collections import deque
 from collections.abc import Callable
 from enum import Enum
+from pathlib import Path
 from typing import Self
 
 MB = 1024 * 1024
@@ -53,8 +54,9 @@ def decoded_bytes(width: int, height: int, bands: int, *, bytes_per_sample: int 
     return width * height * bands * bytes_per_sample
 
 
-def preparation_weight(data: bytes) -> int:
-    """What preparing ``data`` will hold at its peak, from the header alone (no pixels decoded).
+def preparation_weight(data: bytes | Path) -> int:
+    """What preparing ``data`` (the bytes, or a file) will hold at its peak, from the header alone
+    (no pixels decoded; from a file, only the header is read).
 
     Bands are at least 3 (4 with transparency): every image is converted to RGB(A) for the API, so a
     palette or grey image costs as much as its conversion. Unreadable headers weigh 0 (decoding refuses them at once,
@@ -62,7 +64,7 @@ def preparation_weight(data: bytes) -> int:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(io.BytesIO(data)) as im:  # lazy: reads the header only
+        with Image.open(io.BytesIO(data) if isinstance(data, bytes) else data) as im:  # lazy: the header only
             width, height = im.size
             alpha = "A" in im.getbands() or "transparency" in im.info
             bands = max(4 if alpha else 3, len(im.getbands()))  # CMYK decodes to 4

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+import aiohttp
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -15,7 +20,7 @@ from bot.errors import InputError, MaskMissing
 from bot.imaging import parse_box
 from bot.models import MaskSpec, Region, check_area_choice
 from bot.options import EditOptions, MagicPrompt, RenderingSpeed, StyleType
-from bot.store import JobAction
+from bot.store import JobAction, TooLarge
 from cogs.common import (
     actor_of,
     bot_of,
@@ -77,14 +82,50 @@ async def download(attachment: discord.Attachment, what: str) -> bytes:
         raise InputError(f"Discord would not give me the {what} ({exc.status}); upload it again.") from None
 
 
+DOWNLOAD_CHUNK = 256 * 1024
+
+
+def _too_large(size: float, what: str) -> InputError:
+    return InputError(
+        f"The {what} is {size / 1_048_576:.1f} MB; the limit is "
+        f"{limits.MAX_INPUT_BYTES // 1_048_576} MB. Save it smaller (e.g. as JPEG) and try again."
+    )
+
+
 class EditCog(commands.Cog):
     def __init__(self, bot: InpaintBot) -> None:
         self.bot = bot
         self.menu = app_commands.ContextMenu(name="Edit image", callback=self.edit_image_menu)
         bot.tree.add_command(self.menu)
+        self._downloads: aiohttp.ClientSession | None = None
 
     async def cog_unload(self) -> None:
         self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
+        if self._downloads is not None:
+            await self._downloads.close()
+
+    @asynccontextmanager
+    async def streamed(self, attachment: discord.Attachment, what: str) -> AsyncIterator[Path]:
+        """Download an attachment to a temporary file chunk by chunk (never whole in memory while it
+        waits for preparation), removed when the block ends. The size was checked from the metadata
+        first, and the stream is cut off past the limit should Discord send more."""
+        check_size(attachment, what)
+        if self._downloads is None:
+            self._downloads = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120))
+        try:
+            async with self._downloads.get(attachment.url) as response:
+                if response.status != 200:
+                    raise InputError(f"Discord would not give me the {what} ({response.status}); upload it again.")
+                chunks = response.content.iter_chunked(DOWNLOAD_CHUNK)
+                path = await self.bot.jobs.stage(chunks, max_bytes=limits.MAX_INPUT_BYTES)
+        except TooLarge:
+            raise _too_large(limits.MAX_INPUT_BYTES + 1, what) from None
+        except (aiohttp.ClientError, TimeoutError):
+            raise InputError(f"Discord would not give me the {what}; upload it again.") from None
+        try:
+            yield path
+        finally:
+            await self.bot.jobs.unstage(path)
 
     @app_commands.command(name="edit", description="Change part of an image with a prompt")
     @app_commands.describe(
@@ -149,25 +190,27 @@ class EditCog(commands.Cog):
                 "Attach the image to edit with the `image` option (inside an editing-session thread, "
                 "the session's current head is used)."
             )
-        await self.bot.jobs.precheck(origin, options.num_images)  # refuse over-limit before downloading
-        spec = MaskSpec(
-            mask=await download(mask, "mask") if mask is not None else None,
-            invert=invert_mask,
-            region=Region(region.value) if region else None,
-            box=area_box,
-        )
-        if image is None:
-            assert session is not None
-            given = spec.mask is not None or spec.region is not None or spec.box is not None
-            submitted = await self.bot.sessions.edit_head(session, origin, prompt, options, spec if given else None)
-        else:
-            data = await download(image, "image")
-            try:
-                submitted = await self.bot.jobs.submit(origin, data, spec, prompt, options)
-            except MaskMissing:  # mask editor hook (issue 12): the link, or MASK_HELP + how to enable it
-                await offer_editor(interaction, origin, data, prompt, options, MASK_HELP)
-                return
-        await self.bot.notifier.track(submitted.job, interaction, submitted.prepared)
+        # refuse over-limit before downloading; this edit counts as active while it is prepared
+        async with self.bot.jobs.preparing(origin, options.num_images):
+            spec = MaskSpec(
+                mask=await download(mask, "mask") if mask is not None else None,
+                invert=invert_mask,
+                region=Region(region.value) if region else None,
+                box=area_box,
+            )
+            if image is None:
+                assert session is not None
+                given = spec.mask is not None or spec.region is not None or spec.box is not None
+                submitted = await self.bot.sessions.edit_head(session, origin, prompt, options, spec if given else None)
+            else:
+                async with self.streamed(image, "image") as path:
+                    try:
+                        submitted = await self.bot.jobs.submit_stored(origin, path, spec, prompt, options)
+                    except MaskMissing:  # mask editor hook (issue 12): the link, or MASK_HELP + how to enable it
+                        data = await asyncio.to_thread(path.read_bytes)
+                        await offer_editor(interaction, origin, data, prompt, options, MASK_HELP)
+                        return
+        await self.bot.notifier.track(submitted.job, interaction, submitted.prepared, preview=submitted.preview)
 
     async def edit_image_menu(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """Opens a form at once (a modal must be the first answer, so nothing is fetched first)."""
