@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -17,6 +18,7 @@ from discord.ext import commands
 
 from bot import limits
 from bot.errors import InputError, MaskMissing
+from bot.i18n import msg
 from bot.imaging import parse_box
 from bot.models import MaskSpec, Region, check_area_choice
 from bot.options import EditOptions, MagicPrompt, RenderingSpeed, StyleType
@@ -34,6 +36,7 @@ from cogs.common import (
 from cogs.editor import offer_editor
 from cogs.forms import Field, build_form, form_handler
 from cogs.render import MASK_HELP
+from cogs.text import public_locale, render
 
 if TYPE_CHECKING:
     from bot.app import InpaintBot
@@ -90,6 +93,31 @@ def _too_large(size: float, what: str) -> InputError:
         f"The {what} is {size / 1_048_576:.1f} MB; the limit is "
         f"{limits.MAX_INPUT_BYTES // 1_048_576} MB. Save it smaller (e.g. as JPEG) and try again."
     )
+
+
+class MemoryWait:
+    """Shows "waiting for memory, position N" in the deferred response while a preparation waits for
+    the memory budget (nothing is shown when it is admitted at once). ``settle`` before the progress
+    message replaces it, so a late position update never overwrites the progress."""
+
+    EVERY_S = 5.0  # a burst moves every waiting position at each admission: one edit per 5 s at most
+
+    def __init__(self, interaction: discord.Interaction) -> None:
+        self.interaction = interaction
+        self._task: asyncio.Task[object] | None = None
+        self._shown_at = -self.EVERY_S
+
+    def show(self, position: int) -> None:
+        now = time.monotonic()
+        if now - self._shown_at < self.EVERY_S or (self._task is not None and not self._task.done()):
+            return
+        self._shown_at = now
+        content = render(msg("progress-memory", position=position), public_locale(self.interaction))
+        self._task = asyncio.ensure_future(self.interaction.edit_original_response(content=content))
+
+    async def settle(self) -> None:
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
 
 
 class EditCog(commands.Cog):
@@ -205,7 +233,13 @@ class EditCog(commands.Cog):
             else:
                 async with self.streamed(image, "image") as path:
                     try:
-                        submitted = await self.bot.jobs.submit_stored(origin, path, spec, prompt, options)
+                        waiting = MemoryWait(interaction)
+                        try:
+                            submitted = await self.bot.jobs.submit_stored(
+                                origin, path, spec, prompt, options, on_position=waiting.show
+                            )
+                        finally:
+                            await waiting.settle()
                     except MaskMissing:  # mask editor hook (issue 12): the link, or MASK_HELP + how to enable it
                         data = await asyncio.to_thread(path.read_bytes)
                         await offer_editor(interaction, origin, data, prompt, options, MASK_HELP)

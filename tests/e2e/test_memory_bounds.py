@@ -49,9 +49,10 @@ async def test_the_budget_admits_preparations_by_weight_and_queues_the_rest(tmp_
         assert 3 * weight <= budget.capacity < 4 * weight
         blocker = budget.request(budget.capacity)  # all memory taken: every preparation must wait
         await blocker.wait()
-        for n in range(4):
-            await world.edit(f"edit {n}", image=image, **TOP)
+        inters = [await world.edit(f"edit {n}", image=image, **TOP) for n in range(4)]
         await until(lambda: budget.waiting == 4, "four preparations waiting for memory")
+        shown = [await reply(world, inter, "Waiting for memory") for inter in inters]
+        assert {text_of(m).split("position ")[1][0] for m in shown} == {"1", "2", "3", "4"}
         assert len(world.sim.cdn_requests) == 4  # downloaded (to disk) while they wait
         blocker.release()
         assert (budget.holders, budget.waiting) == (3, 1)  # admitted by weight, in arrival order
