@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.imaging import fit_for_upload_async, preview_async
+from bot.imaging import fit_file_for_upload_async, preview_async
 from bot.models import ImageFile, PreparedEdit
 from bot.store import Job, JobStatus
 from cogs import render
@@ -263,13 +263,9 @@ class DiscordNotifier:
                 files.append(discord.File(open(path, "rb"), filename=name))  # noqa: ASYNC230 (opening is quick)
                 largest = max(largest, size)
                 continue
-            data = await self.bot.jobs.image(image.sha)
-            fitted = await fit_for_upload_async(  # re-encoding waits for its weight in the memory budget
-                ImageFile(data, image.mime or "image/png", image.width or 0, image.height or 0),
-                limit,
-                memory=self.bot.memory,
+            fitted = await fit_file_for_upload_async(  # waits for its weight in the budget, then reads
+                path, image.mime or "image/png", image.width or 0, image.height or 0, limit, memory=self.bot.memory
             )
-            del data
             name = f"edit-{job.id}-{image.index + 1}.{fitted.extension}"
             files.append(discord.File(io.BytesIO(fitted.data), filename=name))
             largest = max(largest, len(fitted.data))

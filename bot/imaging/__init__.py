@@ -12,6 +12,7 @@ from .fit import fit_for_upload, thumbnail
 from .mask import box_mask, parse_box, region_mask, validate_box
 from .pipeline import (
     Prepared,
+    fit_file_for_upload_async,
     fit_for_upload_async,
     prepare_edit,
     prepare_edit_file,
@@ -25,6 +26,7 @@ from .preview import preview
 __all__ = [
     "Prepared",
     "box_mask",
+    "fit_file_for_upload_async",
     "fit_for_upload",
     "fit_for_upload_async",
     "load_image_info",

@@ -42,6 +42,7 @@ from .preview import preview
 
 __all__ = [
     "Prepared",
+    "fit_file_for_upload_async",
     "fit_for_upload_async",
     "load_image_info",
     "prepare_edit",
@@ -165,6 +166,23 @@ async def fit_for_upload_async(image: ImageFile, max_bytes: int, *, memory: Memo
         return await run_pillow(fit_for_upload, image, max_bytes)
     async with memory.request(preparation_weight(image.data)):
         return await run_pillow(fit_for_upload, image, max_bytes)
+
+
+def _fit_file(path: Path, mime: str, width: int, height: int, max_bytes: int) -> ImageFile:
+    return fit_for_upload(ImageFile(path.read_bytes(), mime, width, height), max_bytes)
+
+
+async def fit_file_for_upload_async(
+    path: Path, mime: str, width: int, height: int, max_bytes: int, *, memory: MemoryBudget | None = None
+) -> ImageFile:
+    """``fit_for_upload_async`` for a stored result too large to upload as it is: weighed from its
+    header, and only read (in the Pillow pool) once the budget admits it, so results waiting to be
+    re-encoded hold no memory."""
+    if memory is None:
+        return await run_pillow(_fit_file, path, mime, width, height, max_bytes)
+    weight = await asyncio.to_thread(preparation_weight, path)
+    async with memory.request(weight):
+        return await run_pillow(_fit_file, path, mime, width, height, max_bytes)
 
 
 async def preview_async(prepared: PreparedEdit) -> ImageFile:
