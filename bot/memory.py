@@ -204,3 +204,25 @@ class MemoryTicket:
 
     def __repr__(self) -> str:
         return f"<MemoryTicket {self.weight / MB:.1f} MB {self.state.value} position={self.position}>"
+
+
+def release_freed_memory_promptly() -> bool:
+    """On glibc, keep large image buffers out of the malloc arenas so freeing them returns the memory.
+
+    glibc raises its mmap threshold each time a large mmapped block is freed (up to 32 MB), so after the
+    first few images every decoded buffer comes from per-thread arenas that fragment and never shrink:
+    the process keeps its high-water mark long after the work is done, and a burst piles up several.
+    A fixed 1 MB threshold (large buffers are always mmapped, and unmapped when freed) and at most two
+    arenas keep the RSS near what is actually in use. False where this is not glibc (nothing to do)."""
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # musl, or no libc by that name
+        return False
+    m_mmap_threshold, m_arena_max = -3, -8  # <malloc.h>
+    return bool(mallopt(m_mmap_threshold, 1 << 20)) and bool(mallopt(m_arena_max, 2))
