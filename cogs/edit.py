@@ -301,21 +301,24 @@ async def submit_context_edit(interaction: discord.Interaction, match: re.Match[
     images = [a for a in message.attachments if is_image(a)]
     if index >= len(images):
         raise InputError(f"That message has images 1 to {len(images)}.")
-    data = await download(images[index], "image")
-    try:
-        submitted = await bot.jobs.submit(origin, data, spec or MaskSpec(), prompt, EditOptions())
-    except MaskMissing:  # mask editor hook (issue 12): the link, or this advice + how to enable it
-        await offer_editor(
-            interaction,
-            origin,
-            data,
-            prompt,
-            EditOptions(),
-            "That image has no transparent area, so say which part to change in the **Area** field: "
-            "top, bottom, left, right, center, border, or a box like `10,10,60,60` (percent).",
-        )
-        return
-    await bot.notifier.track(submitted.job, interaction, submitted.prepared)
+    options = EditOptions()
+    cog = bot.get_cog(EditCog.__cog_name__)
+    assert isinstance(cog, EditCog)
+    async with bot.jobs.preparing(origin, options.num_images), cog.streamed(images[index], "image") as path:
+        try:
+            submitted = await bot.jobs.submit_stored(origin, path, spec or MaskSpec(), prompt, options)
+        except MaskMissing:  # mask editor hook (issue 12): the link, or this advice + how to enable it
+            await offer_editor(
+                interaction,
+                origin,
+                await asyncio.to_thread(path.read_bytes),
+                prompt,
+                options,
+                "That image has no transparent area, so say which part to change in the **Area** field: "
+                "top, bottom, left, right, center, border, or a box like `10,10,60,60` (percent).",
+            )
+            return
+    await bot.notifier.track(submitted.job, interaction, submitted.prepared, preview=submitted.preview)
 
 
 async def setup(bot: InpaintBot) -> None:

@@ -73,8 +73,8 @@ from storage.files import LocalFileStore
 
 log = logging.getLogger(__name__)
 
-DELETE_CHUNK = 200  # jobs per transaction when deleting many, so no transaction holds locks for long
-LEDGER_CHUNK = 2000  # settled ledger rows per transaction when retention prunes them
+DELETE_CHUNK = 50  # jobs per transaction when deleting many, so no transaction holds locks for long
+LEDGER_CHUNK = 500  # settled ledger rows per transaction when retention prunes them
 _DELETABLE = [str(status) for status in DELETABLE]
 
 # --- migrations ----------------------------------------------------------------------------------------
