@@ -149,7 +149,10 @@ class Rig:
     async def job_id(self, inter: SimInteraction) -> int:
         """Wait until the edit is stored (its progress message names the job); fail on a refusal."""
         message = await self.sim.wait_for_message(
-            predicate=lambda m: m.interaction_id == inter.id and bool(m.content), timeout=WAIT_S
+            predicate=lambda m: (
+                m.interaction_id == inter.id and bool(m.content) and "Waiting for memory" not in m.content
+            ),
+            timeout=WAIT_S,
         )
         if "Edit #" not in message.content:
             raise RuntimeError(f"the bot refused an edit: {message.content}")

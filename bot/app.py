@@ -28,6 +28,7 @@ from bot.interactions import InteractionService
 from bot.jobs import JobService
 from bot.limits_service import LimitsService
 from bot.logs import configure_log_format
+from bot.memory import MemoryBudget
 from bot.queue_service import QueueService
 from bot.retention import retention_loop
 from bot.scheduler import Scheduler
@@ -114,7 +115,8 @@ class InpaintBot(commands.Bot):
         self.storage = open_storage(self.settings)
         await self.storage.open()
         self.ideogram = IdeogramClient(self.settings)
-        self.edits = EditService(self.settings, self.ideogram)
+        self.memory = MemoryBudget.from_megabytes(self.settings.memory_budget_mb)  # preparations and re-encodes
+        self.edits = EditService(self.settings, self.ideogram, self.memory)
         self.notifier = DiscordNotifier(self)
         self.scheduler = Scheduler(
             self.storage,

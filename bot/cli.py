@@ -74,6 +74,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("Run `python -m bot check` for the full list of settings.", file=sys.stderr)
         return 2
     from bot.app import run_bot  # imported late: the CLI edit path needs no Discord code
+    from bot.memory import release_freed_memory_promptly
+
+    release_freed_memory_promptly()  # before any image is decoded (see its docstring)
 
     return run_bot(settings, sync_only=command == "sync", worker=command == "worker")
 

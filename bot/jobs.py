@@ -6,18 +6,22 @@ Everything a Discord command or button does to create work goes through here, so
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from bot import access, limits, metrics, settlement
 from bot.access import Actor, Reason
 from bot.errors import Forbidden, InputError, NotFound, QuotaExceeded
 from bot.i18n import msg
-from bot.models import MaskSpec, PreparedEdit
+from bot.models import ImageFile, MaskSpec, PreparedEdit
 from bot.options import EditOptions
-from bot.quota import refusal_for_payer, resolve_limits
+from bot.quota import ACTIVE, refusal_for_payer, refusal_message, resolve_limits
 from bot.scheduler import Scheduler
 from bot.service import EditService
 from bot.settings import Settings
@@ -30,6 +34,7 @@ log = logging.getLogger(__name__)
 class Submitted:
     job: Job
     prepared: PreparedEdit | None  # None when the inputs were reused from an earlier job
+    preview: ImageFile | None = None  # made during preparation (``submit_stored``), instead of ``prepared``
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +66,7 @@ class JobService:
         self.storage = storage
         self.service = service
         self.scheduler = scheduler
+        self._preparing: Counter[int] = Counter()  # per requester: edits admitted, not yet saved as jobs
 
     async def limits_for(self, requester: Requester, role_ids: Iterable[int]) -> EffectiveLimits:
         """The requester's limits (their own roles, never a session owner's) and the bot's budget."""
@@ -86,12 +92,83 @@ class JobService:
 
     async def precheck(self, origin: Origin, images: int) -> None:
         """Refuse over-limit requests before any download (the reservation re-checks atomically)."""
+        await self._precheck(origin, images, 0)
+
+    @asynccontextmanager
+    async def preparing(self, origin: Origin, images: int) -> AsyncIterator[None]:
+        """``precheck``, counting the requester's edits still being downloaded or prepared as active
+        jobs, then hold this one's place among them until the block ends (by then it is a saved job, or
+        refused). So a burst of ``/edit`` beyond the active-job limit is refused before any download."""
+        user = origin.requester.user_id
+        others = self._preparing[user]
+        self._preparing[user] += 1  # before any await: parallel calls see each other
+        try:
+            await self._precheck(origin, images, others)
+            yield
+        finally:
+            self._preparing[user] -= 1
+            if not self._preparing[user]:
+                del self._preparing[user]
+
+    async def _precheck(self, origin: Origin, images: int, preparing: int) -> None:
+        """``preparing``: the requester's other edits still downloading or being prepared, counted as
+        active jobs on top of the saved ones."""
         self.check_place(origin.requester)
         limits_ = await self.limits_for(origin.requester, origin.role_ids)
+        allowed = limits_.max_active_jobs
+        if preparing and not limits_.exempt and allowed > 0:
+            if preparing >= allowed:
+                raise self._active_refusal(images, allowed)
+            limits_ = replace(limits_, max_active_jobs=allowed - preparing)
         try:
             await self.storage.precheck(origin.requester, origin.payer_user_id, images, limits_)
         except QuotaExceeded as exc:
+            if preparing and exc.limit == ACTIVE:
+                raise self._active_refusal(images, allowed) from None
             raise _for_payer(exc, origin) from None
+
+    @staticmethod
+    def _active_refusal(images: int, allowed: int) -> QuotaExceeded:
+        return QuotaExceeded(
+            limit=ACTIVE,
+            retry_at=None,
+            message=refusal_message(ACTIVE, requested=images, allowed=allowed, used=allowed),
+        )
+
+    async def stage(self, chunks: AsyncIterable[bytes], *, max_bytes: int) -> Path:
+        """Stream an upload to a temporary file (never whole in memory); the caller ``unstage``s it once
+        submitted: only the prepared (metadata-stripped) image is stored. ``TooLarge`` past ``max_bytes``."""
+        return await self.storage.files.stage(chunks, max_bytes=max_bytes)
+
+    async def unstage(self, path: Path) -> None:
+        await asyncio.to_thread(self.storage.files.unstage, path)
+
+    def image_path(self, sha: str) -> Path:
+        """A stored image's file, for reading or uploading it piecewise."""
+        return self.storage.files.path(sha)
+
+    async def submit_stored(
+        self,
+        origin: Origin,
+        image: Path,
+        spec: MaskSpec,
+        prompt: str,
+        options: EditOptions,
+        *,
+        with_preview: bool = True,
+        on_position: Callable[[int], None] | None = None,
+    ) -> Submitted:
+        """``submit`` for an image on disk (a streamed attachment, see ``stage``): it waits for the
+        memory budget with only the file's name in hand (``on_position`` hears its place), and the
+        preview is made while the decoded image is held, so nothing large outlives the preparation."""
+        prompt = self.check(prompt, options)
+        done = await self.service.prepare_file(image, spec, with_preview=with_preview, on_position=on_position)
+        input_sha = await self.storage.files.put(done.edit.image.data)
+        mask_sha = await self.storage.files.put(done.edit.mask.data)
+        preview = done.preview
+        del done  # the prepared bytes are not needed any more: the job reads its inputs from the store
+        job = await self._enqueue(origin, JobAction.EDIT, prompt, options, input_sha, mask_sha, None)
+        return Submitted(job, None, preview)
 
     async def submit(
         self,

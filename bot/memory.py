@@ -30,6 +30,7 @@ import io
 from collections import deque
 from collections.abc import Callable
 from enum import Enum
+from pathlib import Path
 from typing import Self
 
 MB = 1024 * 1024
@@ -53,8 +54,9 @@ def decoded_bytes(width: int, height: int, bands: int, *, bytes_per_sample: int 
     return width * height * bands * bytes_per_sample
 
 
-def preparation_weight(data: bytes) -> int:
-    """What preparing ``data`` will hold at its peak, from the header alone (no pixels decoded).
+def preparation_weight(data: bytes | Path) -> int:
+    """What preparing ``data`` (the bytes, or a file) will hold at its peak, from the header alone
+    (no pixels decoded; from a file, only the header is read).
 
     Bands are at least 3 (4 with transparency): every image is converted to RGB(A) for the API, so a
     palette or grey image costs as much as its conversion. Unreadable headers weigh 0 (decoding refuses them at once,
@@ -62,7 +64,7 @@ def preparation_weight(data: bytes) -> int:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(io.BytesIO(data)) as im:  # lazy: reads the header only
+        with Image.open(io.BytesIO(data) if isinstance(data, bytes) else data) as im:  # lazy: the header only
             width, height = im.size
             alpha = "A" in im.getbands() or "transparency" in im.info
             bands = max(4 if alpha else 3, len(im.getbands()))  # CMYK decodes to 4
@@ -202,3 +204,25 @@ class MemoryTicket:
 
     def __repr__(self) -> str:
         return f"<MemoryTicket {self.weight / MB:.1f} MB {self.state.value} position={self.position}>"
+
+
+def release_freed_memory_promptly() -> bool:
+    """On glibc, keep large image buffers out of the malloc arenas so freeing them returns the memory.
+
+    glibc raises its mmap threshold each time a large mmapped block is freed (up to 32 MB), so after the
+    first few images every decoded buffer comes from per-thread arenas that fragment and never shrink:
+    the process keeps its high-water mark long after the work is done, and a burst piles up several.
+    A fixed 1 MB threshold (large buffers are always mmapped, and unmapped when freed) and at most two
+    arenas keep the RSS near what is actually in use. False where this is not glibc (nothing to do)."""
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # musl, or no libc by that name
+        return False
+    m_mmap_threshold, m_arena_max = -3, -8  # <malloc.h>
+    return bool(mallopt(m_mmap_threshold, 1 << 20)) and bool(mallopt(m_arena_max, 2))

@@ -435,6 +435,7 @@ class Scheduler:
             finally:
                 self._release(job.id)  # the API has answered: its images are free for the next job
             outputs = await self._store_outputs(result)
+            del result  # the images are on disk now: not held while they are delivered
             done = await self.storage.complete_job(job.id, outputs, settlement.succeeded(job, outputs))
         except asyncio.CancelledError:
             if not self._accepting:  # clean shutdown: back to the queue, the attempt not counted

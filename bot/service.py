@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from bot.ideogram import IdeogramClient
-from bot.imaging import prepare_edit
+from bot.imaging import Prepared, prepare_edit, prepare_edit_file
+from bot.memory import MemoryBudget
 from bot.models import EditResult, MaskSpec, PreparedEdit, check_area_choice
 from bot.options import EditOptions, check_prompt
 from bot.settings import Settings
@@ -27,17 +30,34 @@ class EditOutcome:
 
 
 class EditService:
-    def __init__(self, settings: Settings, client: IdeogramClient) -> None:
+    def __init__(self, settings: Settings, client: IdeogramClient, memory: MemoryBudget | None = None) -> None:
         self.settings = settings
         self.client = client
+        self.memory = memory  # admits preparations by decoded size (``bot.memory``); None: unbounded (CLI)
 
     def validate(self, prompt: str, options: EditOptions) -> str:
         options.validate(self.settings.ideogram_api)
         return check_prompt(prompt)
 
-    async def prepare(self, image: bytes, spec: MaskSpec) -> PreparedEdit:
+    async def prepare(
+        self, image: bytes, spec: MaskSpec, *, on_position: Callable[[int], None] | None = None
+    ) -> PreparedEdit:
         check_area_choice(mask=spec.mask is not None, region=spec.region is not None, box=spec.box is not None)
-        return await prepare_edit(image, spec)
+        return await prepare_edit(image, spec, memory=self.memory, on_position=on_position)
+
+    async def prepare_file(
+        self,
+        path: Path,
+        spec: MaskSpec,
+        *,
+        with_preview: bool = False,
+        on_position: Callable[[int], None] | None = None,
+    ) -> Prepared:
+        """As ``prepare`` for an image on disk: nothing but its header is read until memory admits it."""
+        check_area_choice(mask=spec.mask is not None, region=spec.region is not None, box=spec.box is not None)
+        return await prepare_edit_file(
+            path, spec, memory=self.memory, on_position=on_position, with_preview=with_preview
+        )
 
     async def run(self, prepared: PreparedEdit, prompt: str, options: EditOptions) -> EditResult:
         prompt = self.validate(prompt, options)

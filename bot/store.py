@@ -32,10 +32,11 @@ Every backend passes the same contract suite, ``tests/storage/test_contract_*.py
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, Protocol
 
 from bot.errors import InputError
@@ -306,12 +307,21 @@ class CapacityFull(Exception):
     """``claim_job`` refused: the images in flight across all processes leave no room for this job."""
 
 
+class TooLarge(ValueError):
+    """A streamed file went past the size it was allowed (``FileStore.put_stream``)."""
+
+
 class FileStore(Protocol):
     """Content-addressed image files: written once under their sha256, never modified."""
 
     async def put(self, data: bytes) -> str: ...
+    async def put_stream(self, chunks: AsyncIterable[bytes], *, max_bytes: int | None = None) -> str: ...
+    # a temporary file outside the store (an upload to read once, then ``unstage``)
+    async def stage(self, chunks: AsyncIterable[bytes], *, max_bytes: int | None = None) -> Path: ...
+    def unstage(self, path: Path) -> None: ...
     async def get(self, sha: str) -> bytes: ...
     def exists(self, sha: str) -> bool: ...
+    def path(self, sha: str) -> Path: ...  # where the file is, to read it piecewise (never written to)
 
 
 class Storage(Protocol):

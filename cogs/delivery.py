@@ -25,7 +25,7 @@ import discord
 
 from bot.delivery import Fallback, GaveUp, RetryPolicy, fallbacks, token_alive
 from bot.i18n import Mention, msg
-from bot.imaging import fit_for_upload_async, preview_async
+from bot.imaging import fit_file_for_upload_async, preview_async
 from bot.models import ImageFile, PreparedEdit
 from bot.store import AckedInteraction, Job, JobStatus
 from cogs import render
@@ -140,12 +140,20 @@ class DiscordNotifier:
 
     # --- progress ------------------------------------------------------------------------------
 
-    async def track(self, job: Job, interaction: discord.Interaction, prepared: PreparedEdit | None = None) -> None:
-        """Adopt the command's deferred response as the job's progress message; with ``prepared``, it
-        also shows the input with the area that will change tinted, so a wrong mask is caught early."""
+    async def track(
+        self,
+        job: Job,
+        interaction: discord.Interaction,
+        prepared: PreparedEdit | None = None,
+        *,
+        preview: ImageFile | None = None,
+    ) -> None:
+        """Adopt the command's deferred response as the job's progress message; with ``prepared`` (or
+        its ``preview``, already made), it also shows the input with the area that will change tinted,
+        so a wrong mask is caught early."""
         attachments = []
-        if prepared is not None:
-            shown = await preview_async(prepared)
+        if prepared is not None or preview is not None:
+            shown = preview if preview is not None else await preview_async(prepared)  # type: ignore[arg-type]
             attachments.append(discord.File(io.BytesIO(shown.data), filename=f"area-{job.id}.{shown.extension}"))
         limit = getattr(interaction, "filesize_limit", None)
         if limit:
@@ -334,6 +342,9 @@ class DiscordNotifier:
                     raise
                 limit = min(limit, largest) // 2
                 log.info("job %d: results too large for the channel; re-encoding within %d bytes", job.id, limit)
+            finally:
+                for file in files:  # the ones read from disk are ours to close (a retry may reset them)
+                    file.fp.close()
         raise AssertionError("unreachable")
 
     async def _send_results(
@@ -379,9 +390,16 @@ class DiscordNotifier:
         for image in render.outputs_of(images):
             if image.sha is None:
                 continue
-            data = await self.bot.jobs.image(image.sha)
-            fitted = await fit_for_upload_async(
-                ImageFile(data, image.mime or "image/png", image.width or 0, image.height or 0), limit
+            path = self.bot.jobs.image_path(image.sha)
+            size = (await asyncio.to_thread(path.stat)).st_size
+            if size <= limit:  # uploaded from disk as it is: aiohttp streams the open file
+                extension = ImageFile(b"", image.mime or "image/png", 0, 0).extension
+                name = f"edit-{job.id}-{image.index + 1}.{extension}"
+                files.append(discord.File(open(path, "rb"), filename=name))  # noqa: ASYNC230 (opening is quick)
+                largest = max(largest, size)
+                continue
+            fitted = await fit_file_for_upload_async(  # waits for its weight in the budget, then reads
+                path, image.mime or "image/png", image.width or 0, image.height or 0, limit, memory=self.bot.memory
             )
             name = f"edit-{job.id}-{image.index + 1}.{fitted.extension}"
             files.append(discord.File(io.BytesIO(fitted.data), filename=name))

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+import aiohttp
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -16,7 +22,7 @@ from bot.i18n import UserText, msg
 from bot.imaging import parse_box
 from bot.models import MaskSpec, Region, check_area_choice
 from bot.options import EditOptions, MagicPrompt, RenderingSpeed, StyleType
-from bot.store import JobAction
+from bot.store import JobAction, TooLarge
 from cogs.common import (
     acknowledge,
     actor_of,
@@ -67,14 +73,7 @@ def is_image(attachment: discord.Attachment) -> bool:
 def check_size(attachment: discord.Attachment, what: str) -> None:
     """Refuse from the attachment's metadata, before a single byte is fetched."""
     if attachment.size > limits.MAX_INPUT_BYTES:
-        raise InputError(
-            msg(
-                "upload-too-large",
-                what=what,
-                megabytes=round(attachment.size / 1_048_576, 1),
-                limit=limits.MAX_INPUT_BYTES // 1_048_576,
-            )
-        )
+        raise _too_large(attachment.size, what)
 
 
 async def download(attachment: discord.Attachment, what: str) -> bytes:
@@ -86,14 +85,74 @@ async def download(attachment: discord.Attachment, what: str) -> bytes:
         raise InputError(msg("upload-download-failed", what=what, status=str(exc.status))) from None
 
 
+DOWNLOAD_CHUNK = 256 * 1024
+
+
+def _too_large(size: float, what: str) -> InputError:
+    return InputError(
+        msg("upload-too-large", what=what, megabytes=size / 1_048_576, limit=limits.MAX_INPUT_BYTES // 1_048_576)
+    )
+
+
+class MemoryWait:
+    """Shows "waiting for memory, position N" in the deferred response while a preparation waits for
+    the memory budget (nothing is shown when it is admitted at once). ``settle`` before the progress
+    message replaces it, so a late position update never overwrites the progress."""
+
+    EVERY_S = 5.0  # a burst moves every waiting position at each admission: one edit per 5 s at most
+
+    def __init__(self, interaction: discord.Interaction) -> None:
+        self.interaction = interaction
+        self._task: asyncio.Task[object] | None = None
+        self._shown_at = -self.EVERY_S
+
+    def show(self, position: int) -> None:
+        now = time.monotonic()
+        if now - self._shown_at < self.EVERY_S or (self._task is not None and not self._task.done()):
+            return
+        self._shown_at = now
+        content = say(msg("progress-memory", position=position), private_locale(self.interaction))
+        self._task = asyncio.ensure_future(self.interaction.edit_original_response(content=content))
+
+    async def settle(self) -> None:
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
+
+
 class EditCog(commands.Cog):
     def __init__(self, bot: InpaintBot) -> None:
         self.bot = bot
         self.menu = app_commands.ContextMenu(name="Edit image", callback=self.edit_image_menu)
         bot.tree.add_command(self.menu)
+        self._downloads: aiohttp.ClientSession | None = None
 
     async def cog_unload(self) -> None:
         self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
+        if self._downloads is not None:
+            await self._downloads.close()
+
+    @asynccontextmanager
+    async def streamed(self, attachment: discord.Attachment, what: str) -> AsyncIterator[Path]:
+        """Download an attachment to a temporary file chunk by chunk (never whole in memory while it
+        waits for preparation), removed when the block ends. The size was checked from the metadata
+        first, and the stream is cut off past the limit should Discord send more."""
+        check_size(attachment, what)
+        if self._downloads is None:
+            self._downloads = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120))
+        try:
+            async with self._downloads.get(attachment.url) as response:
+                if response.status != 200:
+                    raise InputError(msg("upload-download-failed", what=what, status=str(response.status)))
+                chunks = response.content.iter_chunked(DOWNLOAD_CHUNK)
+                path = await self.bot.jobs.stage(chunks, max_bytes=limits.MAX_INPUT_BYTES)
+        except TooLarge:
+            raise _too_large(limits.MAX_INPUT_BYTES + 1, what) from None
+        except (aiohttp.ClientError, TimeoutError):
+            raise InputError(msg("upload-download-failed", what=what, status="—")) from None
+        try:
+            yield path
+        finally:
+            await self.bot.jobs.unstage(path)
 
     @app_commands.command(name="edit", description="Change part of an image with a prompt")
     @app_commands.describe(
@@ -155,26 +214,34 @@ class EditCog(commands.Cog):
             origin = replace(origin, open_thread=True)
         if image is None and session is None:
             raise InputError(msg("edit-image-missing"))
-        await self.bot.jobs.precheck(origin, options.num_images)  # refuse over-limit before downloading
-        spec = MaskSpec(
-            mask=await download(mask, "mask") if mask is not None else None,
-            invert=invert_mask,
-            region=Region(region.value) if region else None,
-            box=area_box,
-        )
-        if image is None:
-            assert session is not None
-            given = spec.mask is not None or spec.region is not None or spec.box is not None
-            submitted = await self.bot.sessions.edit_head(session, origin, prompt, options, spec if given else None)
-        else:
-            data = await download(image, "image")
-            try:
-                submitted = await self.bot.jobs.submit(origin, data, spec, prompt, options)
-            except MaskMissing:  # mask editor hook (issue 12): the link, or MASK_HELP + how to enable it
-                await offer_editor(interaction, origin, data, prompt, options, MASK_HELP)
-                await settled(interaction)
-                return
-        await self.bot.notifier.track(submitted.job, interaction, submitted.prepared)
+        # refuse over-limit before downloading; this edit counts as active while it is prepared
+        async with self.bot.jobs.preparing(origin, options.num_images):
+            spec = MaskSpec(
+                mask=await download(mask, "mask") if mask is not None else None,
+                invert=invert_mask,
+                region=Region(region.value) if region else None,
+                box=area_box,
+            )
+            if image is None:
+                assert session is not None
+                given = spec.mask is not None or spec.region is not None or spec.box is not None
+                submitted = await self.bot.sessions.edit_head(session, origin, prompt, options, spec if given else None)
+            else:
+                async with self.streamed(image, "image") as path:
+                    try:
+                        waiting = MemoryWait(interaction)
+                        try:
+                            submitted = await self.bot.jobs.submit_stored(
+                                origin, path, spec, prompt, options, on_position=waiting.show
+                            )
+                        finally:
+                            await waiting.settle()
+                    except MaskMissing:  # mask editor hook (issue 12): the link, or MASK_HELP + how to enable it
+                        data = await asyncio.to_thread(path.read_bytes)
+                        await offer_editor(interaction, origin, data, prompt, options, MASK_HELP)
+                        await settled(interaction)
+                        return
+        await self.bot.notifier.track(submitted.job, interaction, submitted.prepared, preview=submitted.preview)
 
     async def edit_image_menu(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """Opens a form at once (a modal must be the first answer, so nothing is fetched first)."""
@@ -226,21 +293,24 @@ async def submit_context_edit(interaction: discord.Interaction, match: re.Match[
     images = [a for a in message.attachments if is_image(a)]
     if index >= len(images):
         raise InputError(msg("message-images-range", count=len(images)))
-    data = await download(images[index], "image")
-    try:
-        submitted = await bot.jobs.submit(origin, data, spec or MaskSpec(), prompt, EditOptions())
-    except MaskMissing:  # mask editor hook (issue 12): the link, or this advice + how to enable it
-        await offer_editor(
-            interaction,
-            origin,
-            data,
-            prompt,
-            EditOptions(),
-            msg("mask-help-menu"),
-        )
-        await settled(interaction)
-        return
-    await bot.notifier.track(submitted.job, interaction, submitted.prepared)
+    options = EditOptions()
+    cog = bot.get_cog(EditCog.__cog_name__)
+    assert isinstance(cog, EditCog)
+    async with bot.jobs.preparing(origin, options.num_images), cog.streamed(images[index], "image") as path:
+        try:
+            submitted = await bot.jobs.submit_stored(origin, path, spec or MaskSpec(), prompt, options)
+        except MaskMissing:  # mask editor hook (issue 12): the link, or this advice + how to enable it
+            await offer_editor(
+                interaction,
+                origin,
+                await asyncio.to_thread(path.read_bytes),
+                prompt,
+                options,
+                msg("mask-help-menu"),
+            )
+            await settled(interaction)
+            return
+    await bot.notifier.track(submitted.job, interaction, submitted.prepared, preview=submitted.preview)
 
 
 async def setup(bot: InpaintBot) -> None:

@@ -14,17 +14,19 @@ files once a row references them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import re
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterable, Iterator
 from pathlib import Path
 
 from bot.errors import NotFound
 from bot.i18n import msg
+from bot.store import TooLarge
 
 SHA_RE = re.compile(r"[0-9a-f]{64}")
 TMP_SUFFIX = ".tmp"
@@ -51,6 +53,53 @@ class LocalFileStore:
         self.pin(sha)
         self._write(sha, data)
         return sha
+
+    async def stage(self, chunks: AsyncIterable[bytes], *, max_bytes: int | None = None) -> Path:
+        """Receive a stream (a download) into a temporary file, chunk by chunk, so it is never whole in
+        memory; the caller reads it and ``unstage``s it (an upload is not kept: its metadata may be
+        private). ``TooLarge`` (nothing kept) past ``max_bytes``. A file left behind is swept with the
+        other stale temporary files."""
+        path, _ = await self._receive(chunks, max_bytes, hashed=False)
+        return path
+
+    def unstage(self, path: Path) -> None:
+        if path.parent != self.root or not path.name.endswith(TMP_SUFFIX):
+            raise ValueError(f"not a staged file: {path}")
+        path.unlink(missing_ok=True)
+
+    async def put_stream(self, chunks: AsyncIterable[bytes], *, max_bytes: int | None = None) -> str:
+        """``put`` for a stream: hashed and written chunk by chunk as it arrives, then fsynced and
+        renamed under its sha256 (pinned, as ``put``). ``TooLarge`` (nothing kept) past ``max_bytes``."""
+        tmp, sha = await self._receive(chunks, max_bytes, hashed=True)
+        try:
+            self.pin(sha)
+            await asyncio.to_thread(self._adopt, sha, tmp)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        return sha
+
+    async def _receive(self, chunks: AsyncIterable[bytes], max_bytes: int | None, *, hashed: bool) -> tuple[Path, str]:
+        os.makedirs(self._root, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".incoming.", suffix=TMP_SUFFIX, dir=self.root)
+        digest, size = hashlib.sha256(), 0
+        try:
+            with os.fdopen(fd, "wb") as out:
+                async for chunk in chunks:
+                    size += len(chunk)
+                    if max_bytes is not None and size > max_bytes:
+                        raise TooLarge(f"the stream is larger than {max_bytes} bytes")
+                    if hashed:
+                        digest.update(chunk)
+                    out.write(chunk)  # a chunk is small: page-cache writes do not stall the loop
+                if hashed:
+                    await asyncio.to_thread(_flush, out)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        return Path(tmp), digest.hexdigest()
 
     async def get(self, sha: str) -> bytes:
         try:
@@ -104,6 +153,10 @@ class LocalFileStore:
         if not self.root.is_dir():
             return
         for bucket in self.root.iterdir():
+            if bucket.name.endswith(TMP_SUFFIX) and bucket.is_file():  # a ``put_stream`` a crash cut off
+                if bucket.stat().st_mtime < older_than:
+                    yield None, bucket
+                continue
             if not bucket.is_dir() or len(bucket.name) != 2:
                 continue
             for entry in os.scandir(bucket):
@@ -118,6 +171,18 @@ class LocalFileStore:
                     yield entry.name, Path(entry.path)
 
     # --- internals --------------------------------------------------------------------------------
+
+    def _adopt(self, sha: str, tmp: Path) -> None:
+        """Move a complete, fsynced temporary file under its hash (or drop it: already stored)."""
+        target = self.path(sha)
+        if target.is_file():
+            tmp.unlink(missing_ok=True)
+            return
+        if not target.parent.is_dir():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _fsync_dir(target.parent.parent)
+        os.replace(tmp, target)
+        _fsync_dir(target.parent)
 
     def _write(self, sha: str, data: bytes) -> None:
         target = self.path(sha)
@@ -137,6 +202,11 @@ class LocalFileStore:
             Path(tmp).unlink(missing_ok=True)
             raise
         _fsync_dir(target.parent)
+
+
+def _flush(out: object) -> None:
+    out.flush()  # type: ignore[attr-defined]
+    os.fsync(out.fileno())  # type: ignore[attr-defined]
 
 
 def _fsync_dir(directory: Path) -> None:

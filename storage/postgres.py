@@ -81,7 +81,8 @@ from storage.files import LocalFileStore
 
 log = logging.getLogger(__name__)
 
-DELETE_CHUNK = 500  # jobs per transaction when deleting many
+DELETE_CHUNK = 50  # jobs per transaction when deleting many, so no transaction holds locks for long
+LEDGER_CHUNK = 500  # settled ledger rows per transaction when retention prunes them
 _DELETABLE = [str(status) for status in DELETABLE]
 
 # --- migrations ----------------------------------------------------------------------------------------
@@ -657,10 +658,11 @@ class PostgresStorage:
         removed, _ = await self._delete_jobs("user_id = $1", [user_id])
         return removed
 
-    async def _delete_jobs(self, where: str, params: list[Any]) -> tuple[int, int]:
-        """Delete deletable jobs matching ``where`` in chunks, then their unreferenced files."""
+    async def _delete_jobs(self, where: str, params: list[Any], order: str = "id") -> tuple[int, int]:
+        """Delete deletable jobs matching ``where`` in chunks of ``DELETE_CHUNK`` (each its own short
+        transaction), then their unreferenced files. ``order`` names the indexed column the chunks walk."""
         n = len(params)
-        pick = f"SELECT id FROM jobs WHERE {where} AND status = ANY(${n + 1}::text[]) ORDER BY id LIMIT ${n + 2}"
+        pick = f"SELECT id FROM jobs WHERE {where} AND status = ANY(${n + 1}::text[]) ORDER BY {order} LIMIT ${n + 2}"
         delete = (
             "WITH gone AS (DELETE FROM jobs WHERE id = ANY($1::bigint[]) AND status = ANY($2::text[]) RETURNING id)"
             " SELECT (SELECT COUNT(*) FROM gone) AS count, ARRAY(SELECT DISTINCT sha FROM job_images"
@@ -813,9 +815,16 @@ class PostgresStorage:
     async def cleanup(self, older_than: datetime) -> CleanupReport:
         """As SQLite's: old deletable jobs, settled usage older than the cutoff, unreferenced files."""
         cutoff = ms(older_than)
-        jobs, files = await self._delete_jobs("finished_at < $1", [cutoff])
-        async with self._conn() as conn:
-            await conn.execute("DELETE FROM usage_ledger WHERE created_at < $1 AND reserved = 0", cutoff)
+        jobs, files = await self._delete_jobs("finished_at < $1", [cutoff], order="finished_at")
+        prune = (
+            "WITH gone AS (DELETE FROM usage_ledger WHERE job_id IN (SELECT job_id FROM usage_ledger"
+            " WHERE reserved = 0 AND created_at < $1 ORDER BY created_at LIMIT $2) RETURNING 1)"
+            " SELECT COUNT(*) FROM gone"
+        )
+        while True:
+            async with self._conn() as conn:
+                if await conn.fetchval(prune, cutoff, LEDGER_CHUNK) < LEDGER_CHUNK:
+                    break
         stale = await asyncio.to_thread(lambda: list(self.files.stale_files(time.time() - self.files.pin_seconds)))
         for sha, path in stale:
             if sha is None:  # a temporary file from a write that crashed

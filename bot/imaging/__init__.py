@@ -11,8 +11,11 @@ from .decode import load_image_info
 from .fit import fit_for_upload, thumbnail
 from .mask import box_mask, parse_box, region_mask, validate_box
 from .pipeline import (
+    Prepared,
+    fit_file_for_upload_async,
     fit_for_upload_async,
     prepare_edit,
+    prepare_edit_file,
     prepare_edit_sync,
     preview_async,
     side_by_side_async,
@@ -21,12 +24,15 @@ from .pipeline import (
 from .preview import preview
 
 __all__ = [
+    "Prepared",
     "box_mask",
+    "fit_file_for_upload_async",
     "fit_for_upload",
     "fit_for_upload_async",
     "load_image_info",
     "parse_box",
     "prepare_edit",
+    "prepare_edit_file",
     "prepare_edit_sync",
     "preview",
     "preview_async",

@@ -11,7 +11,10 @@ transparent pixels but something else is the mask, they are filled with white an
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 from PIL import Image
 
@@ -38,14 +41,25 @@ from .mask import (
 from .preview import preview
 
 __all__ = [
+    "Prepared",
+    "fit_file_for_upload_async",
     "fit_for_upload_async",
     "load_image_info",
     "prepare_edit",
+    "prepare_edit_file",
     "prepare_edit_sync",
     "preview_async",
     "side_by_side_async",
     "thumbnail_async",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A preparation and, when asked for, its preview (made while the memory was held)."""
+
+    edit: PreparedEdit
+    preview: ImageFile | None
 
 
 def prepare_edit_sync(image: bytes, spec: MaskSpec, *, max_bytes: int = API_MAX_FILE_BYTES) -> PreparedEdit:
@@ -122,6 +136,29 @@ async def prepare_edit(
         return await run_pillow(prepare_edit_sync, image, spec, max_bytes=max_bytes)
 
 
+def _prepare_file_sync(path: Path, spec: MaskSpec, max_bytes: int, with_preview: bool) -> Prepared:
+    prepared = prepare_edit_sync(path.read_bytes(), spec, max_bytes=max_bytes)
+    return Prepared(prepared, preview(prepared) if with_preview else None)
+
+
+async def prepare_edit_file(
+    path: Path,
+    spec: MaskSpec,
+    *,
+    max_bytes: int = API_MAX_FILE_BYTES,
+    memory: MemoryBudget | None = None,
+    on_position: Callable[[int], None] | None = None,
+    with_preview: bool = False,
+) -> Prepared:
+    """``prepare_edit`` for an image on disk (a streamed attachment): only its header is read while the
+    request waits for memory; the file is read, decoded (and its preview made) once admitted."""
+    if memory is None:
+        return await run_pillow(_prepare_file_sync, path, spec, max_bytes, with_preview)
+    weight = await asyncio.to_thread(preparation_weight, path)
+    async with memory.request(weight, on_position=on_position):
+        return await run_pillow(_prepare_file_sync, path, spec, max_bytes, with_preview)
+
+
 async def fit_for_upload_async(image: ImageFile, max_bytes: int, *, memory: MemoryBudget | None = None) -> ImageFile:
     """With ``memory``, a result that must be re-encoded (larger than ``max_bytes``) waits for its
     weight in the same budget as preparations; one that fits is returned at once, untouched."""
@@ -129,6 +166,23 @@ async def fit_for_upload_async(image: ImageFile, max_bytes: int, *, memory: Memo
         return await run_pillow(fit_for_upload, image, max_bytes)
     async with memory.request(preparation_weight(image.data)):
         return await run_pillow(fit_for_upload, image, max_bytes)
+
+
+def _fit_file(path: Path, mime: str, width: int, height: int, max_bytes: int) -> ImageFile:
+    return fit_for_upload(ImageFile(path.read_bytes(), mime, width, height), max_bytes)
+
+
+async def fit_file_for_upload_async(
+    path: Path, mime: str, width: int, height: int, max_bytes: int, *, memory: MemoryBudget | None = None
+) -> ImageFile:
+    """``fit_for_upload_async`` for a stored result too large to upload as it is: weighed from its
+    header, and only read (in the Pillow pool) once the budget admits it, so results waiting to be
+    re-encoded hold no memory."""
+    if memory is None:
+        return await run_pillow(_fit_file, path, mime, width, height, max_bytes)
+    weight = await asyncio.to_thread(preparation_weight, path)
+    async with memory.request(weight):
+        return await run_pillow(_fit_file, path, mime, width, height, max_bytes)
 
 
 async def preview_async(prepared: PreparedEdit) -> ImageFile:

@@ -52,6 +52,7 @@ from bot.secret import Secret
 from bot.settings import Settings
 from tests import FAST
 from tests.fakes.ideogram import FakeIdeogram, sample_image, sample_mask
+from tests.imaging_samples import encode, photo
 
 KEY = "sk-ideo-TOPSECRET-0123456789abcdef"
 W, H = 96, 64
@@ -816,6 +817,17 @@ async def test_oversized_result_is_refused(fake: FakeIdeogram) -> None:
 
 async def test_result_that_is_not_an_image(fake: FakeIdeogram) -> None:
     fake.respond_next({"data": [{"url": fake.store_result(b"definitely not a png"), "is_image_safe": True}]})
+    async with make_client(fake) as client:
+        with pytest.raises(ResultDownloadError) as caught:
+            await edit(client)
+    assert "not a readable image" in caught.value.user_message
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+async def test_cut_off_result_is_not_an_image(fake: FakeIdeogram, fmt: str) -> None:
+    """A result whose download stopped half-way is refused, not posted as a broken picture."""
+    whole = encode(photo((256, 256)), fmt)
+    fake.respond_next({"data": [{"url": fake.store_result(whole[: len(whole) // 2]), "is_image_safe": True}]})
     async with make_client(fake) as client:
         with pytest.raises(ResultDownloadError) as caught:
             await edit(client)

@@ -193,3 +193,21 @@ async def test_outputs_are_part_of_a_jobs_files(backend: Storage) -> None:
     assert kinds == [ImageKind.INPUT, ImageKind.MASK, ImageKind.OUTPUT, ImageKind.OUTPUT]
     assert (await backend.get_job(job.id)).status is JobStatus.SUCCEEDED
     assert len(await files_of(backend, job.id)) == 3
+
+
+async def test_cleanup_in_small_chunks_removes_everything_old_and_nothing_recent(
+    backend: Storage, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Retention walks jobs and settled usage in chunks (each its own transaction); with chunks far
+    smaller than the work, every old row still goes and the chunk boundaries lose nothing."""
+    module = sys.modules[type(backend).__module__]
+    monkeypatch.setattr(module, "DELETE_CHUNK", 2)
+    monkeypatch.setattr(module, "LEDGER_CHUNK", 3)
+    old = [await finish(backend, await submit(backend, data=f"old {n}".encode())) for n in range(7)]
+    clock.advance(days=40)
+    recent = await finish(backend, await submit(backend, data=b"recent", now=clock.now))
+    report = await backend.cleanup(clock.now - timedelta(days=30))
+    assert report.jobs_removed == len(old)
+    assert [j.id for j in await backend.history(uid(1), limit=50)] == [recent.id]
+    usage = await backend.usage_report(gid(10), T0 - timedelta(days=1))  # the old usage is pruned
+    assert [(row.images, row.jobs) for row in usage] == [(1, 1)]

@@ -7,12 +7,15 @@ import hashlib
 import os
 import threading
 import time
+import tracemalloc
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 import storage.files as files_module
 from bot.errors import NotFound
+from bot.store import TooLarge
 from storage.files import LocalFileStore
 
 
@@ -97,3 +100,47 @@ async def test_put_hashes_and_writes_off_the_event_loop(tmp_path: Path, monkeypa
     assert sha == hashlib.sha256(data).hexdigest() and store.path(sha).read_bytes() == data
     assert threads and threads[0] is not threading.main_thread()
     assert store.pinned(sha)
+
+
+async def test_a_stream_is_stored_without_holding_it_in_memory(tmp_path: Path) -> None:
+    """32 MB through ``put_stream`` and ``stage``: the peak Python allocation stays near one chunk."""
+    store = LocalFileStore(tmp_path / "images")
+    chunk = bytes(range(256)) * 1024  # 256 KB, reused: the source itself allocates nothing new
+    total = 128
+    expected = hashlib.sha256()
+    for _ in range(total):
+        expected.update(chunk)
+
+    async def source() -> AsyncIterator[bytes]:
+        for _ in range(total):
+            yield chunk
+
+    tracemalloc.start()
+    try:
+        sha = await store.put_stream(source())
+        _, peak_put = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        staged = await store.stage(source())
+        _, peak_stage = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    size = total * len(chunk)
+    assert sha == expected.hexdigest() and store.path(sha).stat().st_size == size
+    assert staged.stat().st_size == size and staged.parent == store.root
+    assert peak_put < size / 16 and peak_stage < size / 16, (peak_put, peak_stage)
+    store.unstage(staged)
+    assert not staged.exists()
+
+
+async def test_a_stream_past_its_limit_leaves_nothing_behind(tmp_path: Path) -> None:
+    store = LocalFileStore(tmp_path / "images")
+
+    async def source() -> AsyncIterator[bytes]:
+        for _ in range(10):
+            yield b"x" * 1000
+
+    with pytest.raises(TooLarge):
+        await store.put_stream(source(), max_bytes=5000)
+    with pytest.raises(TooLarge):
+        await store.stage(source(), max_bytes=5000)
+    assert [p for p in (tmp_path / "images").rglob("*") if p.is_file()] == []

@@ -7,6 +7,7 @@ images-count = { $count ->
 duration-seconds = { $seconds } s
 duration-minutes = { $minutes } min { $seconds } s
 progress-queued = ⏳ Edit #{ $job } is queued — position { $position } of { $total }, starting { $start }.
+progress-memory = ⏳ Waiting for memory to prepare your image — position { $position }. Nothing is refused for this; it starts as soon as earlier images are done.
 progress-start-next = next
 progress-start-in = in about { $duration }
 progress-running = 🎨 Edit #{ $job } is being generated…

@@ -4,6 +4,7 @@ images-count = { $count } 张图片
 duration-seconds = { $seconds } 秒
 duration-minutes = { $minutes } 分 { $seconds } 秒
 progress-queued = ⏳ 编辑 #{ $job } 正在排队 —— 第 { $position } 位，共 { $total } 位，{ $start }开始。
+progress-memory = ⏳ 正在等待内存来处理你的图片 —— 第 { $position } 位。不会因此被拒绝；前面的图片处理完就开始。
 progress-start-next = 下一个
 progress-start-in = 大约 { $duration } 后
 progress-running = 🎨 编辑 #{ $job } 正在生成…
