@@ -14,7 +14,7 @@ import discord
 
 from bot.i18n import DEFAULT_LOCALE, msg, stored_message
 from bot.store import ImageKind, Job, JobImage, JobStatus
-from cogs.text import render
+from cogs.text import escape, render
 
 PROMPT_PREVIEW = 80
 COLOUR = discord.Colour.from_rgb(88, 101, 242)
@@ -31,6 +31,12 @@ def ts(when: datetime, style: str = "R") -> str:
 def short(text: str, limit: int = PROMPT_PREVIEW) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def shown(text: str, limit: int = PROMPT_PREVIEW) -> str:
+    """Member-typed text (a prompt) for a message or embed: escaped first (no links, formatting or pings:
+    ``[Free Nitro](https://…)`` stays literal), then shortened to what the field holds."""
+    return short(escape(text), limit)
 
 
 def duration(seconds: float, locale: str = DEFAULT_LOCALE) -> str:
@@ -112,10 +118,10 @@ def result_embed(job: Job, images: Sequence[JobImage], locale: str = DEFAULT_LOC
         return render(message_id, locale, **args)
 
     outputs = outputs_of(images)
-    embed = discord.Embed(title=t("result-title", job=str(job.id)), description=short(job.prompt, 4000), colour=COLOUR)
+    embed = discord.Embed(title=t("result-title", job=str(job.id)), description=shown(job.prompt, 4000), colour=COLOUR)
     used = next((i.prompt_used for i in outputs if i.prompt_used), None)
     if used and used.strip() != job.prompt.strip():
-        embed.add_field(name=t("result-prompt-used"), value=short(used, 1024), inline=False)
+        embed.add_field(name=t("result-prompt-used"), value=shown(used, 1024), inline=False)
     seeds = " · ".join(f"{i.index + 1}: `{i.seed}`" for i in outputs if i.seed is not None)
     if seeds:
         embed.add_field(name=t("result-seeds"), value=seeds, inline=False)
@@ -141,7 +147,7 @@ def result_embed(job: Job, images: Sequence[JobImage], locale: str = DEFAULT_LOC
 def history_line(job: Job, jump_url: str | None, locale: str = DEFAULT_LOCALE) -> str:
     link = render("history-link", locale, url=jump_url) if jump_url else ""
     status = render("job-status", locale, status=str(job.status))
-    return f"**#{job.id}** · {ts(job.created_at)} · {status}{link}\n{short(job.prompt)}"
+    return f"**#{job.id}** · {ts(job.created_at)} · {status}{link}\n{shown(job.prompt)}"
 
 
 def jump_url(job: Job) -> str | None:

@@ -68,7 +68,7 @@ def tree_line(
     margin = "　" * min(indent, TREE_MAX_INDENT)
     if branches and margin:
         margin = margin[:-1] + "└ "
-    return f"{margin}{name}{parent} · #{job.id} · {render.short(job.prompt, 50)} — <@{job.requester.user_id}>{head}"
+    return f"{margin}{name}{parent} · #{job.id} · {render.shown(job.prompt, 50)} — <@{job.requester.user_id}>{head}"
 
 
 def tree_text(

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from discord.utils import escape_markdown, escape_mentions
 from PIL import Image
 
 from bot.errors import OPERATOR_NOTICE
@@ -37,6 +38,7 @@ from tests.bot_harness import (
     reply,
     sample_image,
     sample_mask,
+    text_of,
 )
 from tests.discord_sim import SimAttachment, SimChannel, SimInteraction, SimMessage, SimUser
 
@@ -194,6 +196,20 @@ async def test_result_post_embed_mentions_and_progress(tmp_path: Path) -> None:
         progress = await reply(world, inter, lambda m: "is ready" in m.content)
         assert progress.ephemeral and f"/{message.id}" in progress.content
         assert len(public_posts(world)) == 1
+
+
+async def test_prompts_render_literally_in_results_and_history(tmp_path: Path) -> None:
+    """A prompt is member-typed text: no masked link, no formatting, no ping wherever it is shown."""
+    prompt = "[Free Nitro](https://evil.example) **now** @everyone"
+    async with running(tmp_path) as world:
+        await world.edit(prompt, mask=sample_mask(W, H))
+        message = await world.result_message()
+        (embed,) = message.embeds
+        assert embed["description"].startswith("\\[Free Nitro](https://evil.example) \\*\\*now\\*\\*")
+        assert "@everyone" not in embed["description"]  # escaped with a zero-width space
+        listing = await world.sim.slash("history", {}, subcommand="list")
+        shown = await reply(world, listing, lambda m: "Free Nitro" in text_of(m))
+        assert "\\[Free Nitro](https://evil.example)" in text_of(shown)
 
 
 async def test_private_results_are_ephemeral(tmp_path: Path) -> None:
@@ -508,7 +524,8 @@ async def test_prompt_mentions_never_ping(tmp_path: Path) -> None:
         inter = await world.edit(prompt, mask=sample_mask(W, H))
         message = await world.result_message()
         await reply(world, inter, lambda m: "is ready" in m.content)
-        assert message.embeds[0]["description"] == prompt
+        # shown literally (escaped: no mention renders), and pings are blocked on every send as well
+        assert message.embeds[0]["description"] == escape_mentions(escape_markdown(prompt))
         sent = [c for c in world.sim.calls if isinstance(c.json, dict) and "content" in c.json]
         assert sent
         for call in sent:
