@@ -213,10 +213,40 @@ class GuildConfig:
 class AuditEntry:
     guild_id: int
     actor_id: int
-    action: str  # e.g. "set daily_images", "role 123 exempt"
+    action: str  # stored as ``AuditAction.text``: "set daily_images", "role 123", "role 123 removed"
     old_value: str | None
     new_value: str | None
     created_at: datetime
+
+    @property
+    def what(self) -> AuditAction:
+        return AuditAction.parse(self.action)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditAction:
+    """What an audit entry changed: a server limit (``limit``) or a role's overrides (``role_id``). The
+    one place that knows how an action is written in the audit log and read back."""
+
+    limit: str | None = None
+    role_id: int | None = None
+    removed: bool = False
+
+    @property
+    def text(self) -> str:
+        if self.role_id is not None:
+            return f"role {self.role_id}" + (" removed" if self.removed else "")
+        return f"set {self.limit}"
+
+    @classmethod
+    def parse(cls, text: str) -> AuditAction:
+        if text.startswith("set "):
+            return cls(limit=text[4:])
+        kind, _, rest = text.partition(" ")
+        role_id, _, removed = rest.partition(" ")
+        if kind == "role" and role_id.isdigit():
+            return cls(role_id=int(role_id), removed=removed == "removed")
+        return cls(limit=text)  # not written by this version: shown as it is
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 import discord
@@ -60,8 +59,7 @@ def config_embed(
         embed.add_field(
             name=say("limits-recent-changes", locale),
             value="\n".join(
-                f"{render.ts(a.created_at)} <@{a.actor_id}> {audit_action(a.action, locale)}: "
-                f"{a.old_value} → {a.new_value}"
+                f"{render.ts(a.created_at)} <@{a.actor_id}> {audit_action(a, locale)}: {a.old_value} → {a.new_value}"
                 for a in audit[:5]
             )[:1024],
             inline=False,
@@ -69,15 +67,13 @@ def config_embed(
     return embed
 
 
-def audit_action(action: str, locale: str = DEFAULT_LOCALE) -> str:
-    """Storage records ``set daily_images`` and ``role 123 [removed]``; show names people know."""
-    spec = LIMITS_BY_NAME.get(action[4:]) if action.startswith("set ") else None
-    if spec is not None:
-        return say(spec.label, locale)
-    role = re.fullmatch(r"role (\d+)( removed)?", action)
-    if role:
-        return f"<@&{role[1]}>" + (" " + say("limits-role-removed", locale) if role[2] else "")
-    return action
+def audit_action(entry: AuditEntry, locale: str = DEFAULT_LOCALE) -> str:
+    """What an audit entry changed, in names people know (a limit's label, the role)."""
+    what = entry.what
+    if what.role_id is not None:
+        return f"<@&{what.role_id}>" + (" " + say("limits-role-removed", locale) if what.removed else "")
+    spec = LIMITS_BY_NAME.get(what.limit or "")
+    return say(spec.label, locale) if spec is not None else entry.action
 
 
 @app_commands.guild_only()

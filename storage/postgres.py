@@ -53,6 +53,7 @@ from bot.retention import DELETABLE
 from bot.settlement import payer_of
 from bot.store import (
     AckedInteraction,
+    AuditAction,
     AuditEntry,
     CapacityFull,
     CleanupReport,
@@ -757,7 +758,15 @@ class PostgresStorage:
                     value,
                     now_ms,
                 )
-                await _audit(conn, guild_id, actor_id, f"set {name}", common.shown(old), common.shown(value), now_ms)
+                await _audit(
+                    conn,
+                    guild_id,
+                    actor_id,
+                    AuditAction(limit=name).text,
+                    common.shown(old),
+                    common.shown(value),
+                    now_ms,
+                )
             return await _guild_config(conn, guild_id)
 
     async def set_role_limits(self, guild_id: int, actor_id: int, role: RoleLimits | None, role_id: int) -> GuildConfig:
@@ -771,7 +780,13 @@ class PostgresStorage:
                     sql = "DELETE FROM role_limits WHERE guild_id = $1 AND role_id = $2"
                     await conn.execute(sql, guild_id, role_id)
                     await _audit(
-                        conn, guild_id, actor_id, f"role {role_id} removed", common.describe_role(old), None, now_ms
+                        conn,
+                        guild_id,
+                        actor_id,
+                        AuditAction(role_id=role_id, removed=True).text,
+                        common.describe_role(old),
+                        None,
+                        now_ms,
                     )
                 return await _guild_config(conn, guild_id)
             await conn.execute(
@@ -796,7 +811,7 @@ class PostgresStorage:
             )
             if old != role:
                 before, after = common.describe_role(old), common.describe_role(role)
-                await _audit(conn, guild_id, actor_id, f"role {role_id}", before, after, now_ms)
+                await _audit(conn, guild_id, actor_id, AuditAction(role_id=role_id).text, before, after, now_ms)
             return await _guild_config(conn, guild_id)
 
     async def audit_log(self, guild_id: int, limit: int = 20) -> list[AuditEntry]:

@@ -58,6 +58,7 @@ from bot.retention import DELETABLE
 from bot.settlement import payer_of
 from bot.store import (
     AckedInteraction,
+    AuditAction,
     AuditEntry,
     CapacityFull,
     CleanupReport,
@@ -1147,7 +1148,7 @@ def _update_guild_config(
         conn.execute(
             f"UPDATE guild_settings SET {name} = ?, updated_at = ? WHERE guild_id = ?", (value, now_ms, guild_id)
         )
-        _audit(conn, guild_id, actor_id, f"set {name}", common.shown(old), common.shown(value), now_ms)
+        _audit(conn, guild_id, actor_id, AuditAction(limit=name).text, common.shown(old), common.shown(value), now_ms)
     return _guild_config(conn, guild_id)
 
 
@@ -1158,7 +1159,15 @@ def _set_role_limits(
     if role is None:
         if old is not None:
             conn.execute("DELETE FROM role_limits WHERE guild_id = ? AND role_id = ?", (guild_id, role_id))
-            _audit(conn, guild_id, actor_id, f"role {role_id} removed", common.describe_role(old), None, now_ms)
+            _audit(
+                conn,
+                guild_id,
+                actor_id,
+                AuditAction(role_id=role_id, removed=True).text,
+                common.describe_role(old),
+                None,
+                now_ms,
+            )
         return _guild_config(conn, guild_id)
     conn.execute(
         """
@@ -1175,7 +1184,7 @@ def _set_role_limits(
     )
     if old != role:
         before, after = common.describe_role(old), common.describe_role(role)
-        _audit(conn, guild_id, actor_id, f"role {role_id}", before, after, now_ms)
+        _audit(conn, guild_id, actor_id, AuditAction(role_id=role_id).text, before, after, now_ms)
     return _guild_config(conn, guild_id)
 
 
