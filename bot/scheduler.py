@@ -314,8 +314,10 @@ class Scheduler:
         view = self._current_view()
         index = 0
         while len(found) < wanted:
-            if index >= len(view.entries) and not view.extend(len(view.entries) + 64):
-                break
+            if index >= len(view.entries):
+                view.extend(len(view.entries) + 64)
+                if index >= len(view.entries):
+                    break  # the whole queue was merged
             for e in view.entries[index:]:
                 if e.job.requester.guild_id == guild_id and visible(e.job) and len(found) < wanted:
                     found.append(e)
