@@ -4,6 +4,17 @@ Jobs live in storage; this object only decides *when* each runs. It never holds 
 would lose: on start-up it re-reads the queue, re-runs jobs a dead process left running (once), and
 re-delivers finished jobs whose results were never posted.
 
+A pass does not read the whole queue (it runs after every submission, cancel and finished job): the
+queued jobs are kept in memory per guild and user (``FairQueue``), read once at start-up and then kept
+in step (``_sync``): jobs submitted since (by any process: ids grow), the running jobs (at most the
+image cap's worth: dropped from the queue), and jobs another process stopped running (re-queued ones
+come back). A job cancelled or claimed elsewhere is dropped when a pass looks at it: the first jobs of
+the order are checked still queued (``_verify``) and a claim that fails drops it. The order is merged
+lazily from the users' heads, so a pass looks at about three times ``capacity`` jobs, and queue
+positions (``entry``, ``guild_queue``) are computed only as far down as asked, once per pass. A job
+cancelled in another process deep in the queue is still counted in the positions behind it until it
+nears the head (cancels in this process drop it at once).
+
 How a pass fills the free images (``_fill``):
 
 * Jobs are taken in ``fair_order`` (round-robin across guilds and users, running jobs counted) and
@@ -61,6 +72,8 @@ RESTART_FAILURE = msg("job-failed-restart")
 INTERNAL_FAILURE = msg("job-failed-internal")
 DEFAULT_JOB_SECONDS = 15.0  # used for estimates until real durations are known
 QUEUE_VIEW_TTL_S = 1.0  # how long queue positions and estimates are reused while nothing changes
+GAP_S = 10.0  # how long an id skipped by the new-jobs read is looked at again (an uncommitted submission)
+MAX_GAPS = 256  # at most this many of them
 LEASE_S = 30.0  # a claim holds this long unless the heartbeat (every third of it) renews it
 
 
@@ -132,6 +145,7 @@ class Scheduler:
         self._started_at: dict[int, float] = {}  # until the job's task ends (progress display)
         self._queued: FairQueue[Job] = FairQueue()  # every queued job, kept in step incrementally (_sync)
         self._seen_id = 0  # the newest queued job read so far: later ones are new
+        self._gaps: dict[int, float] = {}  # ids skipped below it (maybe not committed yet) -> when noticed
         self._others: dict[int, Job] = {}  # jobs other processes were running at the last pass
         self._stamped: dict[Hashable, int] = {}  # key -> claim time stored for it (Storage.turns), for queued keys
         self._dirty: set[Hashable] = set()  # keys whose stored claim time must be read again
@@ -383,11 +397,25 @@ class Scheduler:
         new = await self.storage.jobs_with_status(JobStatus.QUEUED, after_id=self._seen_id)
         for job in new:
             self._add(job)
+        now = self._clock()
         if new:
+            # Ids skipped over may belong to submissions not committed yet (PostgreSQL hands out ids
+            # before commit): look at them again for a few seconds.
+            known = {job.id for job in new}
+            low = max(self._seen_id, new[-1].id - MAX_GAPS)
+            self._gaps.update((i, now) for i in range(low + 1, new[-1].id) if i not in known)
             self._seen_id = max(self._seen_id, new[-1].id)
+        if self._gaps:
+            self._gaps = {i: at for i, at in self._gaps.items() if now - at < GAP_S}
+            if len(self._gaps) > MAX_GAPS:
+                self._gaps = dict(sorted(self._gaps.items())[-MAX_GAPS:])
+            for job in await self.storage.jobs_with_status(JobStatus.QUEUED, job_ids=sorted(self._gaps)):
+                self._add(job)
+                self._gaps.pop(job.id, None)
         running = await self.storage.jobs_with_status(JobStatus.RUNNING)  # at most the image cap's worth
         for job in running:
             self._drop(job.id)
+            self._gaps.pop(job.id, None)
         others = {job.id: job for job in running if job.id not in self._tasks}
         for job in others.values():
             if job.id not in self._others:

@@ -661,6 +661,7 @@ class CountingStorage:
         self.inner = inner
         self.calls: Counter[str] = Counter()
         self.rows = 0
+        self.uncommitted: set[int] = set()  # jobs other readers cannot see yet (a transaction in flight)
 
     def __getattr__(self, name: str) -> object:
         attr = getattr(self.inner, name)
@@ -670,6 +671,8 @@ class CountingStorage:
         async def counted(*args: object, **kwargs: object) -> object:
             self.calls[name] += 1
             result = await attr(*args, **kwargs)
+            if name == "jobs_with_status":
+                result = [job for job in result if job.id not in self.uncommitted]
             if isinstance(result, list | dict | set):
                 self.rows += len(result)
             return result
@@ -748,3 +751,22 @@ async def test_jobs_that_left_the_queue_elsewhere_are_dropped_at_the_head(make_r
     await rig.storage.requeue_job(jobs[2].id)  # its process stopped: back in the queue, first
     await rig.scheduler.refresh()
     assert rig.queued_prompts() == ["job 2", "job 3"] and rig.scheduler.waiting_count == 2
+
+
+async def test_a_submission_committed_after_a_newer_one_is_not_missed(make_rig) -> None:
+    """Ids are handed out before commit (PostgreSQL): a job that becomes visible after a newer one was
+    read is still picked up (ids skipped over are looked at again for a while)."""
+    rig = await make_rig(capacity=1, start=False, claims=False)
+    counting = CountingStorage(rig.storage)
+    scheduler = Scheduler(counting, rig.service, rig.notifier, capacity=1, clock=rig.clock, claims=False)  # type: ignore[arg-type]
+    rig.scheduler = scheduler
+    await scheduler.start()
+    first = await rig.submit("first", user=USERS[1])
+    counting.uncommitted.add(first.id + 1)
+    late = await rig.submit("late", user=USERS[2])
+    newer = await rig.submit("newer", user=USERS[3])
+    assert rig.queued_prompts() == ["first", "newer"]
+    counting.uncommitted.clear()  # it commits
+    await scheduler.refresh()
+    assert rig.queued_prompts() == ["first", "late", "newer"] and scheduler.entry(late.id) is not None
+    assert newer.id == late.id + 1
