@@ -149,6 +149,7 @@ class Scheduler:
         self._others: dict[int, Job] = {}  # jobs other processes were running at the last pass
         self._stamped: dict[Hashable, int] = {}  # key -> claim time stored for it (Storage.turns), for queued keys
         self._dirty: set[Hashable] = set()  # keys whose stored claim time must be read again
+        self._turns_version = 0  # changes with _stamped or _last_started (the merged heads are rebuilt)
         self._order_running: list[Job] = []  # the running jobs (every process) the last pass counted
         self._retried_ids: set[int] = set()  # queued jobs re-run after their process died: they go first
         self._view: _View | None = None  # positions and estimates, computed lazily per pass (queue, entry)
@@ -352,7 +353,8 @@ class Scheduler:
         again = self._retried()
         served = {k: self._turn(k) for job in again for k in (guild_key(job), user_key(job))}
         yield from fair_order(again, self._order_running, served)
-        yield from self._queued.order(self._order_running, self._turn, skip={job.id for job in again})
+        same_as = (self._turns_version, frozenset(job.id for job in self._order_running))
+        yield from self._queued.order(self._order_running, self._turn, skip={j.id for j in again}, same_as=same_as)
 
     def _retried(self) -> list[Job]:
         return [job for job_id in self._retried_ids if (job := self._queued.get(job_id)) is not None]
@@ -435,6 +437,7 @@ class Scheduler:
                 if key_text(key) in stamped:
                     self._stamped[key] = stamped[key_text(key)]
             self._dirty.clear()
+            self._turns_version += 1
 
     def _add(self, job: Job) -> None:
         if job.id not in self._queued:
@@ -487,9 +490,10 @@ class Scheduler:
     async def _fill(self) -> None:
         now = self._clock()
         await self._sync()
-        keys = {k for job in self._order_running for k in (guild_key(job), user_key(job))} | self._queued.keys()
-        self._last_started = {k: v for k, v in self._last_started.items() if k in keys}  # only the active
-        self._stamped = {k: v for k, v in self._stamped.items() if k in keys}
+        if len(self._last_started) + len(self._stamped) > 4 * (len(self._queued) + len(self._order_running)) + 64:
+            keys = {k for job in self._order_running for k in (guild_key(job), user_key(job))} | self._queued.keys()
+            self._last_started = {k: v for k, v in self._last_started.items() if k in keys}  # only the active
+            self._stamped = {k: v for k, v in self._stamped.items() if k in keys}
         # Only the head of the order matters: the jobs that fit now, the first that does not, and the
         # backfill window behind it.
         ordered = await self._verify(3 * self.capacity + 1)
@@ -553,6 +557,7 @@ class Scheduler:
             return False
         self._dirty |= {guild_key(job), user_key(job)}  # the claim stamped their turn: read it next pass
         turn = next(self._turns)
+        self._turns_version += 1
         self._last_started[user_key(job)] = self._last_started[guild_key(job)] = turn
         self._blocked_since.pop(job.id, None)
         self._reserved_until.pop(job.id, None)

@@ -649,6 +649,13 @@ def test_the_merged_queue_is_fair_order() -> None:
         assert len(queue) == len(kept)
         expected = ids(fair_order(kept, running, turns))
         assert ids(list(queue.order(running, lambda key, turns=turns: turns.get(key, -1)))) == expected
+        for _ in range(2):  # built once, then the cached heads (nothing changed)
+            assert ids(list(queue.order(running, lambda key, turns=turns: turns.get(key, -1), same_as=1))) == expected
+        if kept:
+            queue.discard(kept[0].id)  # a change: the heads are rebuilt
+            cached = queue.order(running, lambda key, turns=turns: turns.get(key, -1), same_as=1)
+            assert ids(list(cached)) == ids(fair_order(kept[1:], running, turns))
+            queue.add(kept[0])
         skip = set(expected[::3])
         merged = queue.order(running, lambda key, turns=turns: turns.get(key, -1), skip=skip)
         assert ids(list(merged)) == ids(fair_order([j for j in kept if j.id not in skip], running, turns))
