@@ -285,6 +285,7 @@ class JobService:
 
     async def set_progress_message(self, job_id: int, channel_id: int, message_id: int) -> None:
         await self.storage.set_progress_message(job_id, channel_id, message_id)
+        self.scheduler.progress_message_set(job_id, channel_id, message_id)  # its in-memory queue
 
     async def mark_posted(self, job_id: int, channel_id: int, message_id: int) -> bool:
         return await self.storage.mark_posted(job_id, channel_id, message_id)
@@ -316,5 +317,6 @@ class JobService:
         cancelled = await self.storage.cancel_job(job_id, settlement.cancelled(job))
         if cancelled is None:
             raise InputError(msg("job-cancel-just-started", job=str(job_id)))
+        self.scheduler.discard(job_id)
         await self.scheduler.refresh()
         return cancelled

@@ -14,6 +14,8 @@ from bot.jobs import JobService
 from bot.scheduler import QueueEntry, Scheduler
 from bot.store import Job, JobStatus, Storage
 
+SHOWN = 15  # waiting entries listed by ``/queue show``; the rest are counted
+
 
 @dataclass(frozen=True, slots=True)
 class Running:
@@ -27,6 +29,7 @@ class QueueSnapshot:
     waiting: list[QueueEntry]  # the ones the viewer may see; positions are the server-wide ones
     running_total: int  # this server's, shown or not
     waiting_total: int
+    waiting_visible: int  # how many of the waiting ones the viewer may see (``waiting`` holds the first few)
 
 
 class QueueService:
@@ -35,18 +38,23 @@ class QueueService:
         self.scheduler = scheduler
         self.jobs = jobs
 
-    async def snapshot(self, actor: Actor) -> QueueSnapshot:
+    async def snapshot(self, actor: Actor, limit: int = SHOWN) -> QueueSnapshot:
+        """The first ``limit`` waiting entries the viewer may see, with counts: the queue order is
+        merged only that far (not replayed whole for every view)."""
         running = await self.storage.jobs_with_status(JobStatus.RUNNING, guild_id=actor.guild_id)
-        waiting = [e for e in self.scheduler.queue() if e.job.requester.guild_id == actor.guild_id]
+        waiting, visible, total = self.scheduler.guild_queue(
+            actor.guild_id, lambda job: access.may_see_queue_entry(actor, job), limit
+        )
         return QueueSnapshot(
             running=[
                 Running(job, self.scheduler.running_since(job.id) or 0)
                 for job in running
                 if access.may_see_queue_entry(actor, job)
             ],
-            waiting=[e for e in waiting if access.may_see_queue_entry(actor, e.job)],
+            waiting=waiting,
             running_total=len(running),
-            waiting_total=len(waiting),
+            waiting_total=total,
+            waiting_visible=visible,
         )
 
     async def cancel(self, actor: Actor, job_id: int) -> Job:

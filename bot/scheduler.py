@@ -4,6 +4,17 @@ Jobs live in storage; this object only decides *when* each runs. It never holds 
 would lose: on start-up it re-reads the queue, re-runs jobs a dead process left running (once), and
 re-delivers finished jobs whose results were never posted.
 
+A pass does not read the whole queue (it runs after every submission, cancel and finished job): the
+queued jobs are kept in memory per guild and user (``FairQueue``), read once at start-up and then kept
+in step (``_sync``): jobs submitted since (by any process: ids grow), the running jobs (at most the
+image cap's worth: dropped from the queue), and jobs another process stopped running (re-queued ones
+come back). A job cancelled or claimed elsewhere is dropped when a pass looks at it: the first jobs of
+the order are checked still queued (``_verify``) and a claim that fails drops it. The order is merged
+lazily from the users' heads, so a pass looks at about three times ``capacity`` jobs, and queue
+positions (``entry``, ``guild_queue``) are computed only as far down as asked, once per pass. A job
+cancelled in another process deep in the queue is still counted in the positions behind it until it
+nears the head (cancels in this process drop it at once).
+
 How a pass fills the free images (``_fill``):
 
 * Jobs are taken in ``fair_order`` (round-robin across guilds and users, running jobs counted) and
@@ -37,14 +48,14 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from bot import settlement
 from bot.errors import BotError
-from bot.fairness import fair_order, guild_key, key_text, user_key
+from bot.fairness import FairQueue, fair_order, guild_key, key_text, user_key
 from bot.i18n import msg, store_message
 from bot.imaging import load_image_info
 from bot.interactions import answerable
@@ -61,6 +72,8 @@ RESTART_FAILURE = msg("job-failed-restart")
 INTERNAL_FAILURE = msg("job-failed-internal")
 DEFAULT_JOB_SECONDS = 15.0  # used for estimates until real durations are known
 QUEUE_VIEW_TTL_S = 1.0  # how long queue positions and estimates are reused while nothing changes
+GAP_S = 10.0  # how long an id skipped by the new-jobs read is looked at again (an uncommitted submission)
+MAX_GAPS = 256  # at most this many of them
 LEASE_S = 30.0  # a claim holds this long unless the heartbeat (every third of it) renews it
 
 
@@ -130,8 +143,16 @@ class Scheduler:
         self._running: dict[int, Job] = {}  # jobs holding images (claimed, API not answered yet)
         self._running_images: dict[int, int] = {}
         self._started_at: dict[int, float] = {}  # until the job's task ends (progress display)
-        self._queued: list[Job] = []  # in the order they will start
-        self._view: tuple[float, list[QueueEntry], dict[int, QueueEntry]] | None = None  # queue() cache
+        self._queued: FairQueue[Job] = FairQueue()  # every queued job, kept in step incrementally (_sync)
+        self._seen_id = 0  # the newest queued job read so far: later ones are new
+        self._gaps: dict[int, float] = {}  # ids skipped below it (maybe not committed yet) -> when noticed
+        self._others: dict[int, Job] = {}  # jobs other processes were running at the last pass
+        self._stamped: dict[Hashable, int] = {}  # key -> claim time stored for it (Storage.turns), for queued keys
+        self._dirty: set[Hashable] = set()  # keys whose stored claim time must be read again
+        self._turns_version = 0  # changes with _stamped or _last_started (the merged heads are rebuilt)
+        self._order_running: list[Job] = []  # the running jobs (every process) the last pass counted
+        self._retried_ids: set[int] = set()  # queued jobs re-run after their process died: they go first
+        self._view: _View | None = None  # positions and estimates, computed lazily per pass (queue, entry)
         self._blocked_since: dict[int, float] = {}  # job id -> when it first was the head and did not fit
         self._reserved_until: dict[int, float] = {}  # job id -> latest start others may push it to
         self._last_started: dict[object, int] = {}  # user and guild keys -> turn number (round-robin)
@@ -264,38 +285,83 @@ class Scheduler:
         started = self._started_at.get(job_id)
         return None if started is None else self._clock() - started
 
+    @property
+    def waiting_count(self) -> int:
+        """How many jobs are queued (every process's, as of the last pass)."""
+        return len(self._queued)
+
     def queue(self) -> list[QueueEntry]:
-        """The queued jobs in the order they will start, with a start estimate for each.
+        """The queued jobs in the order they will start, with a start estimate for each (all of them:
+        prefer ``entry``, ``head`` and ``guild_queue``, which compute only as far as they need).
 
         The estimate replays the queue: each running job is expected to free its images one average
-        duration after it started, and each queued job starts once enough images are free. Progress
-        messages ask for it once per job, so it is kept for up to a second unless the queue changes."""
-        now = self._clock()
-        if self._view is None or now - self._view[0] >= QUEUE_VIEW_TTL_S:
-            entries = self._replay(now)
-            self._view = now, entries, {e.job.id: e for e in entries}
-        return list(self._view[1])
+        duration after it started, and each queued job starts once enough images are free."""
+        view = self._current_view()
+        view.extend(len(self._queued))
+        return list(view.entries)
+
+    def head(self, count: int) -> list[QueueEntry]:
+        """The first ``count`` entries of ``queue()``."""
+        view = self._current_view()
+        view.extend(count)
+        return view.entries[:count]
 
     def entry(self, job_id: int) -> QueueEntry | None:
-        self.queue()
-        assert self._view is not None
-        return self._view[2].get(job_id)
+        """A queued job's position and estimate: the order is merged up to it (and kept for the pass)."""
+        if job_id not in self._queued:
+            return None
+        view = self._current_view()
+        while job_id not in view.by_id and view.extend(len(view.entries) + 64):
+            pass
+        return view.by_id.get(job_id)
 
-    def _replay(self, now: float) -> list[QueueEntry]:
-        average = self.average_job_seconds
-        frees = [(at - now, images) for at, images in self._expected_frees(now)]
-        heapq.heapify(frees)
-        free, at = self.capacity - self.images_running, 0.0
-        entries = []
-        for position, job in enumerate(self._queued, start=1):
-            need = self._images_of(job)
-            while free < need and frees:
-                finish, images = heapq.heappop(frees)
-                at, free = max(at, finish), free + images
-            entries.append(QueueEntry(job, position, at))
-            free -= need
-            heapq.heappush(frees, (at + average, need))
-        return entries
+    def guild_queue(
+        self, guild_id: int | None, visible: Callable[[Job], bool], limit: int
+    ) -> tuple[list[QueueEntry], int, int]:
+        """For ``/queue show``: the first ``limit`` entries of that server's queue that pass ``visible``
+        (server-wide positions), how many of its entries pass ``visible``, and how many it has in all.
+        The order is merged only until those entries are found."""
+        key = ("guild", guild_id) if guild_id is not None else None
+        jobs = list(self._queued.in_guild(key)) if key is not None else []
+        shown = sum(1 for job in jobs if visible(job))
+        wanted = min(limit, shown)
+        found: list[QueueEntry] = []
+        view = self._current_view()
+        index = 0
+        while len(found) < wanted:
+            if index >= len(view.entries):
+                view.extend(len(view.entries) + 64)
+                if index >= len(view.entries):
+                    break  # the whole queue was merged
+            for e in view.entries[index:]:
+                if e.job.requester.guild_id == guild_id and visible(e.job) and len(found) < wanted:
+                    found.append(e)
+            index = len(view.entries)
+        return found, shown, len(jobs)
+
+    def _current_view(self) -> _View:
+        now = self._clock()
+        if self._view is None or now - self._view.at >= QUEUE_VIEW_TTL_S:
+            frees = [(at - now, images) for at, images in self._expected_frees(now)]
+            free = self.capacity - self.images_running
+            self._view = _View(now, self._order(), frees, free, self.average_job_seconds, self._images_of)
+        return self._view
+
+    def _order(self) -> Iterator[Job]:
+        """The queued jobs in the order they start: re-run jobs first (they already had their turn;
+        fair among themselves), then ``fair_order`` merged lazily from the users' queues."""
+        again = self._retried()
+        served = {k: self._turn(k) for job in again for k in (guild_key(job), user_key(job))}
+        yield from fair_order(again, self._order_running, served)
+        same_as = (self._turns_version, frozenset(job.id for job in self._order_running))
+        yield from self._queued.order(self._order_running, self._turn, skip={j.id for j in again}, same_as=same_as)
+
+    def _retried(self) -> list[Job]:
+        return [job for job_id in self._retried_ids if (job := self._queued.get(job_id)) is not None]
+
+    def _turn(self, key: Hashable) -> tuple[int, int]:
+        """Who was served longest ago: the claim time every process stamps, then this process's order."""
+        return self._stamped.get(key, -1), self._last_started.get(key, -1)
 
     def _images_of(self, job: Job) -> int:
         return min(job.images_requested, self.capacity)
@@ -325,25 +391,114 @@ class Scheduler:
                 await asyncio.sleep(1)
                 self.wake()
 
-    async def _fill(self) -> None:
+    async def _sync(self) -> None:
+        """Bring the in-memory queue up to date without reading it whole: jobs submitted since the last
+        pass (by any process: ids grow), jobs other processes started (dropped), and jobs that left
+        another process's hands (re-queued ones come back). Jobs cancelled or claimed elsewhere are
+        dropped when the pass looks at them (``_verify``, or a claim that fails)."""
+        new = await self.storage.jobs_with_status(JobStatus.QUEUED, after_id=self._seen_id)
+        for job in new:
+            self._add(job)
         now = self._clock()
-        listed = await self.storage.jobs_with_status(JobStatus.QUEUED, JobStatus.RUNNING)
-        queued = [job for job in listed if job.status is JobStatus.QUEUED]
+        if new:
+            # Ids skipped over may belong to submissions not committed yet (PostgreSQL hands out ids
+            # before commit): look at them again for a few seconds.
+            known = {job.id for job in new}
+            low = max(self._seen_id, new[-1].id - MAX_GAPS)
+            self._gaps.update((i, now) for i in range(low + 1, new[-1].id) if i not in known)
+            self._seen_id = max(self._seen_id, new[-1].id)
+        if self._gaps:
+            self._gaps = {i: at for i, at in self._gaps.items() if now - at < GAP_S}
+            if len(self._gaps) > MAX_GAPS:
+                self._gaps = dict(sorted(self._gaps.items())[-MAX_GAPS:])
+            for job in await self.storage.jobs_with_status(JobStatus.QUEUED, job_ids=sorted(self._gaps)):
+                self._add(job)
+                self._gaps.pop(job.id, None)
+        running = await self.storage.jobs_with_status(JobStatus.RUNNING)  # at most the image cap's worth
+        for job in running:
+            self._drop(job.id)
+            self._gaps.pop(job.id, None)
+        others = {job.id: job for job in running if job.id not in self._tasks}
+        for job in others.values():
+            if job.id not in self._others:
+                self._dirty |= {guild_key(job), user_key(job)}  # its claim stamped a new turn
+        left = sorted(self._others.keys() - others.keys())
+        if left:  # finished, failed, or re-queued (its process died or stopped): only those come back
+            for job in await self.storage.jobs_with_status(JobStatus.QUEUED, job_ids=left):
+                self._add(job)
+        self._others = others
         # Rounds count the jobs running in every process (this one's from memory: the listing may
         # predate a claim), so the fair order is the same in all of them.
-        running = [*self._running.values()]
-        running += [j for j in listed if j.status is JobStatus.RUNNING and j.id not in self._tasks]
-        active = [*queued, *running]
-        keys = {guild_key(j) for j in active} | {user_key(j) for j in active}
-        self._last_started = {k: v for k, v in self._last_started.items() if k in keys}  # only the active
-        # Who was served longest ago: the claim time every process stamps, then this process's order.
-        stamped = await self.storage.turns(sorted(key_text(k) for k in keys))
-        served = {k: (stamped.get(key_text(k), -1), self._last_started.get(k, -1)) for k in keys}
-        # A job a dead process was running already had its turn: it goes first (stable: fair among them).
-        ordered = sorted(fair_order(queued, running, served), key=lambda job: job.attempts == 0)
-        ids = {job.id for job in ordered}
-        self._blocked_since = {k: v for k, v in self._blocked_since.items() if k in ids}
-        self._reserved_until = {k: v for k, v in self._reserved_until.items() if k in ids}
+        self._order_running = [*self._running.values(), *others.values()]
+        if self._dirty:
+            keys = sorted(self._dirty, key=key_text)
+            stamped = await self.storage.turns([key_text(k) for k in keys])
+            for key in keys:
+                if key_text(key) in stamped:
+                    self._stamped[key] = stamped[key_text(key)]
+            self._dirty.clear()
+            self._turns_version += 1
+
+    def _add(self, job: Job) -> None:
+        if job.id not in self._queued:
+            self._dirty |= {guild_key(job), user_key(job)}
+        self._queued.add(job)
+        if job.attempts > 0:
+            self._retried_ids.add(job.id)
+        self._view = None
+
+    def _drop(self, job_id: int) -> None:
+        job = self._queued.discard(job_id)
+        if job is not None:
+            self._dirty |= {guild_key(job), user_key(job)}
+            self._retried_ids.discard(job_id)
+            self._blocked_since.pop(job_id, None)
+            self._reserved_until.pop(job_id, None)
+            self._view = None
+
+    async def _verify(self, count: int) -> list[Job]:
+        """The first ``count`` jobs of the order, each checked still queued in storage (fresh records):
+        a job cancelled or claimed elsewhere since it was read is dropped here."""
+        for _ in range(3):
+            ahead = list(itertools.islice(self._order(), count))
+            if not ahead:
+                return []
+            listed = await self.storage.jobs_with_status(JobStatus.QUEUED, job_ids=[job.id for job in ahead])
+            fresh = {job.id: job for job in listed}
+            for job in ahead:
+                if job.id in fresh:
+                    self._queued.add(fresh[job.id])
+                else:
+                    self._drop(job.id)
+            if len(fresh) == len(ahead):
+                return [fresh[job.id] for job in ahead]
+            if self._dirty:
+                await self._sync()
+        return list(itertools.islice(self._order(), count))
+
+    def discard(self, job_id: int) -> None:
+        """A job left the queue (cancelled here): drop it now rather than when it nears the head."""
+        self._drop(job_id)
+
+    def progress_message_set(self, job_id: int, channel_id: int, message_id: int) -> None:
+        """Keep the queued record current: progress messages of queued jobs follow queue changes."""
+        job = self._queued.get(job_id)
+        if job is not None:
+            self._queued.add(replace(job, progress_channel_id=channel_id, progress_message_id=message_id))
+            self._view = None
+
+    async def _fill(self) -> None:
+        now = self._clock()
+        await self._sync()
+        if len(self._last_started) + len(self._stamped) > 4 * (len(self._queued) + len(self._order_running)) + 64:
+            keys = {k for job in self._order_running for k in (guild_key(job), user_key(job))} | self._queued.keys()
+            self._last_started = {k: v for k, v in self._last_started.items() if k in keys}  # only the active
+            self._stamped = {k: v for k, v in self._stamped.items() if k in keys}
+        # Only the head of the order matters: the jobs that fit now, the first that does not, and the
+        # backfill window behind it.
+        ordered = await self._verify(3 * self.capacity + 1)
+        self._blocked_since = {k: v for k, v in self._blocked_since.items() if k in self._queued}
+        self._reserved_until = {k: v for k, v in self._reserved_until.items() if k in self._queued}
 
         # The cap is global: images held by every process's live claims (the claim re-checks it).
         held = await self.storage.images_in_flight()
@@ -364,7 +519,7 @@ class Scheduler:
                 free -= await self._backfill(head, ordered[position + 1 :], free, now, started)
         except CapacityFull:  # another process took the images meanwhile: wait for the next pass
             log.debug("the image cap is full across processes; waiting")
-        self._queued = [job for job in ordered if job.id not in started]
+        self._order_running = [*self._running.values(), *self._others.values()]
         self._view = None
         self._announce()
 
@@ -397,9 +552,12 @@ class Scheduler:
         turn_keys = (key_text(guild_key(job)), key_text(user_key(job)))
         lease = Lease(self.owner, self.lease_seconds, self.global_capacity, turn_keys)
         claimed = await self.storage.claim_job(job.id, lease)
+        self._drop(job.id)  # claimed, or no longer queued (cancelled, or claimed by another process)
         if claimed is None:
-            return False  # cancelled in the meantime, or claimed by another process
+            return False
+        self._dirty |= {guild_key(job), user_key(job)}  # the claim stamped their turn: read it next pass
         turn = next(self._turns)
+        self._turns_version += 1
         self._last_started[user_key(job)] = self._last_started[guild_key(job)] = turn
         self._blocked_since.pop(job.id, None)
         self._reserved_until.pop(job.id, None)
@@ -506,6 +664,51 @@ class Scheduler:
             await hook(*args)
         except Exception:
             log.exception("notifier %s failed", getattr(hook, "__name__", hook))
+
+
+class _View:
+    """Queue positions and start estimates, extended lazily along the merged order: a progress message
+    asks for its own job, ``/queue show`` for the first few of a server, and only those get computed.
+
+    The estimate replays the queue: each running job is expected to free its images one average duration
+    after it started, and each queued job starts once enough images are free."""
+
+    def __init__(
+        self,
+        at: float,
+        order: Iterator[Job],
+        frees: list[tuple[float, int]],
+        free: int,
+        average: float,
+        images_of: Callable[[Job], int],
+    ) -> None:
+        self.at = at
+        self.entries: list[QueueEntry] = []
+        self.by_id: dict[int, QueueEntry] = {}
+        self._order = order
+        self._frees = frees
+        heapq.heapify(self._frees)
+        self._free = free
+        self._start = 0.0
+        self._average = average
+        self._images_of = images_of
+
+    def extend(self, count: int) -> bool:
+        """Compute entries up to ``count``; False once the queue is exhausted."""
+        while len(self.entries) < count:
+            job = next(self._order, None)
+            if job is None:
+                return False
+            need = self._images_of(job)
+            while self._free < need and self._frees:
+                finish, images = heapq.heappop(self._frees)
+                self._start, self._free = max(self._start, finish), self._free + images
+            entry = QueueEntry(job, len(self.entries) + 1, self._start)
+            self.entries.append(entry)
+            self.by_id[job.id] = entry
+            self._free -= need
+            heapq.heappush(self._frees, (self._start + self._average, need))
+        return True
 
 
 def _earliest(need: int, free: int, frees: list[tuple[float, int]]) -> float:

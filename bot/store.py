@@ -370,7 +370,14 @@ class Storage(Protocol):
         self, requester: Requester, payer_user_id: int | None, images: int, limits: EffectiveLimits
     ) -> None: ...  # submit_job's limit checks without reserving (raises QuotaExceeded)
     async def get_job(self, job_id: int) -> Job | None: ...
-    async def jobs_with_status(self, *statuses: JobStatus, guild_id: int | None = None) -> list[Job]: ...
+    # oldest first; ``after_id``: only newer jobs (the scheduler's "what was submitted since"); ``job_ids``: only those
+    async def jobs_with_status(
+        self,
+        *statuses: JobStatus,
+        guild_id: int | None = None,
+        after_id: int | None = None,
+        job_ids: Sequence[int] | None = None,
+    ) -> list[Job]: ...
     # queued -> running, attempts += 1; with a lease: owned, and checked against the global image cap
     async def claim_job(self, job_id: int, lease: Lease | None = None) -> Job | None: ...
     async def renew_leases(self, owner: str, job_ids: Sequence[int], seconds: float) -> set[int]: ...  # still held

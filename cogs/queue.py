@@ -17,8 +17,6 @@ from cogs.text import render as say
 if TYPE_CHECKING:
     from bot.app import InpaintBot
 
-SHOWN = 15
-
 
 class QueueCog(commands.Cog):
     queue = app_commands.Group(name="queue", description="Edits waiting on this server", guild_only=True)
@@ -54,11 +52,11 @@ class QueueCog(commands.Cog):
                 prompt=UserText(render.short(e.job.prompt, 60)),
                 duration=render.duration(e.eta_seconds, locale),
             )
-            for e in waiting[:SHOWN]
+            for e in waiting
         ]
-        hidden = snapshot.running_total - len(snapshot.running) + snapshot.waiting_total - len(waiting)
-        if len(waiting) > SHOWN:
-            lines.append(say("queue-more", locale, count=len(waiting) - SHOWN))
+        hidden = snapshot.running_total - len(snapshot.running) + snapshot.waiting_total - snapshot.waiting_visible
+        if snapshot.waiting_visible > len(waiting):
+            lines.append(say("queue-more", locale, count=snapshot.waiting_visible - len(waiting)))
         if hidden:
             lines.append(say("queue-hidden", locale, count=hidden))
         embed = discord.Embed(

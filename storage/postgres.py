@@ -424,13 +424,26 @@ class PostgresStorage:
         jobs = await self._fetch_jobs("WHERE j.id = $1", job_id)
         return jobs[0] if jobs else None
 
-    async def jobs_with_status(self, *statuses: JobStatus, guild_id: int | None = None) -> list[Job]:
+    async def jobs_with_status(
+        self,
+        *statuses: JobStatus,
+        guild_id: int | None = None,
+        after_id: int | None = None,
+        job_ids: Sequence[int] | None = None,
+    ) -> list[Job]:
         """Oldest first (queue order)."""
-        names = common.check_statuses(statuses)
-        if guild_id is None:
-            return await self._fetch_jobs("WHERE j.status = ANY($1::text[]) ORDER BY j.id", names)
-        where = "WHERE j.status = ANY($1::text[]) AND j.guild_id = $2 ORDER BY j.id"
-        return await self._fetch_jobs(where, names, guild_id)
+        params: list[Any] = [common.check_statuses(statuses)]
+        where = "WHERE j.status = ANY($1::text[])"
+        if guild_id is not None:
+            params.append(guild_id)
+            where += f" AND j.guild_id = ${len(params)}"
+        if after_id is not None:
+            params.append(after_id)
+            where += f" AND j.id > ${len(params)}"
+        if job_ids is not None:
+            params.append(list(job_ids))
+            where += f" AND j.id = ANY(${len(params)}::bigint[])"
+        return await self._fetch_jobs(f"{where} ORDER BY j.id", *params)
 
     async def claim_job(self, job_id: int, lease: Lease | None = None) -> Job | None:
         """queued → running, attempts + 1. None if the job is not queued (e.g. just cancelled).

@@ -365,14 +365,29 @@ class SqliteStorage:
     async def get_job(self, job_id: int) -> Job | None:
         return await self._read(_get_job, job_id)
 
-    async def jobs_with_status(self, *statuses: JobStatus, guild_id: int | None = None) -> list[Job]:
+    async def jobs_with_status(
+        self,
+        *statuses: JobStatus,
+        guild_id: int | None = None,
+        after_id: int | None = None,
+        job_ids: Sequence[int] | None = None,
+    ) -> list[Job]:
         """Oldest first (queue order)."""
         params: list[Any] = common.check_statuses(statuses)
         where = f"j.status IN ({_marks(statuses)})"
+        order = "j.id"
+        if statuses == (JobStatus.RUNNING,):  # a few rows among many: by the status index, not a scan in id order
+            where, params, order = "j.status = 'running'", [], "+j.id"
         if guild_id is not None:
             where += " AND j.guild_id = ?"
             params.append(guild_id)
-        return await self._read(_fetch_jobs, f"WHERE {where} ORDER BY j.id", params)
+        if after_id is not None:
+            where += " AND j.id > ?"
+            params.append(after_id)
+        if job_ids is not None:
+            where += f" AND j.id IN ({_marks(job_ids) if job_ids else 'NULL'})"
+            params.extend(job_ids)
+        return await self._read(_fetch_jobs, f"WHERE {where} ORDER BY {order}", params)
 
     async def claim_job(self, job_id: int, lease: Lease | None = None) -> Job | None:
         """queued → running, attempts + 1. None if the job is not queued (e.g. just cancelled).

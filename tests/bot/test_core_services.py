@@ -44,9 +44,21 @@ class StubScheduler:
 
     waiting: list[QueueEntry] = field(default_factory=list)
     refreshed: int = 0
+    discarded: list[int] = field(default_factory=list)
 
     def queue(self) -> list[QueueEntry]:
         return self.waiting
+
+    def guild_queue(self, guild_id: int | None, visible, limit: int) -> tuple[list[QueueEntry], int, int]:
+        here = [e for e in self.waiting if e.job.requester.guild_id == guild_id]
+        shown = [e for e in here if visible(e.job)]
+        return shown[:limit], len(shown), len(here)
+
+    def discard(self, job_id: int) -> None:
+        self.discarded.append(job_id)
+
+    def progress_message_set(self, job_id: int, channel_id: int, message_id: int) -> None:
+        pass
 
     def running_since(self, job_id: int) -> float | None:
         return 12.0
@@ -175,6 +187,9 @@ async def test_queue_shows_only_what_the_viewer_may_see(
 
     bob = await queue.snapshot(BOB_A)
     assert seen(bob) == {"public", "running"} and (bob.running_total, bob.waiting_total) == (1, 3)
+    assert bob.waiting_visible == 1
+    first = await queue.snapshot(ALICE_A, limit=1)  # the first few listed, the others counted
+    assert [e.job.prompt for e in first.waiting] == ["public"] and first.waiting_visible == 2
     assert seen(await queue.snapshot(ALICE_A)) == {"public", "private", "running"}
     assert seen(await queue.snapshot(MOD_A)) == {"public", "staff", "running"}
     assert seen(await queue.snapshot(MALLORY_B)) == {"elsewhere"}
@@ -193,6 +208,7 @@ async def test_cancel_only_in_the_jobs_own_server(
         await queue.cancel(BOB_A, job.id)
     assert (await storage.get_job(job.id)).status is JobStatus.QUEUED and scheduler.refreshed == 0
     assert (await queue.cancel(MOD_A, job.id)).status is JobStatus.CANCELLED
+    assert scheduler.discarded == [job.id]  # the scheduler's in-memory queue drops it at once
     with pytest.raises(InputError, match="can no longer be cancelled"):
         await queue.cancel(ALICE_A, job.id)
 

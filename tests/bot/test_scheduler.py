@@ -9,9 +9,11 @@ depends on timing.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import io
 import logging
 import random
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,7 +23,7 @@ import pytest
 from PIL import Image
 
 from bot.errors import ApiError
-from bot.fairness import fair_order
+from bot.fairness import FairQueue, fair_order, guild_key, user_key
 from bot.i18n import stored_message, text
 from bot.models import EditResult, ImageFile, PreparedEdit, ResultImage
 from bot.options import EditOptions
@@ -623,3 +625,155 @@ async def test_stop_requeues_what_does_not_finish_within_the_grace(make_rig) -> 
     quota = await rig.storage.quota_status(Requester(USERS[1], GUILD), UNLIMITED)
     assert quota.window_used == 2 and quota.active_jobs == 1, "the reservation is kept for the next run"
     assert rig.notifier.delivered == []
+
+
+# --- the queue kept in memory: merged lazily, synced without reading it whole --------------------------
+
+
+def test_the_merged_queue_is_fair_order() -> None:
+    """``FairQueue.order`` (heads merged lazily) gives exactly ``fair_order`` (a sort of everything),
+    with running jobs and round-robin turns, after additions and removals in any order."""
+    rng = random.Random(11)
+    guilds = [*GUILDS, None]
+    for _ in range(60):
+        jobs = [J(i, rng.choice(USERS[:6]), rng.choice(guilds)) for i in range(1, rng.randrange(2, 60))]
+        running = [J(1000 + i, rng.choice(USERS[:6]), rng.choice(guilds)) for i in range(rng.randrange(0, 6))]
+        turns = {k: rng.randrange(5) for j in jobs for k in (guild_key(j), user_key(j)) if rng.random() < 0.5}
+        queue: FairQueue[J] = FairQueue()
+        for job in rng.sample(jobs, len(jobs)):
+            queue.add(job)
+        gone = set(rng.sample([j.id for j in jobs], len(jobs) // 4))
+        for job_id in gone:
+            queue.discard(job_id)
+        kept = [j for j in jobs if j.id not in gone]
+        assert len(queue) == len(kept)
+        expected = ids(fair_order(kept, running, turns))
+        assert ids(list(queue.order(running, lambda key, turns=turns: turns.get(key, -1)))) == expected
+        for _ in range(2):  # built once, then the cached heads (nothing changed)
+            assert ids(list(queue.order(running, lambda key, turns=turns: turns.get(key, -1), same_as=1))) == expected
+        if kept:
+            queue.discard(kept[0].id)  # a change: the heads are rebuilt
+            cached = queue.order(running, lambda key, turns=turns: turns.get(key, -1), same_as=1)
+            assert ids(list(cached)) == ids(fair_order(kept[1:], running, turns))
+            queue.add(kept[0])
+        skip = set(expected[::3])
+        merged = queue.order(running, lambda key, turns=turns: turns.get(key, -1), skip=skip)
+        assert ids(list(merged)) == ids(fair_order([j for j in kept if j.id not in skip], running, turns))
+
+
+class CountingStorage:
+    """The storage, counting calls and the rows (jobs, keys) each call returned."""
+
+    def __init__(self, inner: SqliteStorage) -> None:
+        self.inner = inner
+        self.calls: Counter[str] = Counter()
+        self.rows = 0
+        self.uncommitted: set[int] = set()  # jobs other readers cannot see yet (a transaction in flight)
+
+    def __getattr__(self, name: str) -> object:
+        attr = getattr(self.inner, name)
+        if not inspect.iscoroutinefunction(attr):
+            return attr
+
+        async def counted(*args: object, **kwargs: object) -> object:
+            self.calls[name] += 1
+            result = await attr(*args, **kwargs)
+            if name == "jobs_with_status":
+                result = [job for job in result if job.id not in self.uncommitted]
+            if isinstance(result, list | dict | set):
+                self.rows += len(result)
+            return result
+
+        return counted
+
+    def reset(self) -> None:
+        self.calls.clear()
+        self.rows = 0
+
+
+async def test_a_pass_does_not_read_the_whole_queue(make_rig) -> None:
+    """With 5,000 jobs queued, a pass (after a submission, a cancel, a finished job) reads a bounded
+    number of rows: the new jobs, the running ones, and the few heads it may start — never the queue."""
+    rig = await make_rig(capacity=4, start=False)
+    input_sha = await rig.storage.files.put(sample_image(32, 32))
+    mask_sha = await rig.storage.files.put(sample_mask(32, 32))
+    users = [USERS[0] + 7919 * k for k in range(500)]  # realistic snowflakes
+
+    def new(n: int) -> NewJob:
+        requester = Requester(users[n % len(users)], GUILDS[n % len(GUILDS)], CHANNEL)
+        options = EditOptions(num_images=1 + n % 3).to_json()
+        return NewJob(requester, JobAction.EDIT, f"job {n}", options, 1 + n % 3, input_sha, mask_sha)
+
+    await asyncio.gather(*(rig.storage.submit_job(new(n), UNLIMITED) for n in range(5000)))
+    counting = CountingStorage(rig.storage)
+    scheduler = Scheduler(counting, rig.service, rig.notifier, capacity=4, clock=rig.clock)  # type: ignore[arg-type]
+    rig.service._scheduler = lambda: scheduler
+    rig.scheduler = scheduler
+    await scheduler.start()  # the one full read, at start-up
+    await eventually(lambda: len(rig.service.started) >= 2)
+    await settle(rig)
+    assert scheduler.waiting_count == 5000 - len(scheduler._running)
+    bound = 3 * scheduler.capacity + 1 + 8  # the heads looked at, the running jobs, a few keys' turns
+
+    counting.reset()
+    await scheduler.refresh()  # nothing changed
+    assert counting.rows <= bound and sum(counting.calls.values()) <= 6, (counting.rows, counting.calls)
+
+    counting.reset()
+    extra = await rig.storage.submit_job(new(5000), UNLIMITED)  # another process's submission
+    await scheduler.refresh()
+    assert counting.rows <= bound + 1 and scheduler.entry(extra.id) is not None
+
+    deep = scheduler.queue()[-1].job
+    await cancel(rig.storage, deep)  # cancelled elsewhere, deep in the queue
+    counting.reset()
+    await scheduler.refresh()
+    assert counting.rows <= bound
+
+    first = rig.service.started[0]
+    counting.reset()
+    rig.service.finish(first)  # a slot frees: the next job starts from the merged heads
+    await eventually(lambda: len(rig.service.started) >= 3)
+    await settle(rig)
+    assert counting.rows <= 3 * bound, (counting.rows, counting.calls)
+    assert "jobs_with_status" in counting.calls
+
+
+async def test_jobs_that_left_the_queue_elsewhere_are_dropped_at_the_head(make_rig) -> None:
+    """A gateway (claims=False) keeps the queue in memory: jobs claimed or cancelled by other processes
+    leave its positions once the pass looks at them; jobs re-queued elsewhere come back."""
+    rig = await make_rig(capacity=2, claims=False)
+    jobs = [await rig.submit(f"job {n}", user=USERS[n]) for n in range(4)]
+    assert rig.queued_prompts() == ["job 0", "job 1", "job 2", "job 3"]
+    await cancel(rig.storage, jobs[0])  # another process's /queue cancel
+    claimed = await rig.storage.claim_job(jobs[1].id)  # another process claims and finishes it
+    assert claimed is not None
+    await complete(rig.storage, claimed, [])
+    await rig.scheduler.refresh()
+    assert rig.queued_prompts() == ["job 2", "job 3"]
+    assert rig.scheduler.entry(jobs[2].id).position == 1  # type: ignore[union-attr]
+    assert await rig.storage.claim_job(jobs[2].id)
+    await rig.scheduler.refresh()  # seen running elsewhere
+    assert rig.queued_prompts() == ["job 3"]
+    await rig.storage.requeue_job(jobs[2].id)  # its process stopped: back in the queue, first
+    await rig.scheduler.refresh()
+    assert rig.queued_prompts() == ["job 2", "job 3"] and rig.scheduler.waiting_count == 2
+
+
+async def test_a_submission_committed_after_a_newer_one_is_not_missed(make_rig) -> None:
+    """Ids are handed out before commit (PostgreSQL): a job that becomes visible after a newer one was
+    read is still picked up (ids skipped over are looked at again for a while)."""
+    rig = await make_rig(capacity=1, start=False, claims=False)
+    counting = CountingStorage(rig.storage)
+    scheduler = Scheduler(counting, rig.service, rig.notifier, capacity=1, clock=rig.clock, claims=False)  # type: ignore[arg-type]
+    rig.scheduler = scheduler
+    await scheduler.start()
+    first = await rig.submit("first", user=USERS[1])
+    counting.uncommitted.add(first.id + 1)
+    late = await rig.submit("late", user=USERS[2])
+    newer = await rig.submit("newer", user=USERS[3])
+    assert rig.queued_prompts() == ["first", "newer"]
+    counting.uncommitted.clear()  # it commits
+    await scheduler.refresh()
+    assert rig.queued_prompts() == ["first", "late", "newer"] and scheduler.entry(late.id) is not None
+    assert newer.id == late.id + 1

@@ -278,6 +278,26 @@ async def test_jobs_with_status_in_queue_order(backend: Storage) -> None:
         await backend.jobs_with_status()
 
 
+async def test_jobs_with_status_newer_than_or_among(backend: Storage) -> None:
+    """What the scheduler reads instead of the whole queue: jobs submitted after the newest it has seen
+    (``after_id``), and whether the few at the head are still queued (``job_ids``)."""
+    a = await submit(backend, guild=gid(1))
+    b = await submit(backend, guild=gid(2))
+    c = await submit(backend, guild=gid(1))
+    await backend.claim_job(b.id)
+    assert [j.id for j in await backend.jobs_with_status(JobStatus.QUEUED, after_id=a.id)] == [c.id]
+    assert [j.id for j in await backend.jobs_with_status(JobStatus.QUEUED, JobStatus.RUNNING, after_id=a.id)] == [
+        b.id,
+        c.id,
+    ]
+    assert await backend.jobs_with_status(JobStatus.QUEUED, after_id=c.id) == []
+    assert [j.id for j in await backend.jobs_with_status(JobStatus.QUEUED, job_ids=[c.id, b.id, a.id])] == [a.id, c.id]
+    assert [j.id for j in await backend.jobs_with_status(JobStatus.RUNNING, job_ids=[b.id])] == [b.id]
+    assert await backend.jobs_with_status(JobStatus.QUEUED, job_ids=[]) == []
+    among = await backend.jobs_with_status(JobStatus.QUEUED, guild_id=gid(1), after_id=a.id, job_ids=[a.id, c.id])
+    assert [j.id for j in among] == [c.id] and among[0].input_sha == c.input_sha  # whole records
+
+
 # --- concurrency ---------------------------------------------------------------------------------------
 
 
