@@ -96,6 +96,10 @@ class FairQueue(Generic[J]):
     def __contains__(self, job_id: object) -> bool:
         return job_id in self._jobs
 
+    def __iter__(self) -> Iterator[J]:
+        """Every queued job, in no particular order (``order`` merges them fairly)."""
+        return iter(list(self._jobs.values()))
+
     def get(self, job_id: int) -> J | None:
         return self._jobs.get(job_id)
 

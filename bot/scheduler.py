@@ -285,6 +285,10 @@ class Scheduler:
         started = self._started_at.get(job_id)
         return None if started is None else self._clock() - started
 
+    def queued_jobs(self) -> Iterator[Job]:
+        """Every queued job (every process's, as of the last pass), unordered: cheap, no merge."""
+        return iter(self._queued)
+
     @property
     def waiting_count(self) -> int:
         """How many jobs are queued (every process's, as of the last pass)."""

@@ -64,10 +64,11 @@ class DiscordNotifier:
         self._tickers[job.id] = asyncio.create_task(self._tick(job.id), name=f"progress-{job.id}")
 
     async def queue_changed(self, scheduler: Scheduler) -> None:
-        entries = scheduler.queue()
-        for entry in entries:
-            if entry.job.progress_message_id is not None:
-                await self.render(entry.job.id, throttle=True)
+        """New positions for the queued jobs whose member still sees a progress message (one was sent
+        and its token lives): bounded by recent submissions, not by the length of the queue."""
+        for job in scheduler.queued_jobs():
+            if job.progress_message_id is not None and job.reply_token and token_alive(job.created_at):
+                await self.render(job.id, throttle=True)
 
     async def deliver(self, job: Job) -> None:
         for tasks in (self._tickers, self._later):
@@ -208,7 +209,7 @@ class DiscordNotifier:
         assert job is not None
         scheduler = self.bot.scheduler
         if job.status is JobStatus.QUEUED:
-            waiting = len(scheduler.queue())
+            waiting = scheduler.waiting_count
             entry = scheduler.entry(job.id)
             position = entry.position if entry else waiting + 1
             eta = entry.eta_seconds if entry else 0
