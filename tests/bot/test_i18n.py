@@ -19,11 +19,11 @@ from cogs.render import OPTION_LABELS
 from cogs.results import AREA_HINT
 from cogs.text import render
 from cogs.views import RESULT_BUTTONS, SESSION_BUTTONS
+from tests.ids import BOB, OWNER
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = [p for package in ("bot", "cogs", "storage") for p in (ROOT / package).rglob("*.py")]
 MESSAGE_CALLS = {"msg", "Message", "render", "render_text", "say", "text", "t"}  # first argument: a message id
-OWNER = 804_137_216_547_307_561
 
 
 def ids_used_in_code() -> dict[str, str]:
@@ -169,7 +169,7 @@ def test_payer_refusals_are_their_own_messages() -> None:
     too_many = refusal_message("too_many_images", requested=30, allowed=25, cap="daily")
     theirs = render(
         refusal_for_payer(
-            QuotaExceeded("too_many_images", None, too_many), payer_user_id=OWNER, requester_user_id=1
+            QuotaExceeded("too_many_images", None, too_many), payer_user_id=OWNER, requester_user_id=BOB
         ).message
     )
     assert "their daily limit is 25" in theirs and "your" not in theirs
