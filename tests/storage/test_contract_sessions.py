@@ -65,7 +65,7 @@ async def test_update_session_changes_only_known_fields(backend: Storage) -> Non
     updated = await backend.update_session(session.id, locked=True, owner_pays=True, head_index=2)
     assert (updated.locked, updated.owner_pays, updated.head_index, updated.closed) == (True, True, 2, False)
     assert (await backend.update_session(session.id, closed=True)).closed
-    for bad in ({"owner_id": 5}, {"locked": 1}, {"head_index": True}):
+    for bad in ({"owner_id": uid(5)}, {"locked": 1}, {"head_index": True}):
         with pytest.raises(ValueError):
             await backend.update_session(session.id, **bad)
     with pytest.raises(NotFound):
