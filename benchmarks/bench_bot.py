@@ -1,6 +1,6 @@
 """End-to-end figures of the real bot process against the Discord simulation and the fake API (not CI).
 
-    .venv/bin/python benchmarks/bench_bot.py [--latency 1.0] [--quick]
+    .venv/bin/python benchmarks/bench_bot.py [--latency 1.0] [--quick] [--split]
 
 Each scenario starts ``python -m bot`` as a subprocess (its own data directory, settings from the
 environment as an operator would set them), drives it through ``tests/discord_sim`` and
@@ -21,6 +21,10 @@ environment as an operator would set them), drives it through ``tests/discord_si
   A sampler records when the peak happened: how many jobs had reached the API, been answered, and
   been posted by then (what was held in memory at that moment);
 * image preparation vs a bare Pillow decode (``bench_imaging.py``'s pass-through cases).
+* with ``--split``, the acknowledgement figure again with the gateway alone: ``RUN_WORKER=false`` and
+  the queue in a separate ``python -m bot worker`` process, both on PostgreSQL (``TEST_DATABASE_URL``,
+  a throwaway database), measured exactly as above (issue 14); and one process on that PostgreSQL,
+  so that the backend's share and the split's can be told apart.
 
 The simulation and the fake share this process and the machine's cores with the bot, so the figures
 are pessimistic for a real deployment, where Discord and Ideogram run elsewhere.
@@ -39,7 +43,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +57,7 @@ import PIL  # noqa: E402
 
 from tests.discord_sim import DiscordSim, RecordedCall, SimInteraction, SimUser  # noqa: E402
 from tests.fakes.ideogram import FakeIdeogram  # noqa: E402
+from tests.storage.conftest import DEFAULT_TEST_DATABASE_URL, with_database  # noqa: E402
 
 TOKEN = "MTAxMDEw.sim-bot-token.Benchmark0123456789"
 CAP = 8
@@ -80,6 +85,7 @@ class Rig:
     api: FakeIdeogram = field(init=False)
     members: list[SimUser] = field(init=False, default_factory=list)
     proc: asyncio.subprocess.Process | None = field(init=False, default=None)
+    process_env: dict[str, str] = field(init=False, default_factory=dict)  # what the bot process got
     _tmp: tempfile.TemporaryDirectory[str] | None = field(init=False, default=None)
 
     async def __aenter__(self) -> Rig:
@@ -108,6 +114,7 @@ class Rig:
             **HIGH_LIMITS,
             **self.env,
         }
+        self.process_env = env
         with (tmp / "bot.log").open("wb") as log:
             self.proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "bot", cwd=tmp, env=env, stdout=log, stderr=log
@@ -211,11 +218,11 @@ class Row:
     verdict: str = ""
 
 
-async def bench_ack(quick: bool) -> list[Row]:
+async def bench_ack(quick: bool, make: type[Rig] = Rig) -> list[Row]:
     """Probes at 20/s from the first edit of a 50-edit burst until ``measured_n`` probes are done (the
     burst is sent at once, so the probes cover its downloads and preparations, not only the calm after)."""
     measured_n = 60 if quick else 160
-    async with Rig(latency_s=3600, users=10) as rig:  # nothing finishes: everything stays in progress
+    async with make(latency_s=3600, users=10) as rig:  # nothing finishes: everything stays in progress
         image = jpeg(1024)
         probes: list[tuple[float, SimInteraction]] = []
         all_queued_at: list[float] = []
@@ -259,6 +266,85 @@ async def bench_ack(quick: bool) -> list[Row]:
         ),
         Row(f"ack latency, same, p99 (max {max(ms):.1f} ms)", f"{p99:.1f} ms", "< 50 ms", _verdict(p99 / 50)),
     ]
+
+
+@dataclass
+class PostgresRig(Rig):
+    """``Rig`` on a throwaway PostgreSQL database (on ``TEST_DATABASE_URL``'s server), one process."""
+
+    admin_url: str = field(init=False, default="")
+    database: str = field(init=False, default="")
+
+    async def __aenter__(self) -> PostgresRig:
+        import asyncpg
+
+        self.admin_url = os.environ.get("TEST_DATABASE_URL", DEFAULT_TEST_DATABASE_URL)
+        self.database = f"bench_bot_{os.getpid()}"
+        conn = await asyncpg.connect(self.admin_url)
+        try:
+            await conn.execute(f'CREATE DATABASE "{self.database}"')
+        finally:
+            await conn.close()
+        self.env = {**self.env, "DATABASE_URL": with_database(self.admin_url, self.database)}
+        await super().__aenter__()  # the bot has migrated the database once it is connected
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        import asyncpg
+
+        try:
+            await super().__aexit__(*exc)
+        finally:
+            conn = await asyncpg.connect(self.admin_url)
+            try:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+            finally:
+                await conn.close()
+
+
+@dataclass
+class SplitRig(PostgresRig):
+    """The gateway alone (``RUN_WORKER=false``) and the queue in a ``python -m bot worker`` process;
+    ``rss_mb`` is the gateway's."""
+
+    worker: asyncio.subprocess.Process | None = field(init=False, default=None)
+
+    async def __aenter__(self) -> SplitRig:
+        self.env = {**self.env, "RUN_WORKER": "false", "WORKER_ID": "gateway"}
+        await super().__aenter__()
+        tmp = Path(self.process_env["HOME"])
+        with (tmp / "worker.log").open("wb") as log:
+            self.worker = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bot",
+                "worker",
+                cwd=tmp,
+                env={**self.process_env, "WORKER_ID": "worker"},
+                stdout=log,
+                stderr=log,
+            )
+        deadline = time.monotonic() + 60
+        while "running the queue" not in (tmp / "worker.log").read_text(errors="replace"):
+            if self.worker.returncode is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the worker did not start:\n{(tmp / 'worker.log').read_text()[-3000:]}")
+            await asyncio.sleep(0.05)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.worker is not None and self.worker.returncode is None:
+            self.worker.kill()  # its jobs hang at the fake API: nothing to wait for
+            await self.worker.wait()
+        await super().__aexit__(*exc)
+
+
+async def bench_ack_split(quick: bool) -> list[Row]:
+    """``bench_ack`` with the gateway alone (the issue asks for the same figure as with one process),
+    and, to tell the backend's share from the split's, with one process on the same PostgreSQL."""
+    rows = []
+    for label, make in (("one process, PostgreSQL", PostgresRig), ("gateway + worker, PostgreSQL", SplitRig)):
+        rows += [replace(row, metric=f"{label}: {row.metric}") for row in await bench_ack(quick, make)]
+    return rows
 
 
 async def bench_overhead(quick: bool) -> list[Row]:
@@ -561,10 +647,13 @@ async def run(args: argparse.Namespace) -> list[Row]:
         ("fairness", lambda: bench_fairness(args.latency, args.quick)),
         ("rss", lambda: bench_rss(args.latency, args.quick)),
         ("rss-large", lambda: bench_rss_large(args.latency, args.quick)),
+        ("ack-split", lambda: bench_ack_split(args.quick)),
     ]
     rows: list[Row] = []
     for name, scenario in scenarios:
-        if args.only and name not in args.only:
+        if name == "ack-split" and not args.split:
+            continue
+        if args.only and name not in args.only and name != "ack-split":
             continue
         began = time.monotonic()
         print(f"… {name}", file=sys.stderr, flush=True)
@@ -582,6 +671,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         nargs="*",
         choices=["ack", "overhead", "makespan", "fairness", "rss", "rss-large", "prepare"],
         default=None,
+    )
+    parser.add_argument(
+        "--split",
+        action="store_true",
+        help="also measure the ack figure with RUN_WORKER=false and a separate worker process, on PostgreSQL",
     )
     args = parser.parse_args(argv)
     python = os.path.relpath(sys.executable) if Path(sys.executable).is_relative_to(Path.cwd()) else "python"

@@ -58,7 +58,7 @@ from bot.errors import BotError
 from bot.fairness import FairQueue, fair_order, guild_key, key_text, user_key
 from bot.i18n import msg, store_message
 from bot.imaging import load_image_info
-from bot.interactions import answerable
+from bot.interactions import answerable, everywhere
 from bot.models import EditResult, ImageFile, PreparedEdit
 from bot.options import EditOptions
 from bot.service import EditService
@@ -114,7 +114,7 @@ class Scheduler:
         poll_seconds: float | None = None,
         claims: bool = True,
         global_capacity: int | None = None,
-        answers_interactions: bool = True,
+        answers_interactions: Callable[[int | None], bool] | None = everywhere,
     ) -> None:
         """``backfill=False`` is strict head-of-line order. ``backfill_patience``/``backfill_slack``
         (seconds; None: 1.5 and 0.25 average job durations) bound how long the head of the queue may be
@@ -128,7 +128,9 @@ class Scheduler:
         keeps the queue order and positions for ``/queue`` and progress messages, and starts nothing.
         ``capacity`` is what this process holds at most (``WORKER_MAX_IMAGES``), ``global_capacity``
         what all processes hold together (``MAX_IMAGES_IN_FLIGHT``; None: ``capacity``), checked by
-        the claim itself."""
+        the claim itself. ``answers_interactions``: the servers (by id; None: DMs) whose interrupted
+        interactions this process answers at start-up (``Settings.receives``: its own shards); None:
+        none (a queue-only worker)."""
         if capacity < 1:
             raise ValueError("capacity must be at least 1")
         self.storage = storage
@@ -185,13 +187,14 @@ class Scheduler:
     async def recover(self) -> None:
         """At start-up: requeue or fail what this process's previous life (same ``owner``) held and every
         job whose lease ran out (with ``claims``); answer the interactions a dead gateway acknowledged,
-        while their tokens live (with ``answers_interactions``: a gateway, never a queue-only worker, which
-        would take a live gateway's not-yet-saved interactions for dead ones); re-deliver what was never
-        posted. The heartbeat later picks up the jobs of other processes that die."""
+        while their tokens live (with ``answers_interactions``: a gateway, for the servers of its own
+        shards, never a queue-only worker: either would take a live gateway's not-yet-saved interactions
+        for dead ones); re-deliver what was never posted. The heartbeat later picks up the jobs of other
+        processes that die."""
         failed_jobs = await self._recover_lost(self.owner, deliver=False) if self.claims else []
-        if self.answers_interactions:
+        if self.answers_interactions is not None:
             # before any delivery: a job whose progress message was never sent gets its original response back
-            await self._notify(self.notifier.restarted, await answerable(self.storage))
+            await self._notify(self.notifier.restarted, await answerable(self.storage, self.answers_interactions))
         for failed in failed_jobs:
             await self._notify(self.notifier.deliver, failed)
         if not self.claims:

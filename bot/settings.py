@@ -34,6 +34,12 @@ def default_shutdown_grace(ideogram_timeout_s: float) -> float:
     return ideogram_timeout_s + RESULT_DOWNLOAD_TIMEOUT_S + SHUTDOWN_MARGIN_S
 
 
+def shard_of(guild_id: int | None, shard_count: int) -> int:
+    """The gateway shard Discord sends a server's events to (the same as discord.py's ``Guild.shard_id``);
+    DMs go to shard 0."""
+    return 0 if guild_id is None else (guild_id >> 22) % shard_count
+
+
 @dataclass(frozen=True, slots=True)
 class LimitDefaults:
     """Per-user and per-guild limits in images (what is billed); guilds may override them.
@@ -124,6 +130,14 @@ class Settings:
         if not self.database_url:
             return self.data_dir / "bot.sqlite3"
         return Path(self.database_url.removeprefix("sqlite:///").removeprefix("sqlite://"))
+
+    def receives(self, guild_id: int | None) -> bool:
+        """Whether this process's gateway receives the interactions of this server (None: a DM): Discord
+        sends a server's events to one shard (``shard_of``) and this process runs ``SHARD_IDS`` (every
+        shard when unsharded or without ``SHARD_IDS``)."""
+        if self.shard_count is None or self.shard_ids is None:
+            return True
+        return shard_of(guild_id, self.shard_count) in self.shard_ids
 
     def owner(self, mode: str) -> str:
         """This process's name in job claims: ``WORKER_ID``, else the host name and the run mode (so a

@@ -15,7 +15,10 @@ Typical in-process test (see ``tests/sim/test_discord_sim.py`` for complete, wor
 
 For a bot in a subprocess, pass ``DISCORD_API_BASE=sim.api_base`` and ``DISCORD_GATEWAY_URL=
 sim.gateway_url`` in its environment and use ``await sim.wait_ready(identifies=n)`` after each
-(re)start; ``await sim.wait_disconnected()`` after killing it.
+(re)start; ``await sim.wait_disconnected()`` after killing it. Sharded processes (IDENTIFY with
+``shard: [id, count]``) each get their guilds' events only: wait for one with ``sim.wait_ready(shard=id,
+identifies=n)``, for its end with ``sim.wait_disconnected(shard=id)``; ``sim.world.snowflake.on_shard(id,
+count)`` mints a guild id on a given shard.
 
 Modules, by concern:
 
@@ -46,9 +49,10 @@ Discord behaviours reproduced because bots must handle them: the 3 s window for 
 missing permissions (403 50013), DMs closed (403 50007), empty messages (400 50006), 2000-character
 content (400 50035), archived/locked threads, command-name validation on sync, ``enforce_nonce``
 deduplication, and the first follow-up after a "thinking" deferral filling that message. Only what a
-bot can observe is simulated; no reactions, voice, presences, audit logs or sharding beyond echoing
-``shard`` in READY. Ids are current snowflakes (discord.py computes an interaction's expiry from its
-id's timestamp).
+bot can observe is simulated; no reactions, voice, presences or audit logs. Sharding is routed like
+Discord (``gateway``: a guild's events to shard ``(guild_id >> 22) % count``, DMs to shard 0;
+``GET /gateway/bot`` recommends ``SimConfig.shards``). Ids are current snowflakes (discord.py computes
+an interaction's expiry from its id's timestamp).
 """
 
 from __future__ import annotations

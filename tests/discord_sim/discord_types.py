@@ -252,6 +252,14 @@ class Snowflakes:
         self._last = value
         return value
 
+    def on_shard(self, shard_id: int, shard_count: int) -> int:
+        """A new snowflake whose guild would be on this shard (``(id >> 22) % shard_count``): the next
+        one, moved at most ``shard_count - 1`` milliseconds ahead. Later ones stay larger."""
+        value = self()
+        value += ((shard_id - (value >> 22)) % shard_count) << 22
+        self._last = value
+        return value
+
 
 def iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()

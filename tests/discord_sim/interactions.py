@@ -264,9 +264,9 @@ class InteractionDriver:
         name: str | None = None,
         command_type: int | None = None,
     ) -> SimInteraction:
-        self.dispatcher.require_connection()
         invoker = self._invoker(user)
         guild = self.world.guild_of(channel)
+        self.dispatcher.require_connection(guild.id if guild is not None else None)
         member = None
         if guild is not None:
             member = guild.members.get(invoker.id) or self.world.add_member(guild, invoker)

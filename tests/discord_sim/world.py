@@ -70,6 +70,7 @@ class SimConfig:
     followup_resolves_deferral: bool = True
     nonce_window: float = 300.0  # seconds during which ``enforce_nonce`` deduplicates sends
     bot_public: bool = False  # the Developer Portal's "Public Bot" (anyone may invite it)
+    shards: int = 1  # the shard count ``GET /gateway/bot`` recommends (an AutoShardedClient without one uses it)
 
 
 class World:

@@ -28,7 +28,7 @@ from bot.settings import LimitDefaults, Settings
 from bot.store import Job, JobStatus, Requester
 from storage.factory import open_storage
 from tests import REPO_ROOT
-from tests.discord_sim import DiscordSim, RecordedCall, SimInteraction, SimMessage, SimUser
+from tests.discord_sim import DiscordSim, RecordedCall, SimChannel, SimInteraction, SimMessage, SimUser
 from tests.fakes.ideogram import FakeIdeogram, sample_image, sample_mask
 
 TOKEN = "MTAxMDEw.sim-bot-token.RestartTests0123456789"
@@ -79,14 +79,20 @@ class BotRunner:
             **overrides,
         }
 
-    async def start(self, **env: str) -> asyncio.subprocess.Process:
+    async def start(self, *, shard: int | None = None, **env: str) -> asyncio.subprocess.Process:
+        """A gateway process, once connected (with ``shard``: once that shard identified once more)."""
         n = len(self.procs) + 1
+        if shard is None:
+            connected = self.sim.wait_ready(identifies=n, timeout=START_TIMEOUT_S)
+        else:
+            again = self.sim.dispatcher.identifies_by_shard.get(shard, 0) + 1
+            connected = self.sim.wait_ready(shard=shard, identifies=again, timeout=START_TIMEOUT_S)
         with (self.tmp_path / f"bot{n}.log").open("wb") as log:  # the child keeps its own descriptor
             proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "bot", cwd=self.tmp_path, env=self.env(**env), stdout=log, stderr=log
             )
         self.procs.append(proc)
-        ready = asyncio.ensure_future(self.sim.wait_ready(identifies=n, timeout=START_TIMEOUT_S))
+        ready = asyncio.ensure_future(connected)
         exited = asyncio.ensure_future(proc.wait())
         await asyncio.wait([ready, exited], return_when=asyncio.FIRST_COMPLETED)
         if not ready.done():
@@ -118,9 +124,11 @@ class BotRunner:
 
     # --- what the user does and sees --------------------------------------------------------------
 
-    async def edit(self, prompt: str, user: SimUser, *, count: int = 1) -> Edit:
+    async def edit(self, prompt: str, user: SimUser, *, count: int = 1, channel: SimChannel | None = None) -> Edit:
         attachments = {"image": (sample_image(96, 64), "in.png"), "mask": (sample_mask(96, 64), "mask.png")}
-        inter = await self.sim.slash("edit", {"prompt": prompt, "count": count}, user=user, attachments=attachments)
+        inter = await self.sim.slash(
+            "edit", {"prompt": prompt, "count": count}, user=user, channel=channel, attachments=attachments
+        )
         message = await self.sim.wait_for_message(
             predicate=lambda m: m.interaction_id == inter.id and "Edit #" in m.content, timeout=START_TIMEOUT_S
         )
@@ -129,8 +137,9 @@ class BotRunner:
         return Edit(prompt, user, inter, int(found[1]), count)
 
     def results(self, edit: Edit) -> list[SimMessage]:
-        """Public result posts of this edit (the nonce is derived from the job id)."""
-        return [m for m in self.sim.messages_in(self.sim.channel) if m.nonce == f"job-{edit.job_id}"]
+        """Public result posts of this edit in its channel (the nonce is derived from the job id)."""
+        channel = edit.interaction.channel_id
+        return [m for m in self.sim.messages_in(channel) if m.nonce == f"job-{edit.job_id}"]
 
     def failure_notices(self, edit: Edit) -> list[SimMessage]:
         marker = f"Edit #{edit.job_id} failed"

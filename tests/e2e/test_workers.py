@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import asyncpg
 import pytest
@@ -82,28 +84,41 @@ class Cluster(BotRunner):
         finally:
             await storage.close()
 
-    async def owners(self) -> dict[int, str | None]:
+    async def rows(self, sql: str) -> list[asyncpg.Record]:
         conn = await asyncpg.connect(self.database_url)
         try:
-            return {r["id"]: r["lease_owner"] for r in await conn.fetch("SELECT id, lease_owner FROM jobs")}
+            return await conn.fetch(sql)
         finally:
             await conn.close()
 
+    async def owners(self) -> dict[int, str | None]:
+        return {r["id"]: r["lease_owner"] for r in await self.rows("SELECT id, lease_owner FROM jobs")}
 
-@pytest.fixture
-async def cluster(tmp_path: Path, postgres_url: str) -> AsyncIterator[Cluster]:  # noqa: F811
-    conn = await asyncpg.connect(postgres_url)
+
+C = TypeVar("C", bound=Cluster)
+
+
+@asynccontextmanager
+async def running(kind: type[C], tmp_path: Path, database_url: str, latency_s: float) -> AsyncIterator[C]:
+    """A ``kind`` of cluster on emptied tables, with its sim and fake API; every process killed at the end."""
+    conn = await asyncpg.connect(database_url)
     try:
         await conn.execute(f"TRUNCATE {TABLES} RESTART IDENTITY")
     finally:
         await conn.close()
-    async with FakeIdeogram(latency_s=0.3) as api, DiscordSim() as sim:
-        runner = Cluster(sim, api, tmp_path)
-        runner.database_url = postgres_url
+    async with FakeIdeogram(latency_s=latency_s) as api, DiscordSim() as sim:
+        runner = kind(sim, api, tmp_path)
+        runner.database_url = database_url
         try:
             yield runner
         finally:
             await runner.cleanup()
+
+
+@pytest.fixture
+async def cluster(tmp_path: Path, postgres_url: str) -> AsyncIterator[Cluster]:  # noqa: F811
+    async with running(Cluster, tmp_path, postgres_url, latency_s=0.3) as runner:
+        yield runner
 
 
 def members(sim: DiscordSim, n: int) -> list[SimUser]:

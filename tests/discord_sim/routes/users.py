@@ -70,7 +70,7 @@ class UserRoutes(Routes):
 
     async def _get_gateway_bot(self, call: RecordedCall) -> tuple[int, Any]:
         limit = {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}
-        return 200, {"url": self.gateway_url(), "shards": 1, "session_start_limit": limit}
+        return 200, {"url": self.gateway_url(), "shards": self.config.shards, "session_start_limit": limit}
 
     async def _list_entitlements(self, call: RecordedCall, app_id: str) -> tuple[int, Any]:
         return 200, []
