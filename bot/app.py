@@ -128,8 +128,8 @@ class InpaintBot(commands.Bot):
             lease_seconds=self.settings.job_lease_s,
             poll_seconds=self.settings.queue_poll_s,
             claims=self.runs_queue,
-            # a gateway answers its own shards' interrupted interactions; a worker answers none
-            answers_interactions=self.settings.receives if self.mode is RunMode.GATEWAY else None,
+            # a gateway answers its own shards' members (interrupted interactions, queue positions); a worker none
+            receives=self.settings.receives if self.mode is RunMode.GATEWAY else None,
         )
         self.jobs = JobService(self.settings, self.storage, self.edits, self.scheduler)
         self.sessions = SessionService(self.storage, self.jobs)

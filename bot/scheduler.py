@@ -114,7 +114,7 @@ class Scheduler:
         poll_seconds: float | None = None,
         claims: bool = True,
         global_capacity: int | None = None,
-        answers_interactions: Callable[[int | None], bool] | None = everywhere,
+        receives: Callable[[int | None], bool] | None = everywhere,
     ) -> None:
         """``backfill=False`` is strict head-of-line order. ``backfill_patience``/``backfill_slack``
         (seconds; None: 1.5 and 0.25 average job durations) bound how long the head of the queue may be
@@ -128,9 +128,9 @@ class Scheduler:
         keeps the queue order and positions for ``/queue`` and progress messages, and starts nothing.
         ``capacity`` is what this process holds at most (``WORKER_MAX_IMAGES``), ``global_capacity``
         what all processes hold together (``MAX_IMAGES_IN_FLIGHT``; None: ``capacity``), checked by
-        the claim itself. ``answers_interactions``: the servers (by id; None: DMs) whose interrupted
-        interactions this process answers at start-up (``Settings.receives``: its own shards); None:
-        none (a queue-only worker)."""
+        the claim itself. ``receives``: the servers (by id; None: DMs) whose members this process answers
+        (``Settings.receives``: its own shards): their interrupted interactions at start-up and their
+        queue positions; None: none (a queue-only worker, which shows only the jobs it runs)."""
         if capacity < 1:
             raise ValueError("capacity must be at least 1")
         self.storage = storage
@@ -171,7 +171,7 @@ class Scheduler:
         self.poll_seconds = poll_seconds
         self._heartbeat: asyncio.Task[None] | None = None
         self.claims = claims
-        self.answers_interactions = answers_interactions
+        self.receives = receives
         self.global_capacity = capacity if global_capacity is None else global_capacity
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -187,14 +187,14 @@ class Scheduler:
     async def recover(self) -> None:
         """At start-up: requeue or fail what this process's previous life (same ``owner``) held and every
         job whose lease ran out (with ``claims``); answer the interactions a dead gateway acknowledged,
-        while their tokens live (with ``answers_interactions``: a gateway, for the servers of its own
+        while their tokens live (with ``receives``: a gateway, for the servers of its own
         shards, never a queue-only worker: either would take a live gateway's not-yet-saved interactions
         for dead ones); re-deliver what was never posted. The heartbeat later picks up the jobs of other
         processes that die."""
         failed_jobs = await self._recover_lost(self.owner, deliver=False) if self.claims else []
-        if self.answers_interactions is not None:
+        if self.receives is not None:
             # before any delivery: a job whose progress message was never sent gets its original response back
-            await self._notify(self.notifier.restarted, await answerable(self.storage, self.answers_interactions))
+            await self._notify(self.notifier.restarted, await answerable(self.storage, self.receives))
         for failed in failed_jobs:
             await self._notify(self.notifier.deliver, failed)
         if not self.claims:
@@ -291,6 +291,15 @@ class Scheduler:
     def queued_jobs(self) -> Iterator[Job]:
         """Every queued job (every process's, as of the last pass), unordered: cheap, no merge."""
         return iter(self._queued)
+
+    def positions_shown(self) -> Iterator[Job]:
+        """The queued jobs whose progress messages this process keeps current: those of the servers it
+        ``receives``. With several processes each message then has one editor: a gateway shows its own
+        shards' queue, a queue-only worker none (it shows only the jobs it runs)."""
+        receives = self.receives
+        if receives is None:
+            return iter(())
+        return (job for job in self._queued if receives(job.requester.guild_id))
 
     @property
     def waiting_count(self) -> int:
@@ -577,7 +586,7 @@ class Scheduler:
     def _announce(self) -> None:
         """Tell the notifier the queue changed, in the background: progress messages are many slow
         HTTP calls, and starting jobs must not wait for them. Changes during a run coalesce."""
-        if not self._accepting:
+        if not self._accepting or self.receives is None:
             return
         self._announce_again = True
         if self._announcer is None or self._announcer.done():

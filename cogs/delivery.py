@@ -66,7 +66,7 @@ class DiscordNotifier:
     async def queue_changed(self, scheduler: Scheduler) -> None:
         """New positions for the queued jobs whose member still sees a progress message (one was sent
         and its token lives): bounded by recent submissions, not by the length of the queue."""
-        for job in scheduler.queued_jobs():
+        for job in scheduler.positions_shown():
             if job.progress_message_id is not None and job.reply_token and token_alive(job.created_at):
                 await self.render(job.id, throttle=True)
 

@@ -511,6 +511,28 @@ async def test_a_slow_queue_announcement_does_not_hold_up_starting_jobs(make_rig
     assert rig.notifier.queue_changes >= 1
 
 
+async def test_each_process_shows_the_positions_of_its_own_servers_only(make_rig) -> None:
+    """With several processes every progress message has one editor: a gateway its shards' servers, a
+    queue-only worker none (it shows the jobs it runs)."""
+    gateway = await make_rig(capacity=1, receives=lambda guild_id: guild_id == GUILD)
+    await gateway.submit("running", user=USERS[1])
+    await eventually(lambda: gateway.notifier.started == ["running"])
+    await gateway.submit("here", user=USERS[2], guild=GUILD)
+    await gateway.submit("elsewhere", user=USERS[3], guild=OTHER_GUILD)
+    await settle(gateway)
+    assert sorted(j.prompt for j in gateway.scheduler.queued_jobs()) == ["elsewhere", "here"]
+    assert [j.prompt for j in gateway.scheduler.positions_shown()] == ["here"]
+    await eventually(lambda: gateway.notifier.queue_changes >= 1)
+
+    worker = await make_rig(capacity=1, start=False, receives=None)
+    await worker.scheduler.start()
+    await worker.submit("queued", user=USERS[4])
+    await settle(worker)
+    assert list(worker.scheduler.positions_shown()) == []
+    assert worker.notifier.queue_changes == 0
+    gateway.service.finish("running")
+
+
 # --- restart recovery and shutdown -----------------------------------------------------------------------
 
 
