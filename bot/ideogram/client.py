@@ -586,11 +586,16 @@ class IdeogramClient:
             log.log(level, "%s", self._redact(message))
 
 
-async def _capped(response: aiohttp.ClientResponse, cap: int) -> AsyncIterator[bytes]:
+def _capped(response: aiohttp.ClientResponse, cap: int) -> AsyncIterator[bytes]:
     """A body's chunks, stopping (the connection is then dropped) as soon as it passes ``cap`` bytes:
-    at once when it announces more, otherwise before the chunk that goes past is handed on."""
+    here, before anything is read or stored, when it announces more; otherwise before the chunk that
+    goes past is handed on."""
     if response.content_length is not None and response.content_length > cap:
         raise _TooLarge
+    return _chunks(response, cap)
+
+
+async def _chunks(response: aiohttp.ClientResponse, cap: int) -> AsyncIterator[bytes]:
     received = 0
     async for chunk in response.content.iter_chunked(_CHUNK):
         received += len(chunk)
