@@ -504,7 +504,7 @@ class IdeogramClient:
                             continue
                         if status == 200:
                             body = _capped(response, self.result_max_bytes)
-                            received = await (store.put_stream(body) if store else _collect(body))
+                            received = await (_collect(body) if store is None else store.put_stream(body))
                         break
                 else:
                     raise refused(item.index, f"more than {MAX_REDIRECTS} redirects")
