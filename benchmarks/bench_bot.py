@@ -19,7 +19,8 @@ environment as an operator would set them), drives it through ``tests/discord_si
   result posted: 50 × 2048² PNG (< 300 MB) and 20 users each sending a ≥ 30-megapixel JPEG over the
   API's 10 MB (< 400 MB; every interaction acknowledged within 3 s, every edit ending in a result).
   A sampler records when the peak happened: how many jobs had reached the API, been answered, and
-  been posted by then (what was held in memory at that moment);
+  been posted by then (what was held in memory at that moment); ``--rss-trace DIR`` writes its
+  samples (every 50 ms) to ``DIR/rss.tsv`` and ``DIR/rss-large.tsv``;
 * image preparation vs a bare Pillow decode (``bench_imaging.py``'s pass-through cases).
 * with ``--split``, the acknowledgement figure again with the gateway alone: ``RUN_WORKER=false`` and
   the queue in a separate ``python -m bot worker`` process, both on PostgreSQL (``TEST_DATABASE_URL``,
@@ -501,6 +502,11 @@ class RssTrace:
         t, rss, api_in, answered, posted = max(self.samples, key=lambda s: s[1])
         return f"+{t:.1f} s: {rss:.0f} MB, {api_in} sent to the API, {answered} answered, {posted} posted"
 
+    def write(self, path: Path) -> None:
+        lines = ["seconds\trss_mb\tsent\tanswered\tposted"]
+        lines += ["\t".join((f"{t:.2f}", f"{rss:.1f}", *map(str, rest))) for t, rss, *rest in self.samples]
+        path.write_text("\n".join(lines) + "\n")
+
 
 async def _burst(rig: Rig, images: list[bytes], label: str) -> tuple[list[Row], RssTrace, list[float]]:
     """Send one /edit per image at once (member i sends image i), wait for every result; returns
@@ -538,14 +544,16 @@ async def _burst(rig: Rig, images: list[bytes], label: str) -> tuple[list[Row], 
     return rows, trace, acks  # type: ignore[return-value]
 
 
-async def bench_rss(latency: float, quick: bool) -> list[Row]:
-    """50 × 2048² PNG (about 5.8 MB each) sent at once by 10 members."""
+async def bench_rss(latency: float, quick: bool, trace_dir: Path | None) -> list[Row]:
+    """50 × 2048² PNG (about 8.6 MB each) sent at once by 10 members."""
     jobs = 20 if quick else 50
     image = bench_imaging.encode(bench_imaging.photo(2048), "PNG")
     async with Rig(latency_s=latency, users=10) as rig:
         idle = rig.rss_mb()[0]
-        rows, _, acks = await _burst(rig, [image] * jobs, "png")
+        rows, trace, acks = await _burst(rig, [image] * jobs, "png")
         _, peak = rig.rss_mb()
+    if trace_dir is not None:
+        trace.write(trace_dir / "rss.tsv")
     return [
         Row("bot RSS idle (after start-up)", f"{idle:.0f} MB"),
         Row(
@@ -565,7 +573,7 @@ def big_jpeg(index: int, base: bytes) -> bytes:
     return base[:2] + b"\xff\xfe" + (len(comment) + 2).to_bytes(2, "big") + comment + base[2:]
 
 
-async def bench_rss_large(latency: float, quick: bool) -> list[Row]:
+async def bench_rss_large(latency: float, quick: bool, trace_dir: Path | None) -> list[Row]:
     """20 members each send a ≥ 30-megapixel JPEG (over the API's 10 MB, so it must be re-encoded) at once."""
     users = 6 if quick else 20
     side = 5600  # 31.4 megapixels
@@ -573,8 +581,10 @@ async def bench_rss_large(latency: float, quick: bool) -> list[Row]:
     images = [big_jpeg(i, base) for i in range(users)]
     async with Rig(latency_s=latency, users=users) as rig:
         idle = rig.rss_mb()[0]
-        rows, _, acks = await _burst(rig, images, "large")
+        rows, trace, acks = await _burst(rig, images, "large")
         _, peak = rig.rss_mb()
+    if trace_dir is not None:
+        trace.write(trace_dir / "rss-large.tsv")
     worst_ack = max(acks)
     return [
         Row("bot RSS idle (after start-up)", f"{idle:.0f} MB"),
@@ -645,8 +655,8 @@ async def run(args: argparse.Namespace) -> list[Row]:
         ("overhead", lambda: bench_overhead(args.quick)),
         ("makespan", lambda: bench_makespan(args.latency, args.quick)),
         ("fairness", lambda: bench_fairness(args.latency, args.quick)),
-        ("rss", lambda: bench_rss(args.latency, args.quick)),
-        ("rss-large", lambda: bench_rss_large(args.latency, args.quick)),
+        ("rss", lambda: bench_rss(args.latency, args.quick, args.rss_trace)),
+        ("rss-large", lambda: bench_rss_large(args.latency, args.quick, args.rss_trace)),
         ("ack-split", lambda: bench_ack_split(args.quick)),
     ]
     rows: list[Row] = []
@@ -677,7 +687,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         action="store_true",
         help="also measure the ack figure with RUN_WORKER=false and a separate worker process, on PostgreSQL",
     )
+    parser.add_argument("--rss-trace", type=Path, metavar="DIR", help="write the RSS samples of the rss runs here")
     args = parser.parse_args(argv)
+    if args.rss_trace is not None:
+        args.rss_trace.mkdir(parents=True, exist_ok=True)
     python = os.path.relpath(sys.executable) if Path(sys.executable).is_relative_to(Path.cwd()) else "python"
     print(f"command: {' '.join([python, *sys.argv])}")
     print(

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.errors import BotError, ConfigError
-from bot.models import MaskSpec, Region
+from bot.models import ImageFile, MaskSpec, Region
 from bot.options import EditOptions, MagicPrompt, RenderingSpeed, StyleType
 from bot.secret import install_secret_filter
 from bot.settings import Settings
@@ -155,6 +155,7 @@ async def edit(settings: Settings, args: argparse.Namespace) -> int:
             "file": None,
         }
         if img.image is not None:
+            assert isinstance(img.image, ImageFile)  # no store was given: the results are in memory
             path = args.out / f"{stem}-edit-{img.seed}-{img.index}.{img.image.extension}"
             path.write_bytes(img.image.data)
             entry |= {"file": path.name, "width": img.image.width, "height": img.image.height}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 
 from bot.errors import InputError
 from bot.i18n import msg
@@ -31,10 +32,38 @@ class ImageFile:
 
     @property
     def extension(self) -> str:
-        return {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}.get(self.mime, "bin")
+        return extension_of(self.mime)
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
 
     def __repr__(self) -> str:  # never dump megabytes into a log line
         return f"ImageFile({self.mime}, {self.width}x{self.height}, {len(self.data)} bytes)"
+
+
+@dataclass(frozen=True, slots=True)
+class ImageOnDisk:
+    """An encoded image in a file, usually the content-addressed store (``sha`` is its name there):
+    sent to the API and handed from the download to the store without being read whole (issue 11)."""
+
+    path: Path
+    mime: str
+    width: int
+    height: int
+    size: int  # bytes
+    sha: str | None = None
+
+    @property
+    def extension(self) -> str:
+        return extension_of(self.mime)
+
+
+ApiImage = ImageFile | ImageOnDisk  # what the client sends, and what a downloaded result is
+
+
+def extension_of(mime: str) -> str:
+    return {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}.get(mime, "bin")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +108,8 @@ class ResultImage:
     is_safe: bool
     prompt_used: str | None
     resolution: str | None  # as the API reported it, e.g. "1024x1024"
-    image: ImageFile | None = None  # None when withheld by the safety filter
+    # None when withheld by the safety filter; on disk when the client was given a store to stream into
+    image: ApiImage | None = None
     style_type: str | None = None
 
     @property

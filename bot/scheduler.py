@@ -54,12 +54,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from bot import settlement
-from bot.errors import BotError
+from bot.errors import BotError, NotFound
 from bot.fairness import FairQueue, fair_order, guild_key, key_text, user_key
 from bot.i18n import msg, store_message
-from bot.imaging import load_image_info
+from bot.ideogram.request import read_header
 from bot.interactions import answerable, everywhere
-from bot.models import EditResult, ImageFile, PreparedEdit
+from bot.models import EditResult, ImageOnDisk
 from bot.options import EditOptions
 from bot.service import EditService
 from bot.store import AckedInteraction, CapacityFull, Job, JobStatus, Lease, OutputImage, Storage
@@ -648,17 +648,30 @@ class Scheduler:
             self.wake()
 
     async def _call_api(self, job: Job) -> EditResult:
-        files = self.storage.files
-        image, mask = await asyncio.gather(files.get(job.input_sha), files.get(job.mask_sha))
-        prepared = PreparedEdit(image=_image_file(image), mask=_image_file(mask), edit_fraction=1.0)
+        """The inputs go from their files in the store to the API, and the results from the API into
+        the store, in chunks: nothing is read whole (issue 11)."""
+        image, mask = await asyncio.gather(self._input(job.input_sha), self._input(job.mask_sha))
         options = replace(EditOptions.from_json(job.options), num_images=job.images_requested, seed=job.seed)
-        return await self.service.run(prepared, job.prompt, options)
+        return await self.service.send(image, mask, job.prompt, options, store=self.storage.files)
+
+    async def _input(self, sha: str) -> ImageOnDisk:
+        try:
+            return await asyncio.to_thread(read_header, self.storage.files.path(sha), sha)
+        except FileNotFoundError:
+            raise NotFound(msg("file-image-gone"), detail=f"image file {sha} is missing") from None
 
     async def _store_outputs(self, result: EditResult) -> list[OutputImage]:
+        """Results streamed into the store are there already (``sha``); bytes are written now."""
         files = self.storage.files
         outputs = []
         for img in result.images:
-            sha = await files.put(img.image.data) if img.image is not None else None
+            if img.image is None:
+                sha = None
+            elif isinstance(img.image, ImageOnDisk) and img.image.sha is not None:
+                sha = img.image.sha
+            else:
+                assert not isinstance(img.image, ImageOnDisk), "a result on disk comes from the store"
+                sha = await files.put(img.image.data)
             outputs.append(
                 OutputImage(
                     index=img.index,
@@ -736,8 +749,3 @@ def _earliest(need: int, free: int, frees: list[tuple[float, int]]) -> float:
         if free >= need:
             return at
     return math.inf
-
-
-def _image_file(data: bytes) -> ImageFile:
-    fmt, width, height = load_image_info(data)
-    return ImageFile(data=data, mime=f"image/{fmt.lower()}", width=width, height=height)

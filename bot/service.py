@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.ideogram import IdeogramClient
+from bot.ideogram.client import ResultStore
 from bot.imaging import Prepared, prepare_edit, prepare_edit_file
 from bot.memory import MemoryBudget
-from bot.models import EditResult, MaskSpec, PreparedEdit, check_area_choice
+from bot.models import ApiImage, EditResult, MaskSpec, PreparedEdit, check_area_choice
 from bot.options import EditOptions, check_prompt
 from bot.settings import Settings
 
@@ -60,8 +61,15 @@ class EditService:
         )
 
     async def run(self, prepared: PreparedEdit, prompt: str, options: EditOptions) -> EditResult:
+        return await self.send(prepared.image, prepared.mask, prompt, options)
+
+    async def send(
+        self, image: ApiImage, mask: ApiImage, prompt: str, options: EditOptions, *, store: ResultStore | None = None
+    ) -> EditResult:
+        """The API call for inputs already prepared (in memory, or files in the store); with ``store``
+        the results are streamed into it (see ``IdeogramClient.edit``)."""
         prompt = self.validate(prompt, options)
-        return await self.client.edit(prepared.image, prepared.mask, prompt, options)
+        return await self.client.edit(image, mask, prompt, options, store=store)
 
     async def edit(self, image: bytes, spec: MaskSpec, prompt: str, options: EditOptions) -> EditOutcome:
         started = time.perf_counter()

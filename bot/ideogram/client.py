@@ -23,6 +23,9 @@ Decisions (nobody to ask, so written down here):
 * Redirects are never followed on API calls (the key must not travel to another host). Result
   downloads carry no credentials and go through ``bot.ideogram.download``'s rules: public https
   links only, same-host redirects only, addresses checked in the connector's resolver.
+* Nothing large is held whole (issue 11): inputs on disk (``ImageOnDisk``) are read from their files
+  while the body is written (``request.ImagePart``), and given a ``store``, results are written to
+  it chunk by chunk as they arrive (the cap checked on the way) and handed on as stored files.
 * Errors are created outside ``except`` blocks (or raised ``from None``), so no aiohttp exception —
   which can reference request headers — hangs off ours; every text is redacted with the settings'
   secrets before it is raised or logged.
@@ -35,9 +38,10 @@ import enum
 import io
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import aiohttp
@@ -64,7 +68,7 @@ from bot.ideogram.download import (
     download_session,
     refused,
 )
-from bot.ideogram.request import auth_headers, build_form, validate_request
+from bot.ideogram.request import auth_headers, build_form, image_mime, validate_request
 from bot.ideogram.response import (
     Answer,
     ResultItem,
@@ -79,7 +83,7 @@ from bot.ideogram.response import (
     reason_from_body,
 )
 from bot.inflight import ImageSlots
-from bot.models import EditResult, ImageFile, ResultImage
+from bot.models import ApiImage, EditResult, ImageFile, ImageOnDisk, ResultImage
 from bot.options import EditOptions
 from bot.secret import redact
 from bot.settings import Settings
@@ -97,6 +101,13 @@ Sleep = Callable[[float], Awaitable[None]]
 
 class _TooLarge(Exception):
     """A body went past its cap; the connection is dropped instead of read to the end."""
+
+
+class ResultStore(Protocol):
+    """Where results are streamed to: the content-addressed store (``bot.store.FileStore``)."""
+
+    async def put_stream(self, chunks: AsyncIterable[bytes], *, max_bytes: int | None = None) -> str: ...
+    def path(self, sha: str) -> Path: ...
 
 
 class Retry(enum.Enum):
@@ -201,17 +212,30 @@ class IdeogramClient:
 
     # --- the edit ------------------------------------------------------------------------------
 
-    async def edit(self, image: ImageFile, mask: ImageFile, prompt: str, options: EditOptions) -> EditResult:
-        """Run one edit and return the downloaded results; raises ``InputError`` or an ``ApiError``."""
+    async def edit(
+        self,
+        image: ApiImage,
+        mask: ApiImage,
+        prompt: str,
+        options: EditOptions,
+        *,
+        store: ResultStore | None = None,
+    ) -> EditResult:
+        """Run one edit and return the downloaded results; raises ``InputError`` or an ``ApiError``.
+
+        Inputs in memory or on disk; with a ``store``, results are streamed into it and come back as
+        ``ImageOnDisk`` (stored and pinned, named by ``sha``), otherwise as ``ImageFile`` bytes."""
         try:
-            return await self._edit(image, mask, prompt, options)
+            return await self._edit(image, mask, prompt, options, store)
         except BotError as error:
             error = self._scrub(error)
             level = logging.WARNING if isinstance(error, ApiError) else logging.DEBUG
             self._log(level, f"edit failed [{error.code}]: {error.detail}")
             raise error from None
 
-    async def _edit(self, image: ImageFile, mask: ImageFile, prompt: str, options: EditOptions) -> EditResult:
+    async def _edit(
+        self, image: ApiImage, mask: ApiImage, prompt: str, options: EditOptions, store: ResultStore | None
+    ) -> EditResult:
         shape = self._settings.ideogram_api
         text = validate_request(shape, image, mask, prompt, options)
         if options.num_images > self.slots.capacity:
@@ -223,7 +247,7 @@ class IdeogramClient:
             answer, attempts = await self._run_api(image, mask, text, options)
             api_seconds = loop.time() - started
         fetched = loop.time()
-        images = await self._download_all(answer.items)
+        images = await self._download_all(answer.items, store)
         extras = {
             "queue_seconds": f"{started - queued:.3f}",
             "download_seconds": f"{loop.time() - fetched:.3f}",
@@ -246,9 +270,7 @@ class IdeogramClient:
         )
         return result
 
-    async def _run_api(
-        self, image: ImageFile, mask: ImageFile, prompt: str, options: EditOptions
-    ) -> tuple[Answer, int]:
+    async def _run_api(self, image: ApiImage, mask: ApiImage, prompt: str, options: EditOptions) -> tuple[Answer, int]:
         """POST (with retries), then follow a task if one came back; all within the deadline."""
         s = self._settings
         timeout_s = s.ideogram_timeout_s
@@ -435,11 +457,11 @@ class IdeogramClient:
 
     # --- results ---------------------------------------------------------------------------------
 
-    async def _download_all(self, items: tuple[ResultItem, ...]) -> tuple[ResultImage, ...]:
+    async def _download_all(self, items: tuple[ResultItem, ...], store: ResultStore | None) -> tuple[ResultImage, ...]:
         """Fetch every delivered image at once (links expire); withheld ones stay, without pixels."""
 
         async def one(item: ResultItem) -> ResultImage:
-            image = await self._download(item) if item.is_safe and item.url else None
+            image = await self._download(item, store) if item.is_safe and item.url else None
             if item.is_safe and not item.url:
                 self._log(logging.WARNING, f"result {item.index} is marked safe but has no URL")
             return ResultImage(
@@ -461,14 +483,15 @@ class IdeogramClient:
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
 
-    async def _download(self, item: ResultItem) -> ImageFile:
-        """GET one result with no credentials, a size cap and its own timeout; decode off the loop.
-        Only public https links (``bot.ideogram.download``); same-host redirects followed by hand."""
+    async def _download(self, item: ResultItem, store: ResultStore | None) -> ApiImage:
+        """GET one result with no credentials, a size cap and its own timeout, into ``store`` chunk by
+        chunk (or into memory without one); checked off the loop. Only public https links
+        (``bot.ideogram.download``); same-host redirects followed by hand."""
         assert item.url is not None
         url = self._url_policy.check(item.index, item.url)
         failure: ResultDownloadError | None = None
         status = 0
-        data = b""
+        received: bytes | str = b""  # the bytes, or the sha in ``store``
         try:
             async with asyncio.timeout(self.download_timeout_s):
                 for _ in range(MAX_REDIRECTS + 1):
@@ -480,7 +503,8 @@ class IdeogramClient:
                             url = self._url_policy.check_redirect(item.index, url, response.headers.get("Location"))
                             continue
                         if status == 200:
-                            data = await _read_capped(response, self.result_max_bytes)
+                            body = _capped(response, self.result_max_bytes)
+                            received = await (_collect(body) if store is None else store.put_stream(body))
                         break
                 else:
                     raise refused(item.index, f"more than {MAX_REDIRECTS} redirects")
@@ -516,11 +540,15 @@ class IdeogramClient:
             )
         if failure is not None:
             raise failure
-        image = await asyncio.to_thread(_decode, data)
+        if isinstance(received, bytes):
+            image: ApiImage | None = await asyncio.to_thread(_check_bytes, received)
+        else:  # stored: one that is not an image stays unreferenced, and is swept once its pin expires
+            assert store is not None
+            image = await asyncio.to_thread(_check_file, store.path(received), received)
         if image is None:
             raise ResultDownloadError(
                 msg("download-not-an-image"),
-                detail=f"result {item.index}: {len(data)} bytes that Pillow cannot decode",
+                detail=f"result {item.index}: a body that Pillow cannot decode",
             )
         return image
 
@@ -558,39 +586,67 @@ class IdeogramClient:
             log.log(level, "%s", self._redact(message))
 
 
-async def _read_capped(response: aiohttp.ClientResponse, cap: int) -> bytes:
-    """Read a body but stop (and drop the connection) as soon as it passes ``cap`` bytes."""
+def _capped(response: aiohttp.ClientResponse, cap: int) -> AsyncIterator[bytes]:
+    """A body's chunks, stopping (the connection is then dropped) as soon as it passes ``cap`` bytes:
+    here, before anything is read or stored, when it announces more; otherwise before the chunk that
+    goes past is handed on."""
     if response.content_length is not None and response.content_length > cap:
         raise _TooLarge
-    buffer = bytearray()
+    return _chunks(response, cap)
+
+
+async def _chunks(response: aiohttp.ClientResponse, cap: int) -> AsyncIterator[bytes]:
+    received = 0
     async for chunk in response.content.iter_chunked(_CHUNK):
-        buffer += chunk
-        if len(buffer) > cap:
+        received += len(chunk)
+        if received > cap:
             raise _TooLarge
+        yield chunk
+
+
+async def _collect(chunks: AsyncIterable[bytes]) -> bytes:
+    buffer = bytearray()
+    async for chunk in chunks:
+        buffer += chunk
     return bytes(buffer)
 
 
-def _decode(data: bytes) -> ImageFile | None:
-    """Check that it is a whole image and learn its real size (never assume the input's).
+async def _read_capped(response: aiohttp.ClientResponse, cap: int) -> bytes:
+    """Read a (small) body whole, within ``cap`` bytes."""
+    return await _collect(_capped(response, cap))
+
+
+def _check_bytes(data: bytes) -> ImageFile | None:
+    found = _check(lambda: io.BytesIO(data))
+    return ImageFile(data, *found) if found else None
+
+
+def _check_file(path: Path, sha: str) -> ImageOnDisk | None:
+    found = _check(lambda: path)
+    return ImageOnDisk(path, *found, size=path.stat().st_size, sha=sha) if found else None
+
+
+def _check(source: Callable[[], io.BytesIO | Path]) -> tuple[str, int, int] | None:
+    """Check that it is a whole image and learn its real size (never assume the input's): (mime,
+    width, height), or None. From a file, Pillow reads it piecewise: nothing is held whole.
 
     ``verify()`` checks the structure (PNG chunk CRCs up to IEND, ...) without decoding pixels, but says
     little about a JPEG: a cut-off JPEG is decoded in draft mode (1/8 scale, so a 30-megapixel result
     costs ~1.5 MB instead of ~90 MB, issue 11), which still reads every scan and fails on truncation;
     WebP, which has no draft mode, is decoded."""
     try:
-        with Image.open(io.BytesIO(data)) as img:
+        with Image.open(source()) as img:
             fmt = img.format
             width, height = img.size
             if width * height > limits.MAX_INPUT_PIXELS:  # checked before anything else: no pixel bomb
                 return None
             img.verify()
-        if fmt in ("JPEG", "WEBP"):
-            with Image.open(io.BytesIO(data)) as img:
+        if fmt in ("JPEG", "MPO", "WEBP"):
+            with Image.open(source()) as img:
                 img.draft("RGB", (max(1, width // 8), max(1, height // 8)))
                 img.load()
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         return None
-    mime = Image.MIME.get(fmt or "")
-    if not mime or not width or not height:
+    if not fmt or not width or not height or fmt not in Image.MIME:
         return None
-    return ImageFile(data=data, mime=mime, width=width, height=height)
+    return image_mime(fmt), width, height

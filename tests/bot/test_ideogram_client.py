@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import json
 import logging
 import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -37,8 +39,9 @@ from bot.i18n import text as catalogue_text
 from bot.ideogram import IdeogramClient
 from bot.ideogram.client import Retry, retry_for_exception
 from bot.ideogram.download import AddressRefused, PublicResolver, ResultUrlRefused
+from bot.ideogram.request import PART_CHUNK, ImagePart
 from bot.inflight import ImageSlots
-from bot.models import ImageFile
+from bot.models import ApiImage, ImageFile, ImageOnDisk
 from bot.options import (
     ApiShape,
     AuthScheme,
@@ -50,6 +53,7 @@ from bot.options import (
 )
 from bot.secret import Secret
 from bot.settings import Settings
+from storage.files import LocalFileStore
 from tests import FAST
 from tests.fakes.ideogram import FakeIdeogram, sample_image, sample_mask
 from tests.imaging_samples import encode, photo
@@ -921,12 +925,18 @@ async def test_legacy_options_refused_on_legacy_shape_rules() -> None:
 # --- mask honesty -----------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("where", ["memory", "disk"])
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
-async def test_white_mask_pixels_are_identical_black_ones_changed(fake: FakeIdeogram, fmt: str) -> None:
+async def test_white_mask_pixels_are_identical_black_ones_changed(
+    fake: FakeIdeogram, fmt: str, where: str, tmp_path: Path
+) -> None:
     data = sample_image(W, H, fmt)
-    image = ImageFile(data, "image/jpeg" if fmt == "JPEG" else "image/png", W, H)
+    image: ApiImage = ImageFile(data, "image/jpeg" if fmt == "JPEG" else "image/png", W, H)
+    mask: ApiImage = MASK
+    if where == "disk":  # sent from the files, and the fake still validates and applies the mask
+        image, mask = on_disk(tmp_path, "image", image), on_disk(tmp_path, "mask", MASK)
     async with make_client(fake) as client:
-        result = await client.edit(image, MASK, "a dragon", EditOptions(num_images=2, seed=9))
+        result = await client.edit(image, mask, "a dragon", EditOptions(num_images=2, seed=9))
     original = pixels(data)
     mask = pixels(MASK.data, "L")
     outputs = [pixels(r.image.data) for r in result.images if r.image is not None]
@@ -1020,19 +1030,197 @@ async def test_cancelling_an_edit_frees_its_slots() -> None:
             assert client.slots.in_use == 0
 
 
-async def test_large_upload_is_resent_whole_on_retry(fake: FakeIdeogram) -> None:
-    noise = Image.frombytes("RGB", (900, 900), bytes(range(256)) * (900 * 900 * 3 // 256) + bytes(900 * 900 * 3 % 256))
+def big_png(side: int = 900) -> ImageFile:
+    """An uncompressed PNG of ``side``² (2.4 MB at 900): many ``PART_CHUNK``s."""
+    noise = Image.frombytes("RGB", (side, side), bytes(range(256)) * (side * side * 3 // 256 + 1))
     buffer = io.BytesIO()
     noise.save(buffer, "PNG", compress_level=0)
-    image = ImageFile(buffer.getvalue(), "image/png", 900, 900)
-    mask = png_file(sample_mask(900, 900))
+    return ImageFile(buffer.getvalue(), "image/png", side, side)
+
+
+def on_disk(directory: Path, name: str, file: ImageFile) -> ImageOnDisk:
+    path = directory / f"{name}.{file.extension}"
+    path.write_bytes(file.data)
+    return ImageOnDisk(path, file.mime, file.width, file.height, file.size)
+
+
+@pytest.mark.parametrize("where", ["memory", "disk"])
+async def test_large_upload_is_resent_whole_on_retry(fake: FakeIdeogram, tmp_path: Path, where: str) -> None:
+    image, mask = big_png(), png_file(sample_mask(900, 900))
     assert len(image.data) > 2 * 1024 * 1024
+    sent: tuple[ApiImage, ApiImage] = (image, mask)
+    if where == "disk":
+        sent = (on_disk(tmp_path, "image", image), on_disk(tmp_path, "mask", mask))
     fake.fail_next(503)
     async with make_client(fake) as client:
-        result = await client.edit(image, mask, "fill", EditOptions())
-    assert result.attempts == 2
-    assert all(r.files["image"].data == image.data for r in fake.edit_requests)
+        result = await client.edit(*sent, "fill", EditOptions())
+    assert result.attempts == 2 and len(fake.edit_requests) == 2
+    assert all(r.files["image"].data == image.data for r in fake.edit_requests)  # the second one whole too
+    assert all(r.files["mask"].data == mask.data for r in fake.edit_requests)
     assert result.images[0].image is not None and result.images[0].image.width == 900
+
+
+# --- inputs from their files, results into the store (issue 11) --------------------------------------------
+
+
+class ReadLog:
+    """Wraps ``Path.open`` for files in one directory: every read's requested size, and closes."""
+
+    def __init__(self, directory: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.reads: list[tuple[str, int]] = []
+        self.closed: list[str] = []
+        real_open = Path.open
+        log = self
+
+        class Recorded:
+            def __init__(self, path: Path, file: Any) -> None:
+                self._path, self._file = path, file
+
+            def read(self, size: int = -1) -> bytes:
+                log.reads.append((self._path.name, size))
+                return self._file.read(size)
+
+            def close(self) -> None:
+                log.closed.append(self._path.name)
+                self._file.close()
+
+        def recording_open(path: Path, *args: Any, **kwargs: Any) -> Any:
+            file = real_open(path, *args, **kwargs)
+            return Recorded(path, file) if path.parent == directory else file
+
+        monkeypatch.setattr(Path, "open", recording_open)
+
+
+async def test_inputs_on_disk_are_sent_from_their_files_in_chunks(
+    fake: FakeIdeogram, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    image, mask = big_png(), png_file(sample_mask(900, 900))
+    sent = on_disk(tmp_path, "image", image), on_disk(tmp_path, "mask", mask)
+    log = ReadLog(tmp_path, monkeypatch)
+    async with make_client(fake) as client:
+        result = await client.edit(*sent, "fill", EditOptions())
+    request = fake.edit_requests[0]
+    assert request.files["image"].data == image.data and request.files["mask"].data == mask.data
+    image_reads = [size for name, size in log.reads if name == "image.png"]
+    assert len(image_reads) >= len(image.data) // PART_CHUNK  # piece by piece ...
+    assert all(0 < size <= PART_CHUNK for _, size in log.reads)  # ... never read whole
+    assert sorted(log.closed) == ["image.png", "mask.png"]  # and closed once sent
+    assert result.images[0].image is not None
+
+
+class Sink:
+    """Collects what a payload writes (aiohttp's ``AbstractStreamWriter.write``)."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self.writes = 0
+
+    async def write(self, chunk: bytes | memoryview) -> None:
+        self.data += chunk
+        self.writes += 1
+
+
+@pytest.mark.parametrize("where", ["memory", "disk"])
+async def test_an_image_part_writes_the_whole_image_every_time(tmp_path: Path, where: str) -> None:
+    """aiohttp may write one payload twice (a 307, a dropped kept-alive connection): both whole."""
+    image = big_png(400)
+    part = ImagePart(on_disk(tmp_path, "image", image) if where == "disk" else image)
+    assert part.size == len(image.data) and part.content_type == "image/png"
+    for _ in range(2):
+        sink = Sink()
+        await part.write(sink)  # type: ignore[arg-type]
+        assert sink.data == image.data and sink.writes == -(-len(image.data) // PART_CHUNK)
+
+
+async def test_an_image_file_shorter_than_announced_fails_the_attempt(tmp_path: Path) -> None:
+    """The body's Content-Length was announced from the size: a shrunk file must not send less."""
+    stored = on_disk(tmp_path, "image", big_png(400))
+    stored.path.write_bytes(stored.path.read_bytes()[:1000])
+    with pytest.raises(OSError, match="ended after 1000 of"):
+        await ImagePart(stored).write(Sink())  # type: ignore[arg-type]
+
+
+class CountingStore:
+    """A real ``LocalFileStore`` that counts the bytes each ``put_stream`` was handed."""
+
+    def __init__(self, root: Path) -> None:
+        self.files = LocalFileStore(root)
+        self.received: list[int] = []
+
+    async def put_stream(self, chunks: AsyncIterable[bytes], *, max_bytes: int | None = None) -> str:
+        self.received.append(0)
+
+        async def counted() -> AsyncIterator[bytes]:
+            async for chunk in chunks:
+                self.received[-1] += len(chunk)
+                yield chunk
+
+        return await self.files.put_stream(counted(), max_bytes=max_bytes)
+
+    def path(self, sha: str) -> Path:
+        return self.files.path(sha)
+
+    def kept(self) -> list[Path]:
+        return [path for path in self.files.root.rglob("*") if path.is_file()]
+
+
+@pytest.mark.parametrize("chunked", [None, 1000])
+async def test_results_are_streamed_into_the_store_and_handed_on_as_files(
+    fake: FakeIdeogram, tmp_path: Path, chunked: int | None
+) -> None:
+    fake.chunked_results = chunked  # with and without a Content-Length
+    store = CountingStore(tmp_path / "images")
+    async with make_client(fake) as client:
+        result = await client.edit(IMAGE, MASK, "a kite", EditOptions(num_images=2), store=store)
+    images = [r.image for r in result.images]
+    assert all(isinstance(image, ImageOnDisk) for image in images)
+    for image in images:
+        assert isinstance(image, ImageOnDisk) and image.sha is not None
+        data = image.path.read_bytes()
+        assert image.path == store.path(image.sha) and hashlib.sha256(data).hexdigest() == image.sha
+        assert (image.mime, image.width, image.height, image.size) == ("image/png", W, H, len(data))
+        assert store.files.pinned(image.sha)  # kept until a job row references it
+    assert sorted(store.received) == sorted(image.size for image in images if image)
+
+
+async def test_a_result_announcing_more_than_the_cap_is_refused_before_reading(
+    fake: FakeIdeogram, tmp_path: Path
+) -> None:
+    store = CountingStore(tmp_path / "images")
+    async with make_client(fake, client_kw={"result_max_bytes": 200}) as client:
+        with pytest.raises(ResultDownloadError) as caught:
+            await client.edit(IMAGE, MASK, "a kite", EditOptions(), store=store)
+    assert "larger" in caught.value.user_message
+    assert store.received == [] and store.kept() == []
+
+
+async def test_a_result_growing_past_the_cap_is_dropped_without_being_read_whole(
+    fake: FakeIdeogram, tmp_path: Path
+) -> None:
+    """No Content-Length: the download stops at the cap, the connection is dropped (the server
+    cannot send the rest), and nothing is kept in the store."""
+    cap, body = 256 * 1024, bytes(24 * 1024 * 1024)
+    fake.chunked_results = 64 * 1024
+    fake.respond_next({"data": [{"url": fake.store_result(body), "is_image_safe": True}]})
+    store = CountingStore(tmp_path / "images")
+    async with make_client(fake, client_kw={"result_max_bytes": cap}) as client:
+        with pytest.raises(ResultDownloadError) as caught:
+            await client.edit(IMAGE, MASK, "a kite", EditOptions(), store=store)
+    assert "larger" in caught.value.user_message
+    assert store.received and store.received[0] <= cap and store.kept() == []
+    await asyncio.sleep(0.05)  # let the fake notice the dropped connection
+    assert fake.result_bytes_sent < len(body) // 2  # socket buffers aside, the rest was never sent
+
+
+async def test_a_stored_result_that_is_not_an_image_is_refused(fake: FakeIdeogram, tmp_path: Path) -> None:
+    fake.respond_next({"data": [{"url": fake.store_result(b"definitely not a png"), "is_image_safe": True}]})
+    store = CountingStore(tmp_path / "images")
+    async with make_client(fake) as client:
+        with pytest.raises(ResultDownloadError) as caught:
+            await client.edit(IMAGE, MASK, "a kite", EditOptions(), store=store)
+    assert "not a readable image" in caught.value.user_message
+    sha = hashlib.sha256(b"definitely not a png").hexdigest()
+    assert store.files.exists(sha) and store.files.pinned(sha)  # unreferenced: swept once the pin expires
 
 
 async def test_passed_in_session_is_not_closed(fake: FakeIdeogram) -> None:

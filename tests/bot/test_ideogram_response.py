@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.errors import ApiError, ApiMalformedResponse, ApiTimeout, ApiUnavailable
-from bot.ideogram.client import _decode
+from bot.ideogram.client import _check_bytes, _check_file
 from bot.ideogram.request import auth_headers, form_fields
 from bot.ideogram.response import (
     TaskStatus,
@@ -158,8 +159,26 @@ def test_auth_headers() -> None:
 
 
 def test_decode_reads_real_size_and_format() -> None:
-    image = _decode(sample_image(30, 20, "JPEG"))
+    image = _check_bytes(sample_image(30, 20, "JPEG"))
     assert image is not None and (image.mime, image.width, image.height) == ("image/jpeg", 30, 20)
-    assert _decode(sample_image(30, 20, "WEBP")).mime == "image/webp"  # type: ignore[union-attr]
-    assert _decode(b"\x89PNG\r\n\x1a\n truncated") is None
-    assert _decode(b"") is None
+    assert _check_bytes(sample_image(30, 20, "WEBP")).mime == "image/webp"  # type: ignore[union-attr]
+    assert _check_bytes(b"\x89PNG\r\n\x1a\n truncated") is None
+    assert _check_bytes(b"") is None
+
+
+def test_a_stored_result_is_checked_from_its_file(tmp_path: Path) -> None:
+    """The same verdicts as for bytes, read from the file (a result streamed into the store)."""
+    cases = {
+        "jpeg": sample_image(30, 20, "JPEG"),
+        "cut": sample_image(30, 20, "JPEG")[:-40],
+        "png": sample_image(30, 20, "PNG"),
+        "junk": b"\x89PNG\r\n\x1a\n truncated",
+    }
+    for name, data in cases.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        on_disk, in_memory = _check_file(path, "0" * 64), _check_bytes(data)
+        assert (on_disk is None) == (in_memory is None) == (name in ("cut", "junk")), name
+        if on_disk is not None and in_memory is not None:
+            assert (on_disk.mime, on_disk.width, on_disk.height) == (in_memory.mime, 30, 20)
+            assert (on_disk.path, on_disk.size, on_disk.sha) == (path, len(data), "0" * 64)

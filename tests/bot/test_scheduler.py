@@ -25,7 +25,7 @@ from PIL import Image
 from bot.errors import ApiError
 from bot.fairness import FairQueue, fair_order, guild_key, user_key
 from bot.i18n import stored_message, text
-from bot.models import EditResult, ImageFile, PreparedEdit, ResultImage
+from bot.models import ApiImage, EditResult, ImageFile, ResultImage
 from bot.options import EditOptions
 from bot.scheduler import INTERNAL_FAILURE, MAX_ATTEMPTS, RESTART_FAILURE, Scheduler
 from bot.settings import Settings
@@ -125,7 +125,7 @@ class Clock:
 
 
 class StubService:
-    """``EditService.run`` that waits until the test releases the job (``finish``/``fail``)."""
+    """``EditService.send`` that waits until the test releases the job (``finish``/``fail``)."""
 
     def __init__(self, scheduler_ref: Callable[[], Scheduler]) -> None:
         self._scheduler = scheduler_ref
@@ -134,7 +134,9 @@ class StubService:
         self._gates: dict[str, asyncio.Future[EditResult]] = {}
         self.auto = False  # answer at once
 
-    async def run(self, prepared: PreparedEdit, prompt: str, options: EditOptions) -> EditResult:
+    async def send(
+        self, image: ApiImage, mask: ApiImage, prompt: str, options: EditOptions, *, store: object = None
+    ) -> EditResult:
         self.started.append(prompt)
         self.peak_images = max(self.peak_images, self._scheduler().images_running)
         if self.auto:

@@ -1,10 +1,12 @@
 """Issue 11's memory mechanisms through the real bot: the budget admits preparations by weight and
-queues the rest, a member's burst beyond their active-job limit is refused before any download, and
-an attachment reaches the disk in chunks. No timing: each test holds the budget to freeze the moment."""
+queues the rest, a member's burst beyond their active-job limit is refused before any download, an
+attachment reaches the disk in chunks, and a job's inputs go to the API from their files and its
+results into the store in chunks. No timing: each test holds the budget to freeze the moment."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import random
 from dataclasses import replace
@@ -14,6 +16,7 @@ from typing import Any
 from PIL import Image
 
 from bot.memory import MB, preparation_weight
+from bot.store import ImageKind, JobStatus
 from tests.bot_harness import ROOMY, World, make_world, reply, sample_image, text_of
 
 TOP = {"region": "top"}
@@ -105,3 +108,39 @@ async def test_an_attachment_reaches_the_disk_in_chunks_and_is_not_kept(tmp_path
         assert sum(chunks) == len(image) and len(chunks) > 1 and max(chunks) < len(image)
         assert [path.exists() for path in staged] == [False]  # read once, then removed (not stored raw)
         assert bot.memory.capacity == world.settings.memory_budget_mb * MB
+
+
+async def test_a_job_sends_its_inputs_from_their_files_and_streams_its_results_into_the_store(
+    tmp_path: Path,
+) -> None:
+    """Between submission and result nothing reads a stored image whole (``files.get``), the API gets
+    the stored inputs byte for byte, and the results are the files ``put_stream`` wrote, not bytes
+    stored afterwards (``put`` is only used for the prepared inputs)."""
+    image = noise_png(512, 512)
+    async with make_world(tmp_path, limits=ROOMY) as world:
+        world.api.chunked_results = 16 * 1024  # results of unknown length: the cap is checked as they arrive
+        bot = await world.start_bot()
+        files = bot.storage.files
+        calls: dict[str, list[str]] = {"get": [], "put": [], "put_stream": []}
+        real = {name: getattr(files, name) for name in calls}
+
+        def spy(name: str) -> Any:
+            async def call(*args: Any, **kwargs: Any) -> Any:
+                result = await real[name](*args, **kwargs)
+                calls[name].append(result if name != "get" else args[0])
+                return result
+
+            return call
+
+        for name in calls:
+            setattr(files, name, spy(name))
+        await world.edit("two kites", image=image, count=2, **TOP)
+        await results(world, 1)
+        [job] = await bot.storage.jobs_with_status(JobStatus.SUCCEEDED)
+        outputs = [i for i in await bot.storage.job_images(job.id) if i.kind is ImageKind.OUTPUT]
+        sent = world.api.edit_requests[0].files
+    assert calls["get"] == []
+    assert calls["put"] == [job.input_sha, job.mask_sha]
+    assert sorted(calls["put_stream"]) == sorted(o.sha for o in outputs) and len(outputs) == 2
+    for part, sha in (("image", job.input_sha), ("mask", job.mask_sha)):
+        assert hashlib.sha256(sent[part].data).hexdigest() == sha

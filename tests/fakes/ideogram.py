@@ -139,7 +139,11 @@ class _BadRequest(Exception):
 
 class FakeIdeogram:
     """Configure in the constructor; ``latency_s``, ``output_size``, ``result_ttl_s``, ``unsafe_indices``,
-    ``task_mode``, ``inflight_limit`` and ``error_style`` may also be changed while running."""
+    ``task_mode``, ``inflight_limit`` and ``error_style`` may also be changed while running.
+
+    ``chunked_results`` (an attribute): results are sent without a Content-Length, in chunks of that
+    many bytes, so a client learns their size only by reading; ``result_bytes_sent`` counts what the
+    result route has written (a client that stops reading stops it)."""
 
     def __init__(
         self,
@@ -193,6 +197,8 @@ class FakeIdeogram:
         self.peak_in_flight_requests = 0
         self._faults: dict[str, deque[Fault]] = {"edit": deque(), "poll": deque(), "result": deque()}
         self._results: dict[str, tuple[bytes, float]] = {}
+        self.chunked_results: int | None = None
+        self.result_bytes_sent = 0
         self._tasks: dict[str, _Task] = {}
         self._runner: web.AppRunner | None = None
 
@@ -457,8 +463,24 @@ class FakeIdeogram:
         if time.time() >= expires:
             return self._error(record, 410, "This image link has expired.")
         record.status = 200
+        if self.chunked_results is None:
+            record.finished = time.monotonic()
+            self.result_bytes_sent += len(data)
+            return web.Response(body=data, content_type="image/png")
+        response = web.StreamResponse(headers={"Content-Type": "image/png"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        try:
+            for start in range(0, len(data), self.chunked_results):
+                chunk = data[start : start + self.chunked_results]
+                await response.write(chunk)
+                self.result_bytes_sent += len(chunk)
+            await response.write_eof()
+        except ConnectionError:  # the client stopped reading and dropped the connection
+            record.finished = time.monotonic()
+            raise asyncio.CancelledError from None  # nothing more to say on a closed connection
         record.finished = time.monotonic()
-        return web.Response(body=data, content_type="image/png")
+        return response
 
     # --- request plumbing -------------------------------------------------------------------------
 
