@@ -26,7 +26,7 @@ import discord
 from bot.delivery import Fallback, GaveUp, RetryPolicy, fallbacks, token_alive
 from bot.i18n import Mention, msg
 from bot.imaging import fit_file_for_upload_async, preview_async
-from bot.models import ImageFile, PreparedEdit
+from bot.models import ImageFile, PreparedEdit, extension_of
 from bot.store import AckedInteraction, Job, JobStatus
 from cogs import render
 from cogs.common import NO_MENTIONS, token_expired
@@ -394,7 +394,7 @@ class DiscordNotifier:
             path = self.bot.jobs.image_path(image.sha)
             size = (await asyncio.to_thread(path.stat)).st_size
             if size <= limit:  # uploaded from disk as it is: aiohttp streams the open file
-                extension = ImageFile(b"", image.mime or "image/png", 0, 0).extension
+                extension = extension_of(image.mime or "image/png")
                 name = f"edit-{job.id}-{image.index + 1}.{extension}"
                 files.append(discord.File(open(path, "rb"), filename=name))  # noqa: ASYNC230 (opening is quick)
                 largest = max(largest, size)
