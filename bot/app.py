@@ -31,6 +31,7 @@ from bot.logs import configure_log_format
 from bot.memory import MemoryBudget
 from bot.queue_service import QueueService
 from bot.retention import retention_loop
+from bot.runtime import freeze_startup_heap
 from bot.scheduler import Scheduler
 from bot.secret import install_secret_filter
 from bot.service import EditService
@@ -242,10 +243,11 @@ async def start_bot(settings: Settings, *, sync_only: bool = False) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, lambda: stopping.append(asyncio.create_task(bot.close())))
     async with bot:
+        await bot.login(settings.discord_token.reveal())  # login runs setup_hook (which syncs)
         if sync_only:
-            await bot.login(settings.discord_token.reveal())  # login runs setup_hook, which syncs
             return
-        await bot.start(settings.discord_token.reveal())
+        freeze_startup_heap()  # before any interaction: nothing in flight is frozen with it
+        await bot.connect()  # login + connect is discord.py's ``start``
     if stopping:
         await asyncio.gather(*stopping, return_exceptions=True)
 
@@ -262,6 +264,7 @@ async def start_worker(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     async with bot:  # leaving it closes the bot: the queue stops with its grace period
         await bot.login(settings.discord_token.reveal())
+        freeze_startup_heap()
         await stop.wait()
 
 

@@ -1,0 +1,44 @@
+"""Interpreter settings that keep the event loop responsive (``bot.runtime``)."""
+
+from __future__ import annotations
+
+import gc
+import sys
+import weakref
+from collections.abc import Iterator
+
+import pytest
+
+from bot.runtime import SWITCH_INTERVAL_S, freeze_startup_heap, prefer_the_event_loop
+
+
+@pytest.fixture
+def restored_interpreter() -> Iterator[None]:
+    interval = sys.getswitchinterval()
+    yield
+    gc.unfreeze()
+    sys.setswitchinterval(interval)
+
+
+class Node:
+    def __init__(self) -> None:
+        self.peer: Node = self
+
+
+def test_the_loop_thread_gets_the_gil_back_sooner(restored_interpreter: None) -> None:
+    prefer_the_event_loop()
+    assert sys.getswitchinterval() == pytest.approx(SWITCH_INTERVAL_S)
+    assert SWITCH_INTERVAL_S < 0.005  # CPython's default
+
+
+def test_start_up_objects_are_never_walked_again(restored_interpreter: None) -> None:
+    """A full collection walks every object it tracks: what start-up built is taken out of them."""
+    startup = {"catalogue": [[str(i)] for i in range(1000)]}
+    cycle = weakref.ref(Node())  # start-up garbage that only a collection frees
+    frozen = freeze_startup_heap()
+    assert frozen == gc.get_freeze_count() > 1000
+    assert cycle() is None  # collected first, not frozen for the process's life
+    tracked = {id(obj) for obj in gc.get_objects()}  # every generation but the permanent one
+    assert id(startup) not in tracked and id(startup["catalogue"][0]) not in tracked
+    later = [["made after start-up"]]
+    assert id(later) in {id(obj) for obj in gc.get_objects()}  # new objects are collected as usual
