@@ -24,6 +24,7 @@ from discord.ext import commands
 from bot.editor import EditorService, LinkSigner, load_secret
 from bot.history import HistoryService
 from bot.ideogram import IdeogramClient
+from bot.imaging.decode import accepted_formats
 from bot.interactions import InteractionService
 from bot.jobs import JobService
 from bot.limits_service import LimitsService
@@ -246,7 +247,7 @@ async def start_bot(settings: Settings, *, sync_only: bool = False) -> None:
         await bot.login(settings.discord_token.reveal())  # login runs setup_hook (which syncs)
         if sync_only:
             return
-        freeze_startup_heap()  # before any interaction: nothing in flight is frozen with it
+        _started()
         await bot.connect()  # login + connect is discord.py's ``start``
     if stopping:
         await asyncio.gather(*stopping, return_exceptions=True)
@@ -264,8 +265,17 @@ async def start_worker(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     async with bot:  # leaving it closes the bot: the queue stops with its grace period
         await bot.login(settings.discord_token.reveal())
-        freeze_startup_heap()
+        _started()
         await stop.wait()
+
+
+def _started() -> None:
+    """Start-up is over and no interaction is in flight yet (``login`` ran ``setup_hook``): load what
+    would otherwise load on first use, then take the start-up heap out of garbage collection
+    (``bot.runtime``). Pillow imports its ~40 format plugins on the first image it opens: in the first
+    burst's threads, holding the GIL for tens of milliseconds."""
+    accepted_formats()
+    freeze_startup_heap()
 
 
 def run_bot(settings: Settings, *, sync_only: bool = False, worker: bool = False) -> int:
