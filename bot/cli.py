@@ -75,10 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     from bot.app import run_bot  # imported late: the CLI edit path needs no Discord code
     from bot.memory import release_freed_memory_promptly
-    from bot.runtime import prefer_the_event_loop
 
     release_freed_memory_promptly()  # before any image is decoded (see its docstring)
-    prefer_the_event_loop()
 
     return run_bot(settings, sync_only=command == "sync", worker=command == "worker")
 

@@ -1,4 +1,4 @@
-"""Interpreter settings that keep the event loop responsive (``bot.runtime``)."""
+"""Garbage collection that does not stall the event loop (``bot.runtime``)."""
 
 from __future__ import annotations
 
@@ -10,15 +10,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.runtime import SWITCH_INTERVAL_S, freeze_startup_heap, prefer_the_event_loop
+from bot.runtime import freeze_startup_heap
 
 
 @pytest.fixture
-def restored_interpreter() -> Iterator[None]:
-    interval = sys.getswitchinterval()
+def unfrozen() -> Iterator[None]:
     yield
     gc.unfreeze()
-    sys.setswitchinterval(interval)
 
 
 class Node:
@@ -26,13 +24,7 @@ class Node:
         self.peer: Node = self
 
 
-def test_the_loop_thread_gets_the_gil_back_sooner(restored_interpreter: None) -> None:
-    prefer_the_event_loop()
-    assert sys.getswitchinterval() == pytest.approx(SWITCH_INTERVAL_S)
-    assert SWITCH_INTERVAL_S < 0.005  # CPython's default
-
-
-def test_start_up_objects_are_never_walked_again(restored_interpreter: None) -> None:
+def test_start_up_objects_are_never_walked_again(unfrozen: None) -> None:
     """A full collection walks every object it tracks: what start-up built is taken out of them."""
     startup = {"catalogue": [[str(i)] for i in range(1000)]}
     cycle = weakref.ref(Node())  # start-up garbage that only a collection frees
