@@ -215,6 +215,7 @@ async def bench_ack(quick: bool) -> list[Row]:
     """Probes at 20/s from the first edit of a 50-edit burst until ``measured_n`` probes are done (the
     burst is sent at once, so the probes cover its downloads and preparations, not only the calm after)."""
     measured_n = 60 if quick else 160
+    load_before = os.getloadavg()[0]  # the figures are only as quiet as the machine: printed with them
     async with Rig(latency_s=3600, users=10) as rig:  # nothing finishes: everything stays in progress
         image = jpeg(1024)
         probes: list[tuple[float, SimInteraction]] = []
@@ -242,7 +243,9 @@ async def bench_ack(quick: bool) -> list[Row]:
         ms = [inter.ack_latency * 1000 for _, inter in probes]  # type: ignore[operator]
         during = [inter.ack_latency * 1000 for at, inter in probes if at < all_queued_at[0]]  # type: ignore[operator]
     p99 = pct(ms, 99)
+    load = f"{load_before:.2f} / {os.getloadavg()[0]:.2f}"
     return [
+        Row("  machine load average (1 min) before / after the ack run", load, "(info)"),
         Row(
             "ack latency, burst of 50 /edit sent at once, p50 / p99",
             f"{pct(fill_ms, 50):.1f} / {pct(fill_ms, 99):.1f} ms",
