@@ -1,6 +1,6 @@
 """End-to-end figures of the real bot process against the Discord simulation and the fake API (not CI).
 
-    .venv/bin/python benchmarks/bench_bot.py [--latency 1.0] [--quick]
+    .venv/bin/python benchmarks/bench_bot.py [--latency 1.0] [--quick] [--stalls]
 
 Each scenario starts ``python -m bot`` as a subprocess (its own data directory, settings from the
 environment as an operator would set them), drives it through ``tests/discord_sim`` and
@@ -22,6 +22,9 @@ environment as an operator would set them), drives it through ``tests/discord_si
   been posted by then (what was held in memory at that moment);
 * image preparation vs a bare Pillow decode (``bench_imaging.py``'s pass-through cases).
 
+``--stalls`` runs each bot under ``loop_stalls.py`` and prints where its event loop stalled (stacks
+sampled during each stall over 20 ms, garbage collections): for finding what delays acknowledgements.
+
 The simulation and the fake share this process and the machine's cores with the bot, so the figures
 are pessimistic for a real deployment, where Discord and Ideogram run elsewhere.
 """
@@ -41,7 +44,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -81,6 +84,7 @@ class Rig:
     members: list[SimUser] = field(init=False, default_factory=list)
     proc: asyncio.subprocess.Process | None = field(init=False, default=None)
     _tmp: tempfile.TemporaryDirectory[str] | None = field(init=False, default=None)
+    watch_stalls: ClassVar[bool] = False  # ``--stalls``: the bot runs under ``loop_stalls.py``, reported at exit
 
     async def __aenter__(self) -> Rig:
         self._tmp = tempfile.TemporaryDirectory(prefix="bench-bot-")
@@ -108,9 +112,12 @@ class Rig:
             **HIGH_LIMITS,
             **self.env,
         }
+        bot = ["-m", "bot"]
+        if self.watch_stalls:
+            bot = [str(ROOT / "benchmarks" / "loop_stalls.py"), str(tmp / "stalls.txt")]
         with (tmp / "bot.log").open("wb") as log:
             self.proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", cwd=tmp, env=env, stdout=log, stderr=log
+                sys.executable, *bot, cwd=tmp, env=env, stdout=log, stderr=log
             )
         ready = asyncio.ensure_future(self.sim.wait_ready(identifies=1, timeout=60))
         exited = asyncio.ensure_future(self.proc.wait())
@@ -134,6 +141,8 @@ class Rig:
             await self.sim.stop()
             await self.api.stop()
             if self._tmp is not None:
+                if (stalls := Path(self._tmp.name) / "stalls.txt").is_file():
+                    print(f"--- the bot's event loop stalls (loop_stalls.py)\n{stalls.read_text()}", file=sys.stderr)
                 self._tmp.cleanup()
 
     # --- driving ---------------------------------------------------------------------------------
@@ -581,12 +590,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--latency", type=float, default=1.0, help="fake API latency for makespan/fairness/RSS")
     parser.add_argument("--quick", action="store_true", help="fewer samples (a smoke run, not for the README)")
     parser.add_argument(
+        "--stalls", action="store_true", help="print where each bot's event loop stalled (benchmarks/loop_stalls.py)"
+    )
+    parser.add_argument(
         "--only",
         nargs="*",
         choices=["ack", "overhead", "makespan", "fairness", "rss", "rss-large", "prepare"],
         default=None,
     )
     args = parser.parse_args(argv)
+    Rig.watch_stalls = args.stalls
     python = os.path.relpath(sys.executable) if Path(sys.executable).is_relative_to(Path.cwd()) else "python"
     print(f"command: {' '.join([python, *sys.argv])}")
     print(
