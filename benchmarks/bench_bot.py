@@ -1,6 +1,6 @@
 """End-to-end figures of the real bot process against the Discord simulation and the fake API (not CI).
 
-    .venv/bin/python benchmarks/bench_bot.py [--latency 1.0] [--quick] [--split]
+    .venv/bin/python benchmarks/bench_bot.py [--latency 1.0] [--quick] [--split] [--stalls]
 
 Each scenario starts ``python -m bot`` as a subprocess (its own data directory, settings from the
 environment as an operator would set them), drives it through ``tests/discord_sim`` and
@@ -27,6 +27,9 @@ environment as an operator would set them), drives it through ``tests/discord_si
   a throwaway database), measured exactly as above (issue 14); and one process on that PostgreSQL,
   so that the backend's share and the split's can be told apart.
 
+``--stalls`` runs each bot under ``loop_stalls.py`` and prints where its event loop stalled (stacks
+sampled during each stall over 20 ms, garbage collections): for finding what delays acknowledgements.
+
 The simulation and the fake share this process and the machine's cores with the bot, so the figures
 are pessimistic for a real deployment, where Discord and Ideogram run elsewhere.
 """
@@ -46,7 +49,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -88,6 +91,7 @@ class Rig:
     proc: asyncio.subprocess.Process | None = field(init=False, default=None)
     process_env: dict[str, str] = field(init=False, default_factory=dict)  # what the bot process got
     _tmp: tempfile.TemporaryDirectory[str] | None = field(init=False, default=None)
+    watch_stalls: ClassVar[bool] = False  # ``--stalls``: the bot runs under ``loop_stalls.py``, reported at exit
 
     async def __aenter__(self) -> Rig:
         self._tmp = tempfile.TemporaryDirectory(prefix="bench-bot-")
@@ -116,9 +120,12 @@ class Rig:
             **self.env,
         }
         self.process_env = env
+        bot = ["-m", "bot"]
+        if self.watch_stalls:
+            bot = [str(ROOT / "benchmarks" / "loop_stalls.py"), str(tmp / "stalls.txt")]
         with (tmp / "bot.log").open("wb") as log:
             self.proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", cwd=tmp, env=env, stdout=log, stderr=log
+                sys.executable, *bot, cwd=tmp, env=env, stdout=log, stderr=log
             )
         ready = asyncio.ensure_future(self.sim.wait_ready(identifies=1, timeout=60))
         exited = asyncio.ensure_future(self.proc.wait())
@@ -142,6 +149,8 @@ class Rig:
             await self.sim.stop()
             await self.api.stop()
             if self._tmp is not None:
+                if (stalls := Path(self._tmp.name) / "stalls.txt").is_file():
+                    print(f"--- the bot's event loop stalls (loop_stalls.py)\n{stalls.read_text()}", file=sys.stderr)
                 self._tmp.cleanup()
 
     # --- driving ---------------------------------------------------------------------------------
@@ -223,6 +232,7 @@ async def bench_ack(quick: bool, make: type[Rig] = Rig) -> list[Row]:
     """Probes at 20/s from the first edit of a 50-edit burst until ``measured_n`` probes are done (the
     burst is sent at once, so the probes cover its downloads and preparations, not only the calm after)."""
     measured_n = 60 if quick else 160
+    load_before = os.getloadavg()[0]  # the figures are only as quiet as the machine: printed with them
     async with make(latency_s=3600, users=10) as rig:  # nothing finishes: everything stays in progress
         image = jpeg(1024)
         probes: list[tuple[float, SimInteraction]] = []
@@ -250,7 +260,9 @@ async def bench_ack(quick: bool, make: type[Rig] = Rig) -> list[Row]:
         ms = [inter.ack_latency * 1000 for _, inter in probes]  # type: ignore[operator]
         during = [inter.ack_latency * 1000 for at, inter in probes if at < all_queued_at[0]]  # type: ignore[operator]
     p99 = pct(ms, 99)
+    load = f"{load_before:.2f} / {os.getloadavg()[0]:.2f}"
     return [
+        Row("  machine load average (1 min) before / after the ack run", load, "(info)"),
         Row(
             "ack latency, burst of 50 /edit sent at once, p50 / p99",
             f"{pct(fill_ms, 50):.1f} / {pct(fill_ms, 99):.1f} ms",
@@ -677,6 +689,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--latency", type=float, default=1.0, help="fake API latency for makespan/fairness/RSS")
     parser.add_argument("--quick", action="store_true", help="fewer samples (a smoke run, not for the README)")
     parser.add_argument(
+        "--stalls", action="store_true", help="print where each bot's event loop stalled (benchmarks/loop_stalls.py)"
+    )
+    parser.add_argument(
         "--only",
         nargs="*",
         choices=["ack", "overhead", "makespan", "fairness", "rss", "rss-large", "prepare"],
@@ -691,6 +706,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.rss_trace is not None:
         args.rss_trace.mkdir(parents=True, exist_ok=True)
+    Rig.watch_stalls = args.stalls
     python = os.path.relpath(sys.executable) if Path(sys.executable).is_relative_to(Path.cwd()) else "python"
     print(f"command: {' '.join([python, *sys.argv])}")
     print(

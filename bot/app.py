@@ -24,6 +24,7 @@ from discord.ext import commands
 from bot.editor import EditorService, LinkSigner, load_secret
 from bot.history import HistoryService
 from bot.ideogram import IdeogramClient
+from bot.imaging.decode import accepted_formats
 from bot.interactions import InteractionService
 from bot.jobs import JobService
 from bot.limits_service import LimitsService
@@ -31,6 +32,7 @@ from bot.logs import configure_log_format
 from bot.memory import MemoryBudget
 from bot.queue_service import QueueService
 from bot.retention import retention_loop
+from bot.runtime import freeze_startup_heap
 from bot.scheduler import Scheduler
 from bot.secret import install_secret_filter
 from bot.service import EditService
@@ -243,10 +245,11 @@ async def start_bot(settings: Settings, *, sync_only: bool = False) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, lambda: stopping.append(asyncio.create_task(bot.close())))
     async with bot:
+        await bot.login(settings.discord_token.reveal())  # login runs setup_hook (which syncs)
         if sync_only:
-            await bot.login(settings.discord_token.reveal())  # login runs setup_hook, which syncs
             return
-        await bot.start(settings.discord_token.reveal())
+        _started()
+        await bot.connect()  # login + connect is discord.py's ``start``
     if stopping:
         await asyncio.gather(*stopping, return_exceptions=True)
 
@@ -263,7 +266,17 @@ async def start_worker(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     async with bot:  # leaving it closes the bot: the queue stops with its grace period
         await bot.login(settings.discord_token.reveal())
+        _started()
         await stop.wait()
+
+
+def _started() -> None:
+    """Start-up is over and no interaction is in flight yet (``login`` ran ``setup_hook``): load what
+    would otherwise load on first use, then take the start-up heap out of garbage collection
+    (``bot.runtime``). Pillow imports its ~40 format plugins on the first image it opens: in the first
+    burst's threads, holding the GIL for tens of milliseconds."""
+    accepted_formats()
+    freeze_startup_heap()
 
 
 def run_bot(settings: Settings, *, sync_only: bool = False, worker: bool = False) -> int:

@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import AsyncIterable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from bot.errors import NotFound
 from bot.i18n import msg
@@ -30,6 +31,7 @@ from bot.store import TooLarge
 
 SHA_RE = re.compile(r"[0-9a-f]{64}")
 TMP_SUFFIX = ".tmp"
+WRITE_BATCH = 256 * 1024  # bytes of a stream gathered before they are written (and hashed) in a thread
 
 
 class LocalFileStore:
@@ -81,25 +83,37 @@ class LocalFileStore:
         return sha
 
     async def _receive(self, chunks: AsyncIterable[bytes], max_bytes: int | None, *, hashed: bool) -> tuple[Path, str]:
-        os.makedirs(self._root, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".incoming.", suffix=TMP_SUFFIX, dir=self.root)
-        digest, size = hashlib.sha256(), 0
+        """The temporary file is created, written, hashed and synced in worker threads: a write can
+        block for long when the disk is busy (other processes' fsyncs, dirty-page throttling), and a
+        burst of uploads then stalled every interaction on the event loop. Chunks are gathered up to
+        ``WRITE_BATCH`` bytes per hand-off, so the hand-offs cost the loop less than the writes did."""
+        out, tmp = await asyncio.to_thread(self._incoming)
+        digest = hashlib.sha256()
+        batch: list[bytes] = []
+        batched = size = 0
         try:
-            with os.fdopen(fd, "wb") as out:
-                async for chunk in chunks:
-                    size += len(chunk)
-                    if max_bytes is not None and size > max_bytes:
-                        raise TooLarge(f"the stream is larger than {max_bytes} bytes")
-                    if hashed:
-                        digest.update(chunk)
-                    out.write(chunk)  # a chunk is small: page-cache writes do not stall the loop
-                if hashed:
-                    await asyncio.to_thread(_flush, out)
+            async for chunk in chunks:
+                size += len(chunk)
+                if max_bytes is not None and size > max_bytes:
+                    raise TooLarge(f"the stream is larger than {max_bytes} bytes")
+                batch.append(chunk)
+                batched += len(chunk)
+                if batched >= WRITE_BATCH:
+                    await asyncio.to_thread(_write_batch, out, batch, digest if hashed else None)
+                    batch, batched = [], 0
+            await asyncio.to_thread(_write_batch, out, batch, digest if hashed else None, close=True, sync=hashed)
         except BaseException:
+            out.close()
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
         return Path(tmp), digest.hexdigest()
+
+    def _incoming(self) -> tuple[BinaryIO, str]:
+        """A new temporary file in ``root`` for a stream, open for writing (blocking)."""
+        os.makedirs(self._root, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".incoming.", suffix=TMP_SUFFIX, dir=self.root)
+        return os.fdopen(fd, "wb"), tmp
 
     async def get(self, sha: str) -> bytes:
         try:
@@ -204,9 +218,20 @@ class LocalFileStore:
         _fsync_dir(target.parent)
 
 
-def _flush(out: object) -> None:
-    out.flush()  # type: ignore[attr-defined]
-    os.fsync(out.fileno())  # type: ignore[attr-defined]
+def _write_batch(
+    out: BinaryIO, batch: list[bytes], digest: hashlib._Hash | None, *, close: bool = False, sync: bool = False
+) -> None:
+    """One hand-off of ``_receive`` (blocking: a worker thread): write and hash a batch of chunks in
+    order, then, for the last one, flush, fsync when the file is to be kept, and close."""
+    for chunk in batch:
+        if digest is not None:
+            digest.update(chunk)
+        out.write(chunk)
+    if close:
+        out.flush()
+        if sync:
+            os.fsync(out.fileno())
+        out.close()
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import contextvars
+import os
+import sys
 import threading
+
+import pytest
 
 from bot.imaging import executor, thumbnail_async
 from tests.imaging_samples import encode, photo
@@ -41,3 +45,19 @@ def test_pool_is_sized_from_the_usable_cpus() -> None:
     assert pool._max_workers == executor.default_workers()
     executor.shutdown_pillow_pool()
     assert executor.pillow_pool() is not pool  # a fresh pool after shutdown
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values are Linux's")
+async def test_pillow_threads_give_way_to_the_event_loop_for_the_cpu() -> None:
+    """Under CPU contention the loop's thread (every acknowledgement) must win a core over a decode."""
+
+    def nice() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    executor.shutdown_pillow_pool()  # a fresh pool: its threads start with the initializer
+    try:
+        loop_thread = nice()
+        assert await executor.run_pillow(nice) == min(19, loop_thread + executor.NICENESS) > loop_thread
+        assert nice() == loop_thread  # the caller's own priority is untouched
+    finally:
+        executor.shutdown_pillow_pool()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from PIL import Image, ImageChops
 
 from bot.imaging import (
     fit_for_upload_async,
@@ -16,6 +17,7 @@ from bot.imaging import (
     side_by_side_async,
     thumbnail_async,
 )
+from bot.imaging.preview import TINT, TINT_OPACITY
 from bot.models import ImageFile, MaskSpec, Region
 from tests.imaging_samples import decode, encode, photo
 
@@ -35,6 +37,27 @@ def test_preview_tints_the_edit_region_and_is_downscaled() -> None:
     # The outline along the boundary is solid magenta.
     red, green, blue = im.getpixel((512, 300))
     assert red > 200 and blue > 200 and green < 60
+
+
+def test_preview_uses_only_pixel_operations_that_release_the_gil(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Previews run in the Pillow pool beside the event loop: blend, composite and ImageChops hold the
+    GIL for their whole run, so the loop's thread would wait for them (issue 11, ack latency)."""
+
+    def holds_the_gil(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a GIL-holding Pillow operation in the preview")
+
+    monkeypatch.setattr(Image, "blend", holds_the_gil)
+    monkeypatch.setattr(Image, "composite", holds_the_gil)
+    for name in ("subtract", "add", "multiply", "difference", "lighter", "darker"):
+        monkeypatch.setattr(ImageChops, name, holds_the_gil)
+    base = photo((400, 300))
+    shown = preview(prepare_edit_sync(encode(base, "PNG"), MaskSpec(region=Region.LEFT)))
+    im = decode(shown.data)
+    tinted, original = im.getpixel((100, 150)), base.getpixel((100, 150))
+    expected = tuple(round(v + TINT_OPACITY * (t - v)) for v, t in zip(original, TINT, strict=True))
+    assert tinted == pytest.approx(expected, abs=8)  # the tint at its opacity (JPEG: not exact)
+    kept = im.getpixel((300, 150))
+    assert kept == pytest.approx(base.getpixel((300, 150)), abs=12)
 
 
 def test_preview_of_a_small_image_keeps_its_size() -> None:

@@ -132,6 +132,40 @@ async def test_a_stream_is_stored_without_holding_it_in_memory(tmp_path: Path) -
     assert not staged.exists()
 
 
+async def test_a_stream_is_written_and_hashed_off_the_event_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Attachments of a burst of ``/edit`` arrive together: a write blocked by a busy disk, or hashing,
+    on the loop would hold every acknowledgement behind it (issue 11). Creating the file too."""
+    threads: list[tuple[str, threading.Thread]] = []
+    write_batch, incoming = files_module._write_batch, LocalFileStore._incoming
+
+    def recording_write(*args: object, **kwargs: object) -> None:
+        threads.append(("write", threading.current_thread()))
+        write_batch(*args, **kwargs)  # type: ignore[arg-type]
+
+    def recording_incoming(self: LocalFileStore) -> object:
+        threads.append(("create", threading.current_thread()))
+        return incoming(self)
+
+    monkeypatch.setattr(files_module, "_write_batch", recording_write)
+    monkeypatch.setattr(LocalFileStore, "_incoming", recording_incoming)
+    store = LocalFileStore(tmp_path / "images")
+    data = os.urandom(3 * files_module.WRITE_BATCH + 1000)
+
+    async def source() -> AsyncIterator[bytes]:
+        for start in range(0, len(data), 64 * 1024):
+            yield data[start : start + 64 * 1024]
+
+    sha = await store.put_stream(source())
+    assert sha == hashlib.sha256(data).hexdigest() and store.path(sha).read_bytes() == data
+    staged = await store.stage(source())
+    assert staged.read_bytes() == data
+    kinds = [kind for kind, _ in threads]
+    assert kinds.count("create") == 2 and kinds.count("write") >= 4  # batched, but not whole
+    assert all(thread is not threading.main_thread() for _, thread in threads)
+
+
 async def test_a_stream_past_its_limit_leaves_nothing_behind(tmp_path: Path) -> None:
     store = LocalFileStore(tmp_path / "images")
 
