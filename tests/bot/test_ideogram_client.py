@@ -1148,11 +1148,12 @@ class CountingStore:
         self.received: list[int] = []
 
     async def put_stream(self, chunks: AsyncIterable[bytes], *, max_bytes: int | None = None) -> str:
+        index = len(self.received)  # several results stream at once
         self.received.append(0)
 
         async def counted() -> AsyncIterator[bytes]:
             async for chunk in chunks:
-                self.received[-1] += len(chunk)
+                self.received[index] += len(chunk)
                 yield chunk
 
         return await self.files.put_stream(counted(), max_bytes=max_bytes)
