@@ -147,16 +147,24 @@ async def run_level(root: Path, tasks: int, ops: int, rate: float | None, args: 
 
     output = [OutputImage(0, output_sha, 1, True, "a red bicycle", "1024x1024", 1024, 1024, "image/png")]
 
-    async def submit(t: int, i: int) -> None:
-        user = (t * per_task + i) % args.users
+    def new_job(user: int) -> NewJob:
         requester = Requester(user_id=1_000 + user, guild_id=user % args.guilds, channel_id=5)
-        job = NewJob(requester, JobAction.EDIT, "a red bicycle", {"num_images": 1}, 1, input_sha, mask_sha)
-        created[t].append(await storage.submit_job(job, limits))
+        return NewJob(requester, JobAction.EDIT, "a red bicycle", {"num_images": 1}, 1, input_sha, mask_sha)
 
-    async def settle(t: int, i: int) -> None:
-        job = created[t][i]
+    async def submit(t: int, i: int) -> None:
+        created[t].append(await storage.submit_job(new_job((t * per_task + i) % args.users), limits))
+
+    async def settle_job(job: Job) -> None:
         await storage.claim_job(job.id)
         await storage.complete_job(job.id, output, settlement.succeeded(job, output))
+
+    async def settle(t: int, i: int) -> None:
+        await settle_job(created[t][i])
+
+    # Not measured: as in a bot that has been running, every pooled connection is open and has its
+    # statements prepared (asyncpg opens them on demand and prepares on first use).
+    warm = await asyncio.gather(*(storage.submit_job(new_job(args.users + n), limits) for n in range(args.pool)))
+    await asyncio.gather(*(settle_job(job) for job in warm))
 
     async def worker(op, t: int, latencies: list[float], origin: float) -> None:
         for i in range(per_task):

@@ -17,29 +17,32 @@ single writer is made explicit here. Design decisions, each for a reason:
   per user and server to lock (an upsert on every submission) and give the same ordering at a higher
   cost.
 * **The locks are held for the statements, not for the disk** (``_reservation``). A commit waits for
-  its WAL flush (fsync: 2–8 ms on the machines measured) and transaction locks go only after it, so
-  with the budget every submission queued behind the others' fsyncs (~150 submissions/s at most,
-  50 concurrent submitters: p99 165 ms). Now a submission commits with ``synchronous_commit = off``
-  for its own transaction — its locks go, and its rows are visible, as soon as the commit record is
-  in the WAL buffers — and then, in the same round trip and outside any lock, runs a synchronous
-  transaction that writes one WAL record (``pg_logical_emit_message``) and so returns only once the
-  WAL is flushed past it. Concurrent flushes share one fsync (group commit). Why nothing is lost:
-  the caller is answered only after the flush, so a crash can only lose submissions nobody was told
+  its WAL flush (an fsync: 1–8 ms on the machines measured) and transaction locks go only after it,
+  so submissions that share a lock (a server's members; with a budget, all of them) queued behind
+  each other's fsyncs. Now a submission commits with ``synchronous_commit = off`` for its own
+  transaction — its locks go, and its rows are visible, as soon as the commit record is in the WAL
+  buffers — and then, in the same round trip and outside any lock, runs a synchronous transaction
+  that writes one WAL record (``pg_logical_emit_message``) and so returns only once the WAL is on
+  disk past it. Concurrent flushes share one fsync (group commit). Nothing acknowledged is lost: the
+  caller is answered only after the flush, so a crash can only lose submissions nobody was told
   about; the WAL is replayed in order, so a submission whose check read another's reservation
-  commits after it in the WAL and is lost with it, never kept without it; and any synchronous commit
-  that depends on a reservation (a claim, a cancel) flushes it first. Durability is whatever the
-  server's ``synchronous_commit`` gives (with synchronous standbys, they confirm too).
-  ``SELECT pg_current_xact_id()`` would not flush: a transaction that wrote no WAL commits
-  asynchronously. Round trips while the locks are held: the one that inserts the reservation and
-  reads the usage it is checked against in one statement (rolled back on a refusal; the decision
-  stays ``bot.quota``'s), and the commit. Rejected: sharing one flush between the submissions of a
-  process (a flusher task) saves connections but adds an event-loop hop before every flush and was
-  not faster; a larger pool (20, 30) was not measurably faster than 10. Not applied to claims and
-  settlements: a claim's lock (``claims:images-in-flight``) is held through its fsync too, but claims
-  are bounded by the images in flight and the API's latency, far below the few hundred per second
-  that allows; settlements lock only their own job's rows. Still serialised with a budget: the
-  bot-wide sum reads every usage row of the day under the global lock (about 0.25 µs a row here),
-  and the lock is held across two client round trips.
+  commits after it and is lost with it, never kept without it (a refusal may have counted a
+  reservation a crash then lost: it errs towards refusing); and any synchronous commit that depends
+  on a reservation (a claim, a cancel) flushes it first. Durability is the server's
+  ``synchronous_commit`` (synchronous standbys confirm too). ``SELECT pg_current_xact_id()`` would
+  not flush: a transaction that wrote no WAL commits asynchronously. While the locks are held, one
+  round trip inserts the reservation and reads the usage it is checked against in one statement
+  (rolled back on a refusal; the decision stays ``bot.quota``'s), and the next commits. Measured
+  (``benchmarks/bench_storage.py``, 2 cores shared with other work): without a budget, 50 closed-loop
+  submitters went from ~700 to ~1,000 a second and the p99 at 750/s offered from 210–350 ms to
+  9–47 ms; with the budget the gain is small (~520 → ~630 a second sustained), because what holds
+  the bot-wide lock there is no longer the fsync but the day's bot-wide sum (it reads every usage
+  row of the day, ~0.25 µs a row) and the two client round trips. Rejected: sharing one flush
+  between a process's submissions (a flusher task) saves connections but adds an event-loop hop
+  before every flush and was not faster; a pool of 20 or 30 was not measurably faster than 10. Not
+  applied to claims and settlements: the claim lock (``claims:images-in-flight``) is held through an
+  fsync too, but claims are bounded by the images in flight and the API's latency, far below the
+  hundreds a second that allows; a settlement locks only its own job's rows.
 * **Pooled connections are not reset** on release beyond asyncpg's rollback of an open transaction
   (``_keep_session``): this module leaves no session state behind, and the default reset is one more
   round trip on every call.
