@@ -93,8 +93,22 @@ async def prefill_postgres(url: str, jobs: int, sha: str) -> None:
                     numbered = numbered.replace("?", f"${n}", 1)
                 await conn.executemany(numbered, rows)
             await conn.execute("SELECT setval(pg_get_serial_sequence('jobs', 'id'), $1)", jobs)
+        # Planner statistics, as autovacuum keeps them on a database in use: without them the day's
+        # bot-wide sum (the budget) is planned as a scan of the whole ledger.
+        await conn.execute("ANALYZE")
     finally:
         await conn.close()
+
+
+async def postgres_server(url: str) -> str:
+    """The server's version and commit durability, for the table's heading."""
+    conn = await asyncpg.connect(url)
+    try:
+        version = await conn.fetchval("SHOW server_version")
+        commit = await conn.fetchval("SHOW synchronous_commit")
+    finally:
+        await conn.close()
+    return f"{version.split()[0]}, synchronous_commit={commit}"
 
 
 async def postgres_database(admin_url: str, name: str, *, drop: bool = False) -> str:
@@ -133,16 +147,24 @@ async def run_level(root: Path, tasks: int, ops: int, rate: float | None, args: 
 
     output = [OutputImage(0, output_sha, 1, True, "a red bicycle", "1024x1024", 1024, 1024, "image/png")]
 
-    async def submit(t: int, i: int) -> None:
-        user = (t * per_task + i) % args.users
+    def new_job(user: int) -> NewJob:
         requester = Requester(user_id=1_000 + user, guild_id=user % args.guilds, channel_id=5)
-        job = NewJob(requester, JobAction.EDIT, "a red bicycle", {"num_images": 1}, 1, input_sha, mask_sha)
-        created[t].append(await storage.submit_job(job, limits))
+        return NewJob(requester, JobAction.EDIT, "a red bicycle", {"num_images": 1}, 1, input_sha, mask_sha)
 
-    async def settle(t: int, i: int) -> None:
-        job = created[t][i]
+    async def submit(t: int, i: int) -> None:
+        created[t].append(await storage.submit_job(new_job((t * per_task + i) % args.users), limits))
+
+    async def settle_job(job: Job) -> None:
         await storage.claim_job(job.id)
         await storage.complete_job(job.id, output, settlement.succeeded(job, output))
+
+    async def settle(t: int, i: int) -> None:
+        await settle_job(created[t][i])
+
+    # Not measured: as in a bot that has been running, every pooled connection is open and has its
+    # statements prepared (asyncpg opens them on demand and prepares on first use).
+    warm = await asyncio.gather(*(storage.submit_job(new_job(args.users + n), limits) for n in range(args.pool)))
+    await asyncio.gather(*(settle_job(job) for job in warm))
 
     async def worker(op, t: int, latencies: list[float], origin: float) -> None:
         for i in range(per_task):
@@ -180,7 +202,7 @@ async def main() -> None:
     parser.add_argument("--prefill", type=int, default=20000, help="old finished jobs in the database")
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--guilds", type=int, default=5)
-    parser.add_argument("--sync", default="FULL", help="PRAGMA synchronous (FULL is what the bot uses)")
+    parser.add_argument("--sync", default="FULL", help="SQLite's PRAGMA synchronous (FULL is what the bot uses)")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 50])
     parser.add_argument(
         "--budget", type=int, default=10**9, help="the bot's daily budget (0: none, as before issue 10)"
@@ -188,25 +210,36 @@ async def main() -> None:
     parser.add_argument("--database-url", help="benchmark PostgreSQL on this server instead of SQLite")
     parser.add_argument("--pool", type=int, default=10, help="PostgreSQL connection pool size")
     parser.add_argument("--rate", type=float, default=TARGET_OPS, help="offered ops/s in the open-loop runs (0: skip)")
+    parser.add_argument("--open-only", action="store_true", help="skip the closed-loop runs")
     args = parser.parse_args()
     rows: list[Row] = []
-    levels = [(tasks, None) for tasks in args.concurrency]
+    levels = [] if args.open_only else [(tasks, None) for tasks in args.concurrency]
     if args.rate:
         levels += [(max(args.concurrency), args.rate)]
     for tasks, rate in levels:
         with tempfile.TemporaryDirectory() as tmp:
             ops = args.ops if rate is None else min(args.ops, int(args.rate * 3))
             rows += await run_level(Path(tmp), tasks, ops, rate, args)
-    engine = f"PostgreSQL, pool={args.pool}" if args.database_url else f"SQLite {sqlite3.sqlite_version}"
-    print(f"{engine}, synchronous={args.sync}, prefill={args.prefill} jobs, {args.users} users in {args.guilds} guilds")
-    print(f"target: ≥ {TARGET_OPS:,.0f} ops/s and p99 < {TARGET_P99_MS:.0f} ms\n")
-    header = f"| {'operation':<28} | {'load':<13} | tasks | ops   |   ops/s | p50 ms | p99 ms | target |"
+    if args.database_url:
+        engine = f"PostgreSQL {await postgres_server(args.database_url)}, pool={args.pool}"
+    else:
+        engine = f"SQLite {sqlite3.sqlite_version}, synchronous={args.sync}"
+    budget = f"a daily budget of {args.budget:,} images (one bot-wide count)" if args.budget else "no daily budget"
+    print(f"{engine}, prefill={args.prefill} jobs, {args.users} users in {args.guilds} guilds, {budget}")
+    print(f"target: ≥ {TARGET_OPS:,.0f} ops/s and p99 < {TARGET_P99_MS:.0f} ms; ratios are measured ÷ target\n")
+    header = (
+        f"| {'operation':<28} | {'load':<13} | tasks | ops   |   ops/s | ÷ {TARGET_OPS:,.0f} | p50 ms | p99 ms"
+        f" | ÷ {TARGET_P99_MS:.0f} ms | target |"
+    )
     print(header)
     print("|" + "|".join("-" * (len(c)) for c in header.split("|")[1:-1]) + "|")
     for name, shape, tasks, count, rate, latencies in rows:
         p50, p99 = statistics.median(latencies) * 1000, percentile(latencies, 0.99) * 1000
         ok = "met" if rate >= TARGET_OPS * 0.98 and p99 < TARGET_P99_MS else "MISSED"
-        cells = f"{name:<28} | {shape:<13} | {tasks:>5} | {count:<5} | {rate:>7,.0f} | {p50:>6.2f} | {p99:>6.2f}"
+        cells = (
+            f"{name:<28} | {shape:<13} | {tasks:>5} | {count:<5} | {rate:>7,.0f} | {rate / TARGET_OPS:>7.2f}"
+            f" | {p50:>6.2f} | {p99:>6.2f} | {p99 / TARGET_P99_MS:>7.2f}"
+        )
         print(f"| {cells} | {ok:<6} |")
 
 
