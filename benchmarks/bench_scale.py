@@ -204,7 +204,9 @@ class HangingService:
     async def prepare(self, *args: object) -> None:  # pragma: no cover - not used by the scheduler
         raise NotImplementedError
 
-    async def run(self, prepared: object, prompt: str, options: object) -> EditResult:
+    async def send(
+        self, image: object, mask: object, prompt: str, options: object, *, store: object = None
+    ) -> EditResult:
         future: asyncio.Future[EditResult] = asyncio.get_running_loop().create_future()
         self.pending.append(future)
         return await future
