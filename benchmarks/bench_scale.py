@@ -201,9 +201,6 @@ class HangingService:
     def __init__(self) -> None:
         self.pending: list[asyncio.Future[EditResult]] = []
 
-    async def prepare(self, *args: object) -> None:  # pragma: no cover - not used by the scheduler
-        raise NotImplementedError
-
     async def send(
         self, image: object, mask: object, prompt: str, options: object, *, store: object = None
     ) -> EditResult:

@@ -12,8 +12,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import pytest_asyncio
+
+from tests.required import unavailable
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -26,19 +27,16 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (CI=true: the browser tests must run; .ci/run installs chromium)")
-    pytest.skip(reason)
+BROWSER_IN_CI = "the browser tests must run; .ci/run installs chromium"
 
 
 def _require_browser() -> None:
     if not Path(CHROMIUM).is_file():
-        _unavailable(f"no Chromium at {CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)")
+        unavailable(f"no Chromium at {CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)", in_ci=BROWSER_IN_CI)
     try:
         import playwright.async_api  # noqa: F401
     except ImportError:
-        _unavailable("Playwright for Python is not installed: pip install -e '.[test]'")
+        unavailable("Playwright for Python is not installed: pip install -e '.[test]'", in_ci=BROWSER_IN_CI)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

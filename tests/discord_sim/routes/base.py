@@ -3,6 +3,7 @@ on every channel request (it exists, the bot may see it and has the permissions,
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +24,7 @@ HOOK = r"/webhooks/(?P<app_id>\d+)/(?P<token>[^/]+)"
 CH = r"/channels/(?P<channel_id>\d+)"
 
 
-class Routes:
+class Routes(ABC):
     """A group of REST handlers; each takes the :class:`RecordedCall` and the path's named groups and
     returns ``(status, JSON body or None)``, or raises :class:`ApiError`."""
 
@@ -33,8 +34,9 @@ class Routes:
         self.config = config
         self.gateway_url = gateway_url
 
+    @abstractmethod
     def routes(self) -> list[Route]:
-        raise NotImplementedError
+        """This group's ``(method, path regex, handler)`` entries, matched in order."""
 
     def _channel(self, channel_id: str | int) -> SimChannel:
         channel = self.world.channels.get(int(channel_id))
