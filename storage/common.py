@@ -7,8 +7,11 @@ serves both backends and a new column is added in one place.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 from typing import Any
 
 from bot.errors import NotFound
@@ -379,3 +382,44 @@ def interaction_from_row(row: Any) -> AckedInteraction:
         job_id=row["made"],
         settled=bool(row["answered"]),
     )
+
+
+# --- migrations: numbered SQL files, one folder per backend ---------------------------------------------
+
+_MIGRATION_FILE = re.compile(r"(\d{3})_([a-z0-9_]+)\.sql")
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def load_migrations(*folder: str) -> list[Migration]:
+    """The numbered ``storage/<folder>/NNN_name.sql`` files (package data), in order."""
+    found: dict[int, Migration] = {}
+    for entry in resources.files("storage").joinpath(*folder).iterdir():
+        match = _MIGRATION_FILE.fullmatch(entry.name)
+        if match is None:
+            continue
+        version = int(match[1])
+        if version in found:
+            raise RuntimeError(f"two migrations in storage/{'/'.join(folder)} are numbered {version:03d}")
+        found[version] = Migration(version, match[2], entry.read_text(encoding="utf-8"))
+    return [found[v] for v in sorted(found)]
+
+
+MIGRATIONS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)"
+)
+
+
+def refuse_newer_schema(newest: int | None, migrations: Sequence[Migration]) -> None:
+    """A database migrated by a newer bot is not opened by an older one (it would misread it)."""
+    if newest is not None and migrations and newest > migrations[-1].version:
+        raise RuntimeError(
+            f"the database is at schema version {newest}, newer than this bot knows "
+            f"({migrations[-1].version}); run a newer version of the bot"
+        )

@@ -66,13 +66,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import resources
 from typing import Any
 
 import asyncpg
@@ -107,7 +104,7 @@ from bot.store import (
     UsageRow,
 )
 from storage import common
-from storage.common import GUILD_FIELDS, dt, ms
+from storage.common import GUILD_FIELDS, Migration, dt, ms
 from storage.files import LocalFileStore
 
 log = logging.getLogger(__name__)
@@ -118,28 +115,10 @@ _DELETABLE = [str(status) for status in DELETABLE]
 
 # --- migrations ----------------------------------------------------------------------------------------
 
-_MIGRATION_FILE = re.compile(r"(\d{3})_([a-z0-9_]+)\.sql")
-
-
-@dataclass(frozen=True, slots=True)
-class Migration:
-    version: int
-    name: str
-    sql: str
-
 
 def load_migrations() -> list[Migration]:
     """The numbered ``storage/migrations/postgres/NNN_name.sql`` files (package data), in order."""
-    found: dict[int, Migration] = {}
-    for entry in resources.files("storage").joinpath("migrations", "postgres").iterdir():
-        match = _MIGRATION_FILE.fullmatch(entry.name)
-        if match is None:
-            continue
-        version = int(match[1])
-        if version in found:
-            raise RuntimeError(f"two PostgreSQL migrations are numbered {version:03d}")
-        found[version] = Migration(version, match[2], entry.read_text(encoding="utf-8"))
-    return [found[v] for v in sorted(found)]
+    return common.load_migrations("migrations", "postgres")
 
 
 async def apply_migrations(conn: asyncpg.Connection, migrations: Sequence[Migration]) -> list[int]:
@@ -149,16 +128,9 @@ async def apply_migrations(conn: asyncpg.Connection, migrations: Sequence[Migrat
     key = lock_key("migrations", "postgres")
     await conn.execute("SELECT pg_advisory_lock($1)", key)
     try:
-        await conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)"
-        )
+        await conn.execute(common.MIGRATIONS_TABLE)
         newest = await conn.fetchval("SELECT MAX(version) FROM schema_migrations")
-        if newest is not None and migrations and newest > migrations[-1].version:
-            raise RuntimeError(
-                f"the database is at schema version {newest}, newer than this bot knows "
-                f"({migrations[-1].version}); run a newer version of the bot"
-            )
+        common.refuse_newer_schema(newest, migrations)
         applied = []
         for migration in migrations:
             async with conn.transaction():

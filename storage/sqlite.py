@@ -40,13 +40,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -82,7 +80,7 @@ from bot.store import (
     UsageRow,
 )
 from storage import common
-from storage.common import GUILD_FIELDS, dt, ms
+from storage.common import GUILD_FIELDS, Migration, dt, ms
 from storage.files import LocalFileStore
 
 log = logging.getLogger(__name__)
@@ -98,28 +96,10 @@ _DELETABLE_SQL = ", ".join(f"'{status}'" for status in DELETABLE)  # JobStatus v
 
 # --- migrations ------------------------------------------------------------------------------------
 
-_MIGRATION_FILE = re.compile(r"(\d{3})_([a-z0-9_]+)\.sql")
-
-
-@dataclass(frozen=True, slots=True)
-class Migration:
-    version: int
-    name: str
-    sql: str
-
 
 def load_migrations() -> list[Migration]:
     """The numbered ``storage/migrations/NNN_name.sql`` files (package data), in order."""
-    found: dict[int, Migration] = {}
-    for entry in resources.files("storage").joinpath("migrations").iterdir():
-        match = _MIGRATION_FILE.fullmatch(entry.name)
-        if match is None:
-            continue
-        version = int(match[1])
-        if version in found:
-            raise RuntimeError(f"two migrations are numbered {version:03d}")
-        found[version] = Migration(version, match[2], entry.read_text(encoding="utf-8"))
-    return [found[v] for v in sorted(found)]
+    return common.load_migrations("migrations")
 
 
 def split_statements(sql: str) -> list[str]:
@@ -142,16 +122,9 @@ def apply_migrations(conn: sqlite3.Connection, migrations: Sequence[Migration]) 
     ``conn`` must be in autocommit mode (``isolation_level=None``). Returns the versions applied.
     Safe against a second process migrating at the same time: the check runs under the write lock.
     """
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)"
-    )
+    conn.execute(common.MIGRATIONS_TABLE)
     newest = conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0]
-    if newest is not None and migrations and newest > migrations[-1].version:
-        raise RuntimeError(
-            f"the database is at schema version {newest}, newer than this bot knows "
-            f"({migrations[-1].version}); run a newer version of the bot"
-        )
+    common.refuse_newer_schema(newest, migrations)
     applied = []
     for migration in migrations:
         conn.execute("BEGIN IMMEDIATE")
