@@ -10,7 +10,9 @@ from __future__ import annotations
 import html
 import json
 import logging
+import math
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib import resources
 from typing import TYPE_CHECKING
@@ -19,7 +21,7 @@ from aiohttp import web
 
 from bot.editor import NOT_ENABLED, LinkExpired, LinkForged, LinkUsed
 from bot.errors import BotError, Forbidden, InputError, NotFound, QuotaExceeded
-from bot.i18n import CATALOGUE, Channel, Mention, Message, Moment, UserText, msg
+from bot.i18n import CATALOGUE, Mention, Message, Moment, msg, plain
 
 if TYPE_CHECKING:
     from bot.editor import EditorService
@@ -92,35 +94,28 @@ def error_page(status: int, message: str, locale: str = "en-US") -> web.Response
     return web.Response(status=status, text=body, content_type="text/html")
 
 
-def _markup(value: object) -> object:
-    """Typed values as Discord would show them; ``web_text`` then words them for the page."""
-    if isinstance(value, datetime):
-        value = Moment(value)
-    if isinstance(value, Moment):
-        return f"<t:{value.epoch}:{value.style}>"
-    if isinstance(value, Mention):
-        return f"<@{value.user_id}>"
-    if isinstance(value, Channel):
-        return f"#{value.channel_id}"
-    if isinstance(value, UserText):
-        return str(value)
-    return value
+def page_value(locale: str, now: datetime | None = None) -> Callable[[object], object]:
+    """Typed values as the page shows them (``adapt`` for ``Catalogue.format``): the page has no
+    Discord markup and no reader's time zone, so a relative time is worded from ``now`` ("in 5
+    minutes"), any other time is a UTC clock time (``bot.i18n.plain``), and a user is "its owner"."""
+    now = now or datetime.now(UTC)
 
+    def adapt(value: object) -> object:
+        if isinstance(value, datetime):
+            value = Moment(value)
+        if isinstance(value, Moment) and value.style == "R":
+            minutes = max(1, math.ceil((value.at - now).total_seconds() / 60))
+            hours = round(minutes / 60) if minutes >= 90 else 0
+            return CATALOGUE.format("web-in", locale, minutes=minutes, hours=hours)
+        if isinstance(value, Mention):
+            return CATALOGUE.format("web-someone", locale)
+        return plain(value)
 
-def web_text(message: str, locale: str = "en-US") -> str:
-    """A message for the page, which has no Discord markup: timestamps become UTC clock times, mentions
-    become words."""
-    message = re.sub(r"\s*[(（]<t:\d+:[tT]>[)）]", "", message)
-    message = re.sub(
-        r"<t:(\d+):[a-zA-Z]>",
-        lambda m: CATALOGUE.format("web-at", locale, time=datetime.fromtimestamp(int(m[1]), UTC).strftime("%H:%M UTC")),
-        message,
-    )
-    return re.sub(r"<@!?\d+>", CATALOGUE.format("web-someone", locale), message)
+    return adapt
 
 
 def web_message(message: Message, locale: str) -> str:
-    return web_text(CATALOGUE.format(message, locale, adapt=_markup), locale)
+    return CATALOGUE.format(message, locale, adapt=page_value(locale))
 
 
 def error_json(error: BotError, locale: str = "en-US") -> web.Response:

@@ -254,3 +254,20 @@ def test_check_says_whether_the_editor_is_on(capsys: pytest.CaptureFixture[str])
     assert "Mask editor: off (set PUBLIC_URL" in capsys.readouterr().out
     check(Settings(public_url="https://bot.example.org", web_port=9000))
     assert "Mask editor: on at https://bot.example.org (listening on 127.0.0.1:9000)" in capsys.readouterr().out
+
+
+def test_page_messages_word_times_and_users_without_discord_markup() -> None:
+    """The page has no Discord markup: a refusal's relative time is worded from now, its clock time is
+    UTC, and a user is "its owner" — in the page's language."""
+    from bot.i18n import CATALOGUE, Mention, Moment, msg
+    from bot.web.editor_routes import page_value, web_message
+
+    at = T0 + timedelta(minutes=4, seconds=10)
+    when = msg("quota-when", retry_in=Moment(at, "R"), retry_at=Moment(at, "t"))
+    assert CATALOGUE.format(when, "en-US", adapt=page_value("en-US", T0)) == "in 5 minutes (12:04 UTC)"
+    assert CATALOGUE.format(when, "zh-CN", adapt=page_value("zh-CN", T0)) == "5 分钟后（12:04 UTC）"
+    later = msg("quota-when", retry_in=Moment(T0 + timedelta(hours=7), "R"), retry_at=Moment(T0, "t"))
+    assert CATALOGUE.format(later, "en-US", adapt=page_value("en-US", T0)).startswith("in about 7 hours")
+    owner = web_message(msg("web-someone"), "en-US")
+    assert page_value("en-US")(Mention(123456789012345678)) == owner == "its owner"
+    assert "<" not in web_message(when, "en-US")

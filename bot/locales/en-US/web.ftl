@@ -75,4 +75,11 @@ web-error-title = { $status ->
     }
 web-error-internal = Something went wrong on the bot's side; try again.
 web-someone = its owner
-web-at = at { $time }
+# a relative time on the page ($hours is 0 below 90 minutes)
+web-in = { $hours ->
+        [0] in { $minutes ->
+            [one] a minute
+           *[other] { $minutes } minutes
+        }
+       *[other] in about { $hours } hours
+    }

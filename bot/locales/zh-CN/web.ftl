@@ -72,4 +72,7 @@ web-error-title = { $status ->
     }
 web-error-internal = 机器人这边出了点问题；请重试。
 web-someone = 其所有者
-web-at = 于 { $time }
+web-in = { $hours ->
+        [0] { $minutes } 分钟后
+       *[other] 约 { $hours } 小时后
+    }
