@@ -15,9 +15,11 @@ dead process had acknowledged while its token lives.
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -152,19 +154,32 @@ class DiscordNotifier:
         """Adopt the command's deferred response as the job's progress message; with ``prepared`` (or
         its ``preview``, already made), it also shows the input with the area that will change tinted,
         so a wrong mask is caught early."""
+        if limit := getattr(interaction, "filesize_limit", None):
+            self._upload_limits[job.id] = int(limit)
+        await self.bot.interactions.link(interaction.id, job.id)
+        await self._show_progress(job, interaction.edit_original_response, prepared, preview)
+
+    async def track_stored(self, job: Job, token: str, prepared: PreparedEdit | None = None) -> None:
+        """``track`` for a response known only by its stored interaction token (the editor's confirm
+        comes from the web page, not from an interaction)."""
+        original = functools.partial(self._webhook(token).edit_message, "@original")
+        await self._show_progress(job, original, prepared, None)
+
+    async def _show_progress(
+        self,
+        job: Job,
+        edit_original: Callable[..., Awaitable[discord.Message]],
+        prepared: PreparedEdit | None,
+        preview: ImageFile | None,
+    ) -> None:
         attachments = []
         if prepared is not None or preview is not None:
             shown = preview if preview is not None else await preview_async(prepared)  # type: ignore[arg-type]
             attachments.append(discord.File(io.BytesIO(shown.data), filename=f"area-{job.id}.{shown.extension}"))
-        limit = getattr(interaction, "filesize_limit", None)
-        if limit:
-            self._upload_limits[job.id] = int(limit)
-        if isinstance(interaction, discord.Interaction):  # not the editor's stand-in for a stored token
-            await self.bot.interactions.link(interaction.id, job.id)
         async with self._lock(job.id):
             text, view = await self._progress_content(job.id)
             try:
-                message = await interaction.edit_original_response(
+                message = await edit_original(
                     content=text, view=view, allowed_mentions=NO_MENTIONS, attachments=attachments
                 )
             except discord.HTTPException as exc:

@@ -8,7 +8,7 @@ private response into the job's progress message through its interaction token (
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import discord
 from discord.ext import commands
@@ -167,16 +167,6 @@ async def draw_mask(interaction: discord.Interaction, job_id: int, image_index: 
     await show_link(interaction, url)
 
 
-class _OriginalResponse:
-    """What ``DiscordNotifier.track`` needs of an interaction, from a stored interaction token."""
-
-    def __init__(self, bot: InpaintBot, token: str) -> None:
-        self._webhook = bot.notifier._webhook(token)
-
-    async def edit_original_response(self, **kwargs: Any) -> discord.WebhookMessage:
-        return await self._webhook.edit_message("@original", **kwargs)  # type: ignore[arg-type]
-
-
 class DiscordDraftNotifier:
     """``bot.editor.DraftNotifier``: the command's private response becomes the progress message."""
 
@@ -185,7 +175,7 @@ class DiscordDraftNotifier:
 
     async def submitted(self, job: Job, draft: Draft, prepared: PreparedEdit | None) -> None:
         if draft.reply_token:
-            await self.bot.notifier.track(job, _OriginalResponse(self.bot, draft.reply_token), prepared)  # type: ignore[arg-type]
+            await self.bot.notifier.track_stored(job, draft.reply_token, prepared)
 
 
 class EditorCog(commands.Cog):
