@@ -156,28 +156,14 @@ def check_submission(
         allowed, name = min(too_big)
         return _refuse(TOO_MANY_IMAGES, requested=requested, allowed=allowed, cap=name, now=now, limits=limits)
     midnight = next_midnight(now)
-    if per_user and usage.daily_used + requested > limits.daily_images:
-        return _refuse(
-            DAILY, requested=requested, allowed=limits.daily_images, used=usage.daily_used, retry_at=midnight, now=now
-        )
-    if usage.guild_daily_used is not None and usage.guild_daily_used + requested > limits.guild_daily_images:
-        return _refuse(
-            GUILD_DAILY,
-            requested=requested,
-            allowed=limits.guild_daily_images,
-            used=usage.guild_daily_used,
-            retry_at=midnight,
-            now=now,
-        )
-    if limits.bot_daily_images is not None and usage.bot_daily_used + requested > limits.bot_daily_images:
-        return _refuse(
-            BOT_DAILY,
-            requested=requested,
-            allowed=limits.bot_daily_images,
-            used=usage.bot_daily_used,
-            retry_at=midnight,
-            now=now,
-        )
+    days = (  # (limit, used today or None when it does not apply, allowed), checked in this order
+        (DAILY, usage.daily_used if per_user else None, limits.daily_images),
+        (GUILD_DAILY, usage.guild_daily_used, limits.guild_daily_images),
+        (BOT_DAILY, usage.bot_daily_used if limits.bot_daily_images is not None else None, limits.bot_daily_images),
+    )
+    for name, used, allowed in days:
+        if used is not None and allowed is not None and used + requested > allowed:
+            return _refuse(name, requested=requested, allowed=allowed, used=used, retry_at=midnight, now=now)
     if per_user and usage.window_used + requested > limits.window_images:
         retry_at = window_retry_at(
             window_entries(),
