@@ -146,6 +146,54 @@ def session_from_row(row: Mapping[str, Any]) -> Session:
     )
 
 
+# The ``jobs`` columns a submission writes, in the order of ``submitted_values`` (both backends).
+SUBMITTED_COLUMNS = (
+    "user_id",
+    "guild_id",
+    "channel_id",
+    "thread_id",
+    "parent_job_id",
+    "session_id",
+    "action",
+    "prompt",
+    "prompt_folded",
+    "options",
+    "seed",
+    "images_requested",
+    "payer_user_id",
+    "private",
+    "reply_token",
+    "created_at",
+    "locale",
+    "guild_locale",
+)
+
+
+def submitted_values(job: NewJob, payer: int, options: str, created_ms: int) -> tuple[object, ...]:
+    """A new job's values for ``SUBMITTED_COLUMNS``."""
+    requester = job.requester
+    return (
+        requester.user_id,
+        requester.guild_id,
+        requester.channel_id,
+        requester.thread_id,
+        job.parent_job_id,
+        job.session_id,
+        str(job.action),
+        job.prompt,
+        job.prompt.casefold(),
+        options,
+        job.seed,
+        job.images_requested,
+        payer,
+        job.private,
+        job.reply_token,
+        created_ms,
+        requester.locale,
+        requester.guild_locale,
+    )
+
+
 def queued_job(job: NewJob, job_id: int, payer: int, options: str, created_ms: int) -> Job:
     """The record of a job ``submit_job`` just inserted, without reading it back."""
     return Job(

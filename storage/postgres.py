@@ -8,41 +8,52 @@ single writer is made explicit here. Design decisions, each for a reason:
   never wait for each other in a circle), *then* reads usage and inserts. Every submission that could
   change the same count waits for the previous one to commit, and under READ COMMITTED each statement
   after the lock sees that commit: no overshoot. Submissions of unrelated users and servers never
-  wait — except for the operator's ``DAILY_IMAGE_BUDGET``: one count that *every* submission changes,
-  so any two submissions, whoever and wherever, could each see room for the budget's last images.
-  With a budget, ``submit_job`` also takes one global advisory lock (``budget:daily``): reservations
-  are serialised bot-wide. The locks go at commit or rollback, even if the process dies. Rejected
-  alternatives: SERIALIZABLE would abort most of 100 simultaneous submissions of one user with
-  serialisation failures, each retried (a retry storm exactly when load peaks); row locks need a row
-  per user and server to lock (an upsert on every submission) and give the same ordering at a higher
-  cost.
-* **The locks are held for the statements, not for the disk** (``_reservation``). A commit waits for
-  its WAL flush (an fsync: 1–8 ms on the machines measured) and transaction locks go only after it,
-  so submissions that share a lock (a server's members; with a budget, all of them) queued behind
-  each other's fsyncs. Now a submission commits with ``synchronous_commit = off`` for its own
-  transaction — its locks go, and its rows are visible, as soon as the commit record is in the WAL
-  buffers — and then, in the same round trip and outside any lock, runs a synchronous transaction
-  that writes one WAL record (``pg_logical_emit_message``) and so returns only once the WAL is on
-  disk past it. Concurrent flushes share one fsync (group commit). Nothing acknowledged is lost: the
-  caller is answered only after the flush, so a crash can only lose submissions nobody was told
-  about; the WAL is replayed in order, so a submission whose check read another's reservation
+  wait for each other (but for sharing a batch, below) — except for the operator's
+  ``DAILY_IMAGE_BUDGET``: one count that *every* submission changes, so any two submissions, whoever
+  and wherever, could each see room for the budget's last images. With a budget, ``submit_job`` also
+  takes one global advisory lock (``budget:daily``): reservations are serialised bot-wide. The locks
+  go at commit or rollback, even if the process dies. Rejected alternatives: SERIALIZABLE would abort
+  most of 100 simultaneous submissions of one user with serialisation failures, each retried (a retry
+  storm exactly when load peaks); row locks need a row per user and server to lock (an upsert on
+  every submission) and give the same ordering at a higher cost.
+* **The locks are held for the statements, not for the disk** (``pg_locks.released_before_flush``).
+  A commit waits for its WAL flush (an fsync: 1–8 ms on the machines measured) and transaction locks
+  go only after it, so submissions that share a lock (a server's members; with a budget, all of them)
+  queued behind each other's fsyncs. Now a submission commits with ``synchronous_commit = off`` for
+  its own transaction — its locks go, and its rows are visible, as soon as the commit record is in
+  the WAL buffers — and then, in the same round trip and outside any lock, runs a synchronous
+  transaction that writes one WAL record (``pg_logical_emit_message``) and so returns only once the
+  WAL is on disk past it. Concurrent flushes share one fsync (group commit). Nothing acknowledged is
+  lost: the caller is answered only after the flush, so a crash can only lose submissions nobody was
+  told about; the WAL is replayed in order, so a submission whose check read another's reservation
   commits after it and is lost with it, never kept without it (a refusal may have counted a
   reservation a crash then lost: it errs towards refusing); and any synchronous commit that depends
-  on a reservation (a claim, a cancel) flushes it first. Durability is the server's
-  ``synchronous_commit`` (synchronous standbys confirm too). ``SELECT pg_current_xact_id()`` would
-  not flush: a transaction that wrote no WAL commits asynchronously. While the locks are held, one
-  round trip inserts the reservation and reads the usage it is checked against in one statement
-  (rolled back on a refusal; the decision stays ``bot.quota``'s), and the next commits. Measured
-  (``benchmarks/bench_storage.py``, 2 cores shared with other work): without a budget, 50 closed-loop
-  submitters went from ~700 to ~1,000 a second and the p99 at 750/s offered from 210–350 ms to
-  9–47 ms; with the budget the gain is small (~520 → ~630 a second sustained), because what holds
-  the bot-wide lock there is no longer the fsync but the day's bot-wide sum (it reads every usage
-  row of the day, ~0.25 µs a row) and the two client round trips. Rejected: sharing one flush
-  between a process's submissions (a flusher task) saves connections but adds an event-loop hop
-  before every flush and was not faster; a pool of 20 or 30 was not measurably faster than 10. Not
-  applied to claims and settlements: the claim lock (``claims:images-in-flight``) is held through an
-  fsync too, but claims are bounded by the images in flight and the API's latency, far below the
-  hundreds a second that allows; a settlement locks only its own job's rows.
+  on a reservation (a claim) flushes it first. Durability is the server's ``synchronous_commit``
+  (synchronous standbys confirm too). ``SELECT pg_current_xact_id()`` would not flush: a
+  transaction that wrote no WAL commits asynchronously. Settlements (complete, fail, cancel) commit
+  the same way, because a refund changes the day's totals (below), rows every submission in that
+  server changes too: held through an fsync they would stall submissions. Not applied to claims: the
+  claim lock (``claims:images-in-flight``) is held through an fsync, but claims are bounded by the
+  images in flight and the API's latency, far below the hundreds a second that allows.
+* **Submissions go in batches** (``storage/pg_submissions.py``): the submissions a process has waiting
+  are checked and reserved together, in one transaction under the union of their locks, with one
+  statement that inserts them all and reads each one's usage as if it had come alone, in arrival
+  order; the decisions stay ``bot.quota``'s, one by one. Three round trips for the batch, whatever
+  its size, instead of three for each: with a budget, the bot-wide lock is held for two round trips
+  per batch rather than per submission.
+* **The day's totals are kept by triggers** (migration 008): the server's daily cap and the budget
+  read per-day totals (``guild_usage_days``, ``bot_usage_days`` in 16 slots) that triggers on the
+  ledger keep equal to it in the same transaction, whoever writes it (a submission, a refund,
+  retention, ``migrate``'s COPY, a TRUNCATE). Summing the day's ledger rows instead cost about
+  0.25 µs a row, under the bot-wide lock. A member's counts still come from their own ledger rows.
+* **Measured** (``benchmarks/bench_storage.py``, 2 cores, 50 concurrent submitters, a budget; see the
+  README): one submission at a time under the bot-wide lock sustained ~440–630 a second, p99 above
+  200 ms at 1,000/s offered. With the day's totals: ~780 a second. With batches (one batch being
+  decided at a time: two or four at once were slower, their lock sets overlap) and the batch
+  statement's generic plan prepared on each new pooled connection: ~7,000 a second in a closed loop
+  (p99 under 10 ms), and at 1,000/s offered a p99 of 4–7 ms. Rejected before batching: a flusher
+  task sharing one flush between a process's submissions (an event-loop hop before every flush, not
+  faster); a pool of 20 or 30 (not measurably faster than 10).
 * **Pooled connections are not reset** on release beyond asyncpg's rollback of an open transaction
   (``_keep_session``): this module leaves no session state behind, and the default reset is one more
   round trip on every call.
@@ -64,7 +75,6 @@ single writer is made explicit here. Design decisions, each for a reason:
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
@@ -74,8 +84,6 @@ from typing import Any
 
 import asyncpg
 
-from bot.errors import QuotaExceeded
-from bot.quota import Usage, check_submission, day_start
 from bot.retention import DELETABLE
 from bot.settlement import payer_of
 from bot.store import (
@@ -106,6 +114,8 @@ from bot.store import (
 from storage import common
 from storage.common import GUILD_FIELDS, Migration, dt, ms
 from storage.files import LocalFileStore
+from storage.pg_locks import lock, lock_key, released_before_flush
+from storage.pg_submissions import SubmissionBatcher, file_keys, prepare_submissions, refusal, usage, window_start
 
 log = logging.getLogger(__name__)
 
@@ -154,68 +164,6 @@ async def apply_migrations(conn: asyncpg.Connection, migrations: Sequence[Migrat
 # --- lock keys -------------------------------------------------------------------------------------------
 
 
-def lock_key(kind: str, value: object) -> int:
-    """A signed 64-bit advisory lock key for ``kind:value`` (a collision only serialises more)."""
-    digest = hashlib.blake2b(f"inpaint-bot:{kind}:{value}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
-
-
-def _lock_calls(exclusive: Iterable[int] = (), shared: Iterable[int] = ()) -> list[str]:
-    """Advisory transaction lock calls, each group in a fixed (sorted) order, so two transactions never
-    wait for each other in a circle. The keys are integers, written into the text: a query of several
-    statements (see ``_reservation``) takes no parameters."""
-    calls = [f"pg_advisory_xact_lock('{key:d}'::bigint)" for key in sorted(set(exclusive))]
-    return calls + [f"pg_advisory_xact_lock_shared('{key:d}'::bigint)" for key in sorted(set(shared))]
-
-
-async def _lock(conn: asyncpg.Connection, exclusive: Iterable[int] = (), shared: Iterable[int] = ()) -> None:
-    """Take advisory transaction locks in one round trip."""
-    if calls := _lock_calls(exclusive, shared):
-        await conn.execute("SELECT " + ", ".join(calls))
-
-
-# A transaction that writes WAL (so it has an xid and a commit record to wait for) and nothing else:
-# committed synchronously, it returns once the WAL up to its commit, so every earlier commit, is flushed.
-# ``SELECT pg_current_xact_id()`` would not do: a transaction that writes no WAL commits asynchronously.
-_FLUSH_WAL = "SELECT pg_logical_emit_message(true, 'inpaint-bot', 'flush')"
-
-
-@asynccontextmanager
-async def _reservation(
-    conn: asyncpg.Connection, exclusive: Iterable[int], shared: Iterable[int]
-) -> AsyncIterator[None]:
-    """A transaction under advisory locks that holds them for its statements, not for its WAL flush.
-
-    One round trip opens it, makes its own commit asynchronous and takes the locks. One round trip
-    closes it: ``COMMIT``, which releases the locks as soon as the commit record is in the WAL buffers
-    (the rows are visible from then on), then, in the same query, ``_FLUSH_WAL``, which returns once
-    the WAL is on disk past that commit. So the caller is answered only once the transaction is
-    durable; concurrent flushes are merged by PostgreSQL's group commit. An exception raised in the
-    block (a refusal, an error, a cancellation) rolls back."""
-    calls = ["set_config('synchronous_commit', 'off', true)", *_lock_calls(exclusive, shared)]
-    try:
-        await conn.execute("BEGIN; SELECT " + ", ".join(calls))
-        yield
-    except BaseException:
-        if not conn.is_closed() and conn.is_in_transaction():
-            await conn.execute("ROLLBACK")
-        raise
-    await conn.execute(f"COMMIT; {_FLUSH_WAL}")
-
-
-def _quota_keys(requester: Requester, payer: int, limits: EffectiveLimits) -> list[int]:
-    keys = [lock_key("user", payer), lock_key("user", requester.user_id)]
-    if limits.bot_daily_images is not None:  # one count for the whole bot: see the module docstring
-        keys.append(lock_key("budget", "daily"))
-    if requester.guild_id is not None:
-        keys.append(lock_key("guild", requester.guild_id))
-    return keys
-
-
-def _file_keys(shas: Iterable[str | None]) -> list[int]:
-    return [lock_key("file", sha) for sha in shas if sha is not None]
-
-
 # --- SQL --------------------------------------------------------------------------------------------------
 
 
@@ -235,41 +183,6 @@ def _jobs_changed_by(update: str) -> str:
     """The jobs an ``UPDATE … RETURNING *`` changed, with their shas, in the same statement."""
     return f"WITH changed AS ({update}) {_jobs_from('changed')}"
 
-
-def _usage_columns(payer: str, window: str, day: str, user: str, guild: str, budget: str) -> str:
-    """The counts of ``bot.quota.Usage``, in its order, from the named parameters (``budget``: a boolean,
-    false skips the bot-wide sum, which reads every row of the day, when no budget is set)."""
-    used = "SELECT COALESCE(SUM(reserved + charged), 0) FROM usage_ledger WHERE"
-    return (
-        f"({used} user_id = {payer} AND created_at > {window}),"
-        f" ({used} user_id = {payer} AND created_at >= {day}),"
-        f" (SELECT COUNT(*) FROM jobs WHERE user_id = {user} AND status IN ('queued', 'running')),"
-        f" ({used} guild_id = {guild} AND created_at >= {day}),"
-        f" ({used} {budget} AND created_at >= {day})"
-    )
-
-
-_USAGE_SQL = "SELECT " + _usage_columns("$1", "$2", "$3", "$4", "$5", "$6")
-
-# The reservation and the usage it is checked against, in one statement (one round trip under the
-# locks): the sub-selects share the statement's snapshot, taken after the locks were granted, so they
-# see every earlier submission and not this one. ``submit_job`` rolls the insert back on a refusal.
-_SUBMIT_SQL = f"""
-WITH job AS (
-    INSERT INTO jobs (user_id, guild_id, channel_id, thread_id, parent_job_id, session_id, action, prompt,
-                      prompt_folded, options, seed, images_requested, payer_user_id, private, reply_token,
-                      created_at, locale, guild_locale)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $19, $20)
-    RETURNING id
-), images AS (
-    INSERT INTO job_images (job_id, kind, idx, sha)
-    SELECT id, 'input', 0, $17 FROM job UNION ALL SELECT id, 'mask', 0, $18 FROM job
-), ledger AS (
-    INSERT INTO usage_ledger (job_id, user_id, guild_id, reserved, created_at)
-    SELECT id, $13, $2, $12, $16 FROM job
-)
-SELECT (SELECT id FROM job), {_usage_columns("$13", "$21", "$22", "$1", "$2", "$23")}
-"""
 
 _CLAIM = _jobs_changed_by(
     "UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = $2"
@@ -334,6 +247,7 @@ class PostgresStorage:
         self._busy = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        self._submissions = SubmissionBatcher(self._lend, files)
 
     def __repr__(self) -> str:  # the URL may carry a password
         return f"PostgresStorage(pool={self.min_pool}..{self.max_pool})"
@@ -345,14 +259,14 @@ class PostgresStorage:
         if self._pool is not None:
             return
         await asyncio.to_thread(self.files.root.mkdir, parents=True, exist_ok=True)
-        pool = await asyncpg.create_pool(self.url, min_size=self.min_pool, max_size=self.max_pool, reset=_keep_session)
+        conn = await asyncpg.connect(self.url)  # first, so the pool's connections find the schema
         try:
-            async with pool.acquire() as conn:
-                await apply_migrations(conn, load_migrations())
-        except BaseException:
-            await pool.close()
-            raise
-        self._pool = pool
+            await apply_migrations(conn, load_migrations())
+        finally:
+            await conn.close()
+        self._pool = await asyncpg.create_pool(
+            self.url, min_size=self.min_pool, max_size=self.max_pool, init=prepare_submissions, reset=_keep_session
+        )
 
     async def close(self) -> None:
         """Refuse new calls, let the running ones finish, then close the pool. Idempotent."""
@@ -391,20 +305,34 @@ class PostgresStorage:
         return OpsCounts(jobs_by_status=counts, images_used=int(used))
 
     @asynccontextmanager
-    async def _conn(self) -> AsyncIterator[asyncpg.Connection]:
-        """A pooled connection for one call; counted, so ``close`` can wait for it."""
-        pool = self._pool
-        if pool is None or self._closing:
+    async def _admitted(self) -> AsyncIterator[None]:
+        """One call, counted so ``close`` can wait for it; refused once closing has begun."""
+        if self._pool is None or self._closing:
             raise RuntimeError("storage is not open")
         self._busy += 1
         self._idle.clear()
         try:
-            async with pool.acquire() as conn:
-                yield conn
+            yield
         finally:
             self._busy -= 1
             if self._busy == 0:
                 self._idle.set()
+
+    @asynccontextmanager
+    async def _conn(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection for one call."""
+        async with self._admitted():
+            assert self._pool is not None
+            async with self._pool.acquire() as conn:
+                yield conn
+
+    @asynccontextmanager
+    async def _lend(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection for a batch of calls already admitted (``close`` is waiting for them)."""
+        if self._pool is None:
+            raise RuntimeError("storage is not open")
+        async with self._pool.acquire() as conn:
+            yield conn
 
     @asynccontextmanager
     async def _tx(self) -> AsyncIterator[asyncpg.Connection]:
@@ -423,50 +351,14 @@ class PostgresStorage:
     async def submit_job(self, job: NewJob, limits: EffectiveLimits, now: datetime | None = None) -> Job:
         """Check every limit and reserve, under the locks; answer once the reservation is durable.
 
-        Three round trips: locks; reserve and read the usage; commit and flush. The locks are held from
-        their grant to the commit, never through the flush (see the module docstring)."""
+        Submissions go in batches (``storage/pg_submissions.py``): three round trips for a whole batch
+        (locks; reserve and read the usage; commit and flush), the locks held from their grant to the
+        commit, never through the flush (see the module docstring)."""
         options = common.options_json(job)
         now_ms = ms(now or self._clock())
-        when = dt(now_ms)
-        requester = job.requester
-        payer = payer_of(requester, job.payer_user_id)
-        async with (
-            self._conn() as conn,
-            _reservation(conn, _quota_keys(requester, payer, limits), _file_keys((job.input_sha, job.mask_sha))),
-        ):
-            for sha in (job.input_sha, job.mask_sha):
-                if not self.files.exists(sha):
-                    raise common.file_missing(sha)
-            row = await conn.fetchrow(
-                _SUBMIT_SQL,
-                requester.user_id,
-                requester.guild_id,
-                requester.channel_id,
-                requester.thread_id,
-                job.parent_job_id,
-                job.session_id,
-                str(job.action),
-                job.prompt,
-                job.prompt.casefold(),
-                options,
-                job.seed,
-                job.images_requested,
-                payer,
-                job.private,
-                job.reply_token,
-                now_ms,
-                job.input_sha,
-                job.mask_sha,
-                requester.locale,
-                requester.guild_locale,
-                _window_start(limits, when),
-                ms(day_start(when)),
-                limits.bot_daily_images is not None,
-            )
-            job_id, usage = row[0], _usage_of(row[1:], requester)
-            refusal = await _refusal(conn, usage, payer, job.images_requested, limits, when, job_id)
-            if refusal is not None:
-                raise refusal  # rolls the reservation back
+        payer = payer_of(job.requester, job.payer_user_id)
+        async with self._admitted():
+            job_id = await self._submissions.submit(job, limits, payer, options, now_ms)
         self.files.unpin(job.input_sha, job.mask_sha)
         return common.queued_job(job, job_id, payer, options, now_ms)
 
@@ -476,10 +368,10 @@ class PostgresStorage:
         """``submit_job``'s limit checks without reserving (advisory: ``submit_job`` checks again)."""
         payer, now = payer_of(requester, payer_user_id), self._clock()
         async with self._conn() as conn:
-            usage = await _usage(conn, payer, requester, limits, now)
-            refusal = await _refusal(conn, usage, payer, images, limits, now)
-        if refusal is not None:
-            raise refusal
+            used = await usage(conn, payer, requester, limits, now)
+            refused = await refusal(conn, used, payer, images, limits, now)
+        if refused is not None:
+            raise refused
 
     async def get_job(self, job_id: int) -> Job | None:
         jobs = await self._fetch_jobs("WHERE j.id = $1", job_id)
@@ -521,7 +413,7 @@ class PostgresStorage:
             return None if row is None else common.job_from_row(row)
         async with self._tx() as conn:
             if lease.capacity is not None:
-                await _lock(conn, [_CLAIM_LOCK])
+                await lock(conn, [_CLAIM_LOCK])
             requested = await conn.fetchval(
                 "SELECT images_requested FROM jobs WHERE id = $1 AND status = 'queued' FOR UPDATE SKIP LOCKED", job_id
             )
@@ -609,8 +501,7 @@ class PostgresStorage:
         """running → succeeded, the outputs recorded and ``settlement`` applied, in one transaction."""
         now_ms = self._now_ms()
         delivered = sum(1 for o in outputs if o.sha is not None)
-        async with self._tx() as conn:
-            await _lock(conn, shared=_file_keys(o.sha for o in outputs))
+        async with self._conn() as conn, released_before_flush(conn, shared=file_keys(o.sha for o in outputs)):
             missing = [o.sha for o in outputs if o.sha is not None and not self.files.exists(o.sha)]
             if missing:
                 raise ValueError(f"output files not in the file store (call files.put first): {missing}")
@@ -651,7 +542,7 @@ class PostgresStorage:
 
     async def _finish(self, sql: str, job_id: int, settlement: Settlement, *params: Any) -> Job | None:
         now_ms = self._now_ms()
-        async with self._tx() as conn:
+        async with self._conn() as conn, released_before_flush(conn):
             if _updated(await conn.execute(sql, job_id, now_ms, *params)) != 1:
                 return None
             await _settle(conn, job_id, settlement, now_ms)
@@ -762,7 +653,7 @@ class PostgresStorage:
             return 0
         removed = 0
         async with self._tx() as conn:
-            await _lock(conn, _file_keys(shas))
+            await lock(conn, file_keys(shas))
             used = {
                 row[0]
                 for row in await conn.fetch("SELECT DISTINCT sha FROM job_images WHERE sha = ANY($1::text[])", shas)
@@ -779,14 +670,14 @@ class PostgresStorage:
     ) -> QuotaStatus:
         now = now or self._clock()
         async with self._conn() as conn:
-            usage = await _usage(conn, requester.user_id, requester, limits, now)
+            used = await usage(conn, requester.user_id, requester, limits, now)
             oldest = await conn.fetchval(
                 "SELECT MIN(created_at) FROM usage_ledger"
                 " WHERE user_id = $1 AND created_at > $2 AND reserved + charged > 0",
                 requester.user_id,
-                _window_start(limits, now),
+                window_start(limits, now),
             )
-        return common.quota_status(limits, usage, oldest, now)
+        return common.quota_status(limits, used, oldest, now)
 
     async def usage_report(self, guild_id: int, since: datetime) -> list[UsageRow]:
         async with self._conn() as conn:
@@ -814,7 +705,7 @@ class PostgresStorage:
         common.check_guild_changes(changes)
         now_ms = self._now_ms()
         async with self._tx() as conn:
-            await _lock(conn, [lock_key("guild-config", guild_id)])
+            await lock(conn, [lock_key("guild-config", guild_id)])
             current = await _guild_config(conn, guild_id)
             await conn.execute(
                 "INSERT INTO guild_settings (guild_id, updated_at) VALUES ($1, $2) ON CONFLICT (guild_id) DO NOTHING",
@@ -847,7 +738,7 @@ class PostgresStorage:
         common.check_role(role, role_id)
         now_ms = self._now_ms()
         async with self._tx() as conn:
-            await _lock(conn, [lock_key("guild-config", guild_id)])
+            await lock(conn, [lock_key("guild-config", guild_id)])
             old = next((r for r in (await _guild_config(conn, guild_id)).roles if r.role_id == role_id), None)
             if role is None:
                 if old is not None:
@@ -1052,65 +943,6 @@ class PostgresStorage:
 
 
 # --- functions run on a connection (inside the caller's transaction when it has one) ----------------------
-
-
-def _window_start(limits: EffectiveLimits, now: datetime) -> int:
-    return ms(now) - limits.window_seconds * 1000
-
-
-def _usage_of(counts: Sequence[int], requester: Requester) -> Usage:
-    """``Usage`` from the five counts of ``_usage_columns``."""
-    guild_used = int(counts[3]) if requester.guild_id is not None else None
-    return Usage(int(counts[0]), int(counts[1]), int(counts[2]), guild_used, int(counts[4]))
-
-
-async def _usage(
-    conn: asyncpg.Connection, payer: int, requester: Requester, limits: EffectiveLimits, now: datetime
-) -> Usage:
-    row = await conn.fetchrow(
-        _USAGE_SQL,
-        payer,
-        _window_start(limits, now),
-        ms(day_start(now)),
-        requester.user_id,
-        requester.guild_id,
-        limits.bot_daily_images is not None,
-    )
-    return _usage_of(row, requester)
-
-
-async def _refusal(
-    conn: asyncpg.Connection,
-    usage: Usage,
-    payer: int,
-    images: int,
-    limits: EffectiveLimits,
-    now: datetime,
-    own_job: int | None = None,
-) -> QuotaExceeded | None:
-    """``bot.quota.check_submission`` on ``usage`` (read without ``own_job``, a reservation this
-    transaction has made). It asks for the window's entries only when the window refuses; a synchronous
-    callback cannot await a query, so the decision runs a second time with the entries fetched (same
-    inputs, so the same decision) only in that case."""
-    wanted = False
-
-    def probe() -> list[tuple[datetime, int]]:
-        nonlocal wanted
-        wanted = True
-        return []
-
-    refusal = check_submission(limits, usage, images, now, probe)
-    if not wanted:
-        return refusal
-    rows = await conn.fetch(
-        "SELECT created_at, reserved + charged FROM usage_ledger WHERE user_id = $1 AND created_at > $2"
-        " AND reserved + charged > 0 AND job_id IS DISTINCT FROM $3 ORDER BY created_at",
-        payer,
-        _window_start(limits, now),
-        own_job,
-    )
-    entries = [(dt(at), images_) for at, images_ in rows]
-    return check_submission(limits, usage, images, now, lambda: entries)
 
 
 async def _settle(conn: asyncpg.Connection, job_id: int, settlement: Settlement, now_ms: int) -> None:

@@ -787,32 +787,9 @@ def _submit(
     if refusal is not None:
         raise refusal
     job_id = conn.execute(
-        """
-        INSERT INTO jobs (user_id, guild_id, channel_id, thread_id, parent_job_id, session_id, action, prompt,
-                          prompt_folded, options, seed, images_requested, payer_user_id, private, reply_token,
-                          created_at, locale, guild_locale)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-        """,
-        (
-            requester.user_id,
-            requester.guild_id,
-            requester.channel_id,
-            requester.thread_id,
-            job.parent_job_id,
-            job.session_id,
-            str(job.action),
-            job.prompt,
-            job.prompt.casefold(),
-            options,
-            job.seed,
-            job.images_requested,
-            payer,
-            job.private,
-            job.reply_token,
-            now_ms,
-            requester.locale,
-            requester.guild_locale,
-        ),
+        f"INSERT INTO jobs ({', '.join(common.SUBMITTED_COLUMNS)})"
+        f" VALUES ({', '.join('?' for _ in common.SUBMITTED_COLUMNS)})",
+        common.submitted_values(job, payer, options, now_ms),
     ).lastrowid
     conn.execute(
         "INSERT INTO job_images (job_id, kind, idx, sha) VALUES (?, 'input', 0, ?), (?, 'mask', 0, ?)",

@@ -138,3 +138,24 @@ async def fail(
 
 async def cancel(storage: Storage, job: Job) -> Job | None:
     return await storage.cancel_job(job.id, settlement.cancelled(job))
+
+
+# The per-day totals (migration 008) against the ledger they summarise, per bot day and per server day.
+PG_TOTALS_DRIFT = """
+WITH ledger_bot AS (
+    SELECT created_at - created_at % 86400000 AS day, SUM(reserved + charged) AS images
+    FROM usage_ledger GROUP BY 1 HAVING SUM(reserved + charged) <> 0
+), totals_bot AS (
+    SELECT day, SUM(images) AS images FROM bot_usage_days GROUP BY 1 HAVING SUM(images) <> 0
+), ledger_guild AS (
+    SELECT guild_id, created_at - created_at % 86400000 AS day, SUM(reserved + charged) AS images
+    FROM usage_ledger WHERE guild_id IS NOT NULL GROUP BY 1, 2 HAVING SUM(reserved + charged) <> 0
+), totals_guild AS (
+    SELECT guild_id, day, images FROM guild_usage_days WHERE images <> 0
+)
+SELECT 'bot', day, NULL::bigint, images FROM ((TABLE ledger_bot EXCEPT TABLE totals_bot)
+    UNION ALL (TABLE totals_bot EXCEPT TABLE ledger_bot)) AS d
+UNION ALL
+SELECT 'guild', day, guild_id, images FROM ((TABLE ledger_guild EXCEPT TABLE totals_guild)
+    UNION ALL (TABLE totals_guild EXCEPT TABLE ledger_guild)) AS d
+"""

@@ -16,6 +16,7 @@ from storage.transfer import TABLES, TargetNotEmpty, copy_sqlite_to_postgres
 from tests.storage.conftest import TABLES as ALL_TABLES
 from tests.storage_support import (
     LIMITS,
+    PG_TOTALS_DRIFT,
     T0,
     Clock,
     cancel,
@@ -88,6 +89,12 @@ async def test_a_populated_sqlite_database_moves_to_postgres(tmp_path: Path, pos
         assert (await after.guild_config(gid(10)), await after.audit_log(gid(10))) == (config, audit)
         assert await after.session_by_thread(cid(900)) == session
         assert (await after.job_by_message(cid(900), cid(5000))).id == session.head_job_id
+        conn = await asyncpg.connect(postgres_url)
+        try:  # the COPY fired the ledger's triggers: the day's totals are there (migration 008)
+            assert await conn.fetch(PG_TOTALS_DRIFT) == []
+            assert await conn.fetchval("SELECT SUM(images) FROM bot_usage_days") > 0
+        finally:
+            await conn.close()
         fresh = await submit(after, LIMITS, T0, user=uid(6))
         assert fresh.id == max(job_ids) + 2  # past the deleted job's id too
 
