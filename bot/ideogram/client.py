@@ -22,7 +22,7 @@ Decisions (nobody to ask, so written down here):
   indistinguishable from a request lost after it was sent, and would then not be retried.
 * Redirects are never followed on API calls (the key must not travel to another host). Result
   downloads carry no credentials and go through ``bot.ideogram.download``'s rules: public https
-  links only, same-host redirects only, addresses checked in the connector's resolver.
+  links only, every redirect hop checked again, addresses checked in the connector's resolver.
 * Nothing large is held whole (issue 11): inputs on disk (``ImageOnDisk``) are read from their files
   while the body is written (``request.ImagePart``), and given a ``store``, results are written to
   it chunk by chunk as they arrive (the cap checked on the way) and handed on as stored files.
@@ -486,7 +486,7 @@ class IdeogramClient:
     async def _download(self, item: ResultItem, store: ResultStore | None) -> ApiImage:
         """GET one result with no credentials, a size cap and its own timeout, into ``store`` chunk by
         chunk (or into memory without one); checked off the loop. Only public https links
-        (``bot.ideogram.download``); same-host redirects followed by hand."""
+        (``bot.ideogram.download``); redirects followed by hand, each hop checked again."""
         assert item.url is not None
         url = self._url_policy.check(item.index, item.url)
         failure: ResultDownloadError | None = None

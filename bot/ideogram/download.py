@@ -1,4 +1,4 @@
-"""Which result links the bot may fetch: https only, public addresses only, no hopping to other hosts.
+"""Which result links the bot may fetch: https only, public addresses only, every redirect checked again.
 
 A result URL comes from the API's answer, so whoever controls the answer (an aggregator, a
 compromised mirror) could point the bot at its own network (``http://169.254.169.254/…``, a router,
@@ -11,8 +11,12 @@ a database on localhost). So:
   the connector's resolver, and the connector connects to exactly the addresses the resolver
   returned, so a second DNS answer (DNS rebinding) cannot slip a private address in after the check.
   IP literals never reach a resolver (aiohttp connects to them directly), so they are checked here.
-* Redirects are followed by hand, at most ``MAX_REDIRECTS``, and only to the same host over https
-  (each hop is checked like the first URL).
+* Redirects are followed by hand, at most ``MAX_REDIRECTS``, and each hop is checked like the first
+  URL (https, no credentials, public addresses only; the loopback test origin only from itself). A
+  hop may go to another host: a signed result link that redirects to a storage or CDN host is
+  common, and refusing it would fail every edit, while it reaches nothing the first link could not
+  already point at (any public https host). Downloads carry no credentials, so nothing travels with
+  it.
 """
 
 from __future__ import annotations
@@ -121,8 +125,8 @@ class ResultUrlPolicy:
             target = current.join(URL(location, encoded=True))
         except (ValueError, TypeError):
             raise refused(index, "a redirect to an unparseable URL") from None
-        if target.host != current.host:
-            raise refused(index, f"a redirect from {current.host} to another host ({target.host})")
+        if self.is_loopback_origin(target) and not self.is_loopback_origin(current):
+            raise refused(index, f"a redirect from {current.host} to the loopback test origin")
         if not self.is_loopback_origin(target) and target.scheme != "https":
             raise refused(index, f"a redirect to {target.scheme}:// (only https)")
         return self.check(index, str(target))

@@ -17,6 +17,7 @@ import aiohttp
 import pytest
 from aiohttp.abc import AbstractResolver
 from PIL import Image
+from yarl import URL
 
 from bot.errors import (
     OPERATOR_NOTICE,
@@ -38,7 +39,7 @@ from bot.errors import (
 from bot.i18n import text as catalogue_text
 from bot.ideogram import IdeogramClient
 from bot.ideogram.client import Retry, retry_for_exception
-from bot.ideogram.download import AddressRefused, PublicResolver, ResultUrlRefused
+from bot.ideogram.download import AddressRefused, PublicResolver, ResultUrlPolicy, ResultUrlRefused
 from bot.ideogram.request import PART_CHUNK, ImagePart
 from bot.inflight import ImageSlots
 from bot.models import ApiImage, ImageFile, ImageOnDisk
@@ -785,13 +786,37 @@ async def test_resolver_refuses_a_host_with_any_private_address() -> None:
     assert [r["host"] for r in await allowed.resolve("localhost", 80)] == ["127.0.0.1"]
 
 
-async def test_redirect_to_another_host_is_refused(fake: FakeIdeogram) -> None:
-    fake.respond_next({}, status=302, headers={"Location": "https://evil.example/steal.png"}, route="result")
+@pytest.mark.parametrize(
+    ("location", "why"),
+    [
+        ("https://10.0.0.1/steal.png", "a URL on a private address 10.0.0.1"),
+        ("https://[::1]/steal.png", "a URL on a loopback address ::1"),
+        ("http://cdn.example/x.png", "a redirect to http:// (only https)"),
+        ("https://bot:secret@cdn.example/x.png", "a URL with credentials in it"),
+        ("ftp://cdn.example/x.png", "a redirect to ftp:// (only https)"),
+    ],
+)
+async def test_every_redirect_hop_is_checked_like_the_first_link(fake: FakeIdeogram, location: str, why: str) -> None:
+    fake.respond_next({}, status=302, headers={"Location": location}, route="result")
     async with make_client(fake) as client:
         with pytest.raises(ResultUrlRefused) as caught:
             await edit(client)
-    assert "redirect from 127.0.0.1 to another host (evil.example)" in caught.value.detail
+    assert why in caught.value.detail
     assert len(fake.result_requests) == 1
+
+
+def test_a_redirect_may_go_to_another_public_https_host() -> None:
+    """Signed result links commonly redirect to a storage or CDN host; each hop is checked like the
+    first link (which may already be any public https host), and names are resolved by the
+    connector's ``PublicResolver``. Nothing redirects into the loopback test origin from elsewhere."""
+    policy = ResultUrlPolicy.for_base_url("http://127.0.0.1:8080")
+    current = URL("https://ideogram.ai/api/images/ephemeral/a.png?exp=1&sig=2")
+    target = policy.check_redirect(0, current, "https://storage.example.net/bucket/a.png?X-Sig=3")
+    assert str(target) == "https://storage.example.net/bucket/a.png?X-Sig=3"
+    assert policy.check_redirect(0, current, "/api/images/ephemeral/b.png").path == "/api/images/ephemeral/b.png"
+    with pytest.raises(ResultUrlRefused) as caught:
+        policy.check_redirect(0, current, "http://127.0.0.1:8080/results/x.png")
+    assert "to the loopback test origin" in caught.value.detail
 
 
 async def test_same_origin_redirects_are_followed_a_few_times(fake: FakeIdeogram) -> None:
