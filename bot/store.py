@@ -185,6 +185,7 @@ class QuotaStatus:
     daily_resets_at: datetime  # next midnight UTC
     active_jobs: int
     guild_daily_used: int | None  # None in DMs
+    bot_daily_used: int | None = None  # the whole bot's images today; None without DAILY_IMAGE_BUDGET
 
 
 @dataclass(frozen=True, slots=True)

@@ -265,10 +265,21 @@ def quota_embed(status: QuotaStatus, locale: str = DEFAULT_LOCALE) -> discord.Em
         embed.add_field(
             name=say("quota-server-name", locale),
             value=say(
-                "quota-server-left",
+                "quota-images-left",
                 locale,
                 left=max(limits.guild_daily_images - status.guild_daily_used, 0),
                 allowed=limits.guild_daily_images,
+            ),
+            inline=False,
+        )
+    if status.bot_daily_used is not None and limits.bot_daily_images is not None:  # the operator's budget
+        embed.add_field(
+            name=say("quota-bot-name", locale),
+            value=say(
+                "quota-images-left",
+                locale,
+                left=max(limits.bot_daily_images - status.bot_daily_used, 0),
+                allowed=limits.bot_daily_images,
             ),
             inline=False,
         )

@@ -230,6 +230,7 @@ def quota_status(limits: EffectiveLimits, usage: Usage, oldest_in_window_ms: int
         daily_resets_at=next_midnight(now),
         active_jobs=usage.active_jobs,
         guild_daily_used=usage.guild_daily_used,
+        bot_daily_used=usage.bot_daily_used if limits.bot_daily_images is not None else None,
     )
 
 

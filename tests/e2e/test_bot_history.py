@@ -274,3 +274,12 @@ async def test_quota_shows_remaining_and_resets(tmp_path: Path) -> None:
         assert re.search(r"Every 10 minutes: 4 of 5 images left; the next frees up <t:\d+:R>", after)
         assert "Today: 24 of 25 images left" in after
         assert "This server today: 199 of 200 images left" in after
+
+
+async def test_quota_shows_what_is_left_of_the_operators_daily_budget(tmp_path: Path) -> None:
+    async with make_world(tmp_path) as world:
+        await world.start_bot(daily_image_budget=40)
+        await make_edits(world, ["a red hat"])
+        inter = await world.sim.slash("quota")
+        text = text_of(await reply(world, inter, "Your image quota"))
+        assert "This bot today, for everyone: 39 of 40 images left" in text

@@ -44,6 +44,8 @@ async def test_100_concurrent_submissions_from_many_users_and_servers_stop_exact
         assert len(refused) == 63 and all(isinstance(r, QuotaExceeded) and r.limit == "bot_daily" for r in refused)
         status = await one.quota_status(accepted[0].requester, budget(37), T0)
         assert status.daily_used == 1  # each user's own count is untouched by the others
+        assert status.bot_daily_used == 37  # /quota shows the budget's use too
+        assert (await one.quota_status(accepted[0].requester, ROOMY, T0)).bot_daily_used is None  # no budget
 
 
 async def test_concurrent_multi_image_submissions_never_overshoot(backend: Storage) -> None:

@@ -106,7 +106,8 @@ quota-at-once = { $active } of { $allowed ->
        *[other] { $allowed } edits
     } queued or running
 quota-server-name = This server today
-quota-server-left = { $left } of { $allowed ->
+quota-bot-name = This bot today, for everyone
+quota-images-left = { $left } of { $allowed ->
         [one] { $allowed } image
        *[other] { $allowed } images
     } left

@@ -87,7 +87,8 @@ quota-today-left = 剩余 { $left } / { $allowed } 张图片；{ $resets } 重�
 quota-at-once-name = 同时进行
 quota-at-once = { $active } / { $allowed } 个编辑在排队或进行中
 quota-server-name = 本服务器今天
-quota-server-left = 剩余 { $left } / { $allowed } 张图片
+quota-bot-name = 本机器人今天（所有人共用）
+quota-images-left = 剩余 { $left } / { $allowed } 张图片
 
 ## /queue
 queue-title = 队列 — { $running } 个进行中，{ $waiting } 个等待中
