@@ -132,6 +132,7 @@ class InpaintBot(commands.Bot):
             claims=self.runs_queue,
             # a gateway answers its own shards' members (interrupted interactions, queue positions); a worker none
             receives=self.settings.receives if self.mode is RunMode.GATEWAY else None,
+            place=lambda requester: self.jobs.check_place(requester),  # JobService comes next, built on it
         )
         self.jobs = JobService(self.settings, self.storage, self.edits, self.scheduler)
         self.sessions = SessionService(self.storage, self.jobs)

@@ -62,7 +62,7 @@ from bot.interactions import answerable, everywhere
 from bot.models import EditResult, ImageOnDisk
 from bot.options import EditOptions
 from bot.service import EditService
-from bot.store import AckedInteraction, CapacityFull, Job, JobStatus, Lease, OutputImage, Storage
+from bot.store import AckedInteraction, CapacityFull, Job, JobStatus, Lease, OutputImage, Requester, Storage
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +115,7 @@ class Scheduler:
         claims: bool = True,
         global_capacity: int | None = None,
         receives: Callable[[int | None], bool] | None = everywhere,
+        place: Callable[[Requester], None] | None = None,
     ) -> None:
         """``backfill=False`` is strict head-of-line order. ``backfill_patience``/``backfill_slack``
         (seconds; None: 1.5 and 0.25 average job durations) bound how long the head of the queue may be
@@ -130,7 +131,10 @@ class Scheduler:
         what all processes hold together (``MAX_IMAGES_IN_FLIGHT``; None: ``capacity``), checked by
         the claim itself. ``receives``: the servers (by id; None: DMs) whose members this process answers
         (``Settings.receives``: its own shards): their interrupted interactions at start-up and their
-        queue positions; None: none (a queue-only worker, which shows only the jobs it runs)."""
+        queue positions; None: none (a queue-only worker, which shows only the jobs it runs). ``place``:
+        the operator's rule on where edits happen (``JobService.check_place``), checked again before a
+        job is claimed: a job from a server taken off ``ALLOWED_GUILD_IDS`` (or a DM once ``ALLOW_DMS``
+        is off) while it waited is failed with a refund instead of spending the operator's images."""
         if capacity < 1:
             raise ValueError("capacity must be at least 1")
         self.storage = storage
@@ -142,6 +146,7 @@ class Scheduler:
         self.backfill_slack = backfill_slack  # None: a quarter of the average job duration
         self._clock = clock
         self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._refusals: set[asyncio.Task[None]] = set()  # jobs failed before their claim (``place``)
         self._running: dict[int, Job] = {}  # jobs holding images (claimed, API not answered yet)
         self._running_images: dict[int, int] = {}
         self._started_at: dict[int, float] = {}  # until the job's task ends (progress display)
@@ -172,6 +177,7 @@ class Scheduler:
         self._heartbeat: asyncio.Task[None] | None = None
         self.claims = claims
         self.receives = receives
+        self.place = place
         self.global_capacity = capacity if global_capacity is None else global_capacity
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -248,7 +254,7 @@ class Scheduler:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
         async with self._fill_lock:  # a pass still running (``refresh``) finishes starting its jobs
-            tasks = list(self._tasks.values())
+            tasks = [*self._tasks.values(), *self._refusals]
         if tasks:
             log.info("waiting up to %.0fs for %d running job(s)", grace, len(tasks))
             _, pending = await asyncio.wait(tasks, timeout=grace)
@@ -565,6 +571,15 @@ class Scheduler:
         return taken
 
     async def _start(self, job: Job) -> bool:
+        if self.place is not None:
+            try:
+                self.place(job.requester)
+            except BotError as exc:  # the operator no longer serves where it was asked for
+                self._drop(job.id)
+                refusal = asyncio.create_task(self._fail(job, exc), name=f"refuse-{job.id}")  # not in the pass
+                self._refusals.add(refusal)
+                refusal.add_done_callback(self._refusals.discard)
+                return False
         turn_keys = (key_text(guild_key(job)), key_text(user_key(job)))
         lease = Lease(self.owner, self.lease_seconds, self.global_capacity, turn_keys)
         claimed = await self.storage.claim_job(job.id, lease)
@@ -622,12 +637,7 @@ class Scheduler:
                 await self.storage.requeue_job(job.id, keep_attempt=False)
             raise
         except BotError as exc:
-            log.info("job %d failed: %s (%s)", job.id, exc.code, exc.detail)
-            failed = await self.storage.fail_job(
-                job.id, exc.code, store_message(exc.message), settlement.failed(job, refund=exc.refund)
-            )
-            if failed is not None:
-                await self._notify(self.notifier.deliver, failed)
+            await self._fail(job, exc)
         except Exception:
             log.exception("job %d crashed", job.id)
             failed = await self.storage.fail_job(
@@ -640,6 +650,14 @@ class Scheduler:
         finally:
             self._tasks.pop(job.id, None)
             self._started_at.pop(job.id, None)
+
+    async def _fail(self, job: Job, exc: BotError) -> None:
+        log.info("job %d failed: %s (%s)", job.id, exc.code, exc.detail)
+        failed = await self.storage.fail_job(
+            job.id, exc.code, store_message(exc.message), settlement.failed(job, refund=exc.refund)
+        )
+        if failed is not None:
+            await self._notify(self.notifier.deliver, failed)
 
     def _release(self, job_id: int) -> None:
         if self._running_images.pop(job_id, None) is not None:

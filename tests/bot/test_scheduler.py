@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bot.errors import ApiError
+from bot.errors import ApiError, Forbidden
 from bot.fairness import FairQueue, fair_order, guild_key, user_key
-from bot.i18n import stored_message, text
+from bot.i18n import msg, stored_message, text
 from bot.models import ApiImage, EditResult, ImageFile, ResultImage
 from bot.options import EditOptions
 from bot.scheduler import INTERNAL_FAILURE, MAX_ATTEMPTS, RESTART_FAILURE, Scheduler
@@ -487,6 +487,31 @@ async def test_unexpected_errors_fail_the_job_with_a_refund(make_rig) -> None:
     assert stored_message(rig.notifier.delivered[0].error_message) == INTERNAL_FAILURE
     quota = await rig.storage.quota_status(Requester(USERS[1], GUILD), UNLIMITED)
     assert quota.window_used == 0
+
+
+async def test_a_job_from_a_server_no_longer_served_is_failed_with_a_refund_not_run(make_rig) -> None:
+    """``place`` (the operator's allow list, checked again before each claim): the waiting job of a
+    server taken off the list never reaches the API; its member is told why and gets the images back."""
+    served = {GUILD}
+
+    def place(requester: Requester) -> None:
+        if requester.guild_id not in served:
+            raise Forbidden(msg("served-not-here"))
+
+    rig = await make_rig(capacity=1, place=place)
+    first = await rig.submit("served", user=USERS[1])
+    await eventually(lambda: rig.notifier.started == ["served"])
+    dropped = await rig.submit("unlisted", user=USERS[2], guild=OTHER_GUILD)
+    await rig.submit("still served", user=USERS[3])
+    rig.service.finish("served")
+    await eventually(lambda: rig.notifier.started == ["served", "still served"])
+    await eventually(lambda: len(rig.notifier.delivered) == 2)
+    refused = next(j for j in rig.notifier.delivered if j.id == dropped.id)
+    assert refused.status is JobStatus.FAILED and refused.error_code == "forbidden"
+    assert "unlisted" not in rig.service.started
+    quota = await rig.storage.quota_status(Requester(USERS[2], OTHER_GUILD), UNLIMITED)
+    assert quota.window_used == 0 and quota.active_jobs == 0
+    assert (await rig.status(first)) is JobStatus.SUCCEEDED
 
 
 async def test_images_are_freed_when_the_api_answers_not_when_the_post_is_done(make_rig) -> None:

@@ -183,6 +183,41 @@ async def test_an_unlisted_servers_commands_buttons_and_forms_are_refused_before
     assert (await world.bot.storage.get_job(job_id)) is not None  # the delete button did nothing
 
 
+async def test_an_edit_waiting_in_a_server_taken_off_the_list_is_refunded_not_run(world: World) -> None:
+    """Queued while B was served (a gateway alone: nothing runs), then the operator takes B off
+    ``ALLOWED_GUILD_IDS`` and restarts with a worker: B's waiting edit never reaches the API, fails
+    with its images given back, and A's runs."""
+    sim = world.sim
+    await world.start_bot(limits=ROOMY, run_worker=False)
+    in_b = await world.edit("queued in B", mask=sample_mask(W, H), channel=channel_b(world))
+    await reply(world, in_b, "")
+    in_a = await world.edit("queued in A", mask=sample_mask(W, H))
+    await reply(world, in_a, "")
+    queued = await world.bot.storage.jobs_with_status(JobStatus.QUEUED)
+    assert sorted(job.prompt for job in queued) == ["queued in A", "queued in B"]
+    job_b = next(job for job in queued if job.requester.guild_id == GUILD_B_ID)
+
+    await world.stop_bot()
+    await world.start_bot(run_worker=True, allowed_guild_ids=frozenset({sim.guild.id}))
+    await left(world, GUILD_B_ID)
+    assert await world.result_message()  # A's edit ran
+
+    async def refused_in_storage() -> bool:
+        job = await world.bot.storage.get_job(job_b.id)
+        return job is not None and job.status is JobStatus.FAILED
+
+    for _ in range(500):
+        if await refused_in_storage():
+            break
+        await asyncio.sleep(0.01)
+    failed = await world.bot.storage.get_job(job_b.id)
+    assert failed is not None and failed.status is JobStatus.FAILED and failed.error_code == "forbidden"
+    assert [r.fields["prompt"] for r in world.api.edit_requests] == [["queued in A"]]
+    limits = await world.bot.jobs.limits_for(job_b.requester, ())
+    status = await world.bot.storage.quota_status(job_b.requester, limits)
+    assert (status.daily_used, status.guild_daily_used) == (1, 0)  # only A's edit counts: B's was refunded
+
+
 # --- DMs ----------------------------------------------------------------------------------------------------
 
 
