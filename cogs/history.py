@@ -261,28 +261,16 @@ def quota_embed(status: QuotaStatus, locale: str = DEFAULT_LOCALE) -> discord.Em
             name=say("quota-at-once-name", locale),
             value=say("quota-at-once", locale, active=status.active_jobs, allowed=limits.max_active_jobs),
         )
-    if status.guild_daily_used is not None:
-        embed.add_field(
-            name=say("quota-server-name", locale),
-            value=say(
-                "quota-images-left",
-                locale,
-                left=max(limits.guild_daily_images - status.guild_daily_used, 0),
-                allowed=limits.guild_daily_images,
-            ),
-            inline=False,
-        )
-    if status.bot_daily_used is not None and limits.bot_daily_images is not None:  # the operator's budget
-        embed.add_field(
-            name=say("quota-bot-name", locale),
-            value=say(
-                "quota-images-left",
-                locale,
-                left=max(limits.bot_daily_images - status.bot_daily_used, 0),
-                allowed=limits.bot_daily_images,
-            ),
-            inline=False,
-        )
+    shared = (  # the server's cap; the operator's budget for the whole bot (None: not set)
+        ("quota-server-name", status.guild_daily_used, limits.guild_daily_images),
+        ("quota-bot-name", status.bot_daily_used, limits.bot_daily_images),
+    )
+    for name, used, allowed in shared:
+        if used is not None and allowed is not None:
+            left = max(allowed - used, 0)
+            embed.add_field(
+                name=say(name, locale), value=say("quota-images-left", locale, left=left, allowed=allowed), inline=False
+            )
     return embed
 
 
