@@ -223,6 +223,12 @@ class AuditEntry:
     def what(self) -> AuditAction:
         return AuditAction.parse(self.action)
 
+    @property
+    def values(self) -> tuple[AuditValue | None, AuditValue | None]:
+        """The old and new values, read back (None: nothing, e.g. after a removal)."""
+        role_id = self.what.role_id or 0
+        return AuditValue.parse(self.old_value, role_id), AuditValue.parse(self.new_value, role_id)
+
 
 @dataclass(frozen=True, slots=True)
 class AuditAction:
@@ -248,6 +254,65 @@ class AuditAction:
         if kind == "role" and role_id.isdigit():
             return cls(role_id=int(role_id), removed=removed == "removed")
         return cls(limit=text)  # not written by this version: shown as it is
+
+
+@dataclass(frozen=True, slots=True)
+class AuditValue:
+    """A value in the audit log: a limit (``number``; None: the default) or a role's overrides
+    (``role``; None: no override). The one place that knows how a value is written (``text``) and read
+    back (``parse``); adapters render it in the reader's language. Text it cannot read (``raw``) is
+    shown as it is."""
+
+    number: int | None = None
+    role: RoleLimits | None = None
+    is_role: bool = False
+    raw: str | None = None
+
+    @classmethod
+    def of_limit(cls, value: int | None) -> AuditValue:
+        return cls(number=value)
+
+    @classmethod
+    def of_role(cls, role: RoleLimits | None) -> AuditValue:
+        return cls(role=role, is_role=True)
+
+    @property
+    def text(self) -> str:
+        if self.raw is not None:
+            return self.raw
+        if not self.is_role:
+            return "default" if self.number is None else str(self.number)
+        if self.role is None:
+            return "none"
+        parts = [f"{name}={getattr(self.role, name)}" for name in ROLE_FIELDS if getattr(self.role, name) is not None]
+        if self.role.exempt:
+            parts.append("exempt")
+        return ", ".join(parts) or "no overrides"
+
+    @classmethod
+    def parse(cls, text: str | None, role_id: int = 0) -> AuditValue | None:
+        if text is None:
+            return None
+        if text == "default":
+            return cls()
+        if text.isdigit():
+            return cls(number=int(text))
+        if text == "none":
+            return cls(is_role=True)
+        fields: dict[str, int] = {}
+        exempt = False
+        for part in text.split(", ") if text != "no overrides" else ():
+            name, _, value = part.partition("=")
+            if part == "exempt":
+                exempt = True
+            elif name in ROLE_FIELDS and value.isdigit():
+                fields[name] = int(value)
+            else:
+                return cls(raw=text)  # not written by this version
+        return cls(role=RoleLimits(role_id=role_id, exempt=exempt, **fields), is_role=True)
+
+
+ROLE_FIELDS = ("window_images", "daily_images", "max_active_jobs")  # RoleLimits' overrides, in order
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,10 +11,10 @@ from discord.ext import commands
 from bot.i18n import DEFAULT_LOCALE, Mention, text
 from bot.limits import LIMITS, LIMITS_BY_NAME
 from bot.limits_service import LimitsView
-from bot.store import AuditEntry, GuildConfig
+from bot.store import AuditEntry, AuditValue, GuildConfig, RoleLimits
 from cogs import render
 from cogs.common import actor_of, respond
-from cogs.text import private_locale
+from cogs.text import escape, private_locale
 from cogs.text import render as say
 
 if TYPE_CHECKING:
@@ -38,19 +38,7 @@ def config_embed(
         lines.append(f"{say(spec.label, locale)}: {shown}")
     embed.description = "\n".join(lines)
     for role in config.roles[:MAX_ROLES_SHOWN]:
-        if role.exempt:
-            text = say("limits-role-exempt", locale)
-        else:
-            parts = [
-                say(label, locale, value=value)
-                for label, value in (
-                    ("limits-role-window", role.window_images),
-                    ("limits-role-daily", role.daily_images),
-                    ("limits-role-at-once", role.max_active_jobs),
-                )
-                if value is not None
-            ]
-            text = ", ".join(parts) or say("limits-role-none", locale)
+        text = role_text(role, locale)
         embed.add_field(name=say("limits-role-override", locale), value=f"<@&{role.role_id}>: {text}", inline=False)
     if len(config.roles) > MAX_ROLES_SHOWN:  # an embed holds at most 25 fields
         more = say("limits-more-roles-value", locale, count=len(config.roles) - MAX_ROLES_SHOWN)
@@ -59,12 +47,40 @@ def config_embed(
         embed.add_field(
             name=say("limits-recent-changes", locale),
             value="\n".join(
-                f"{render.ts(a.created_at)} <@{a.actor_id}> {audit_action(a, locale)}: {a.old_value} → {a.new_value}"
+                f"{render.ts(a.created_at)} <@{a.actor_id}> {audit_action(a, locale)}: "
+                + " → ".join(audit_value(value, locale) for value in a.values)
                 for a in audit[:5]
             )[:1024],
             inline=False,
         )
     return embed
+
+
+def role_text(role: RoleLimits, locale: str = DEFAULT_LOCALE) -> str:
+    """A role's overrides in words (exempt wins: the others do not apply then)."""
+    if role.exempt:
+        return say("limits-role-exempt", locale)
+    parts = [
+        say(label, locale, value=value)
+        for label, value in (
+            ("limits-role-window", role.window_images),
+            ("limits-role-daily", role.daily_images),
+            ("limits-role-at-once", role.max_active_jobs),
+        )
+        if value is not None
+    ]
+    return ", ".join(parts) or say("limits-role-none", locale)
+
+
+def audit_value(value: AuditValue | None, locale: str = DEFAULT_LOCALE) -> str:
+    """An audit log value in the reader's language (stored in one language-free form, ``AuditValue``)."""
+    if value is None:
+        return "—"
+    if value.raw is not None:
+        return escape(value.raw)
+    if not value.is_role:
+        return say("limits-audit-default", locale) if value.number is None else str(value.number)
+    return say("limits-role-none", locale) if value.role is None else role_text(value.role, locale)
 
 
 def audit_action(entry: AuditEntry, locale: str = DEFAULT_LOCALE) -> str:

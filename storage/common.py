@@ -18,6 +18,7 @@ from bot.errors import NotFound
 from bot.i18n import msg
 from bot.quota import Usage, next_midnight
 from bot.store import (
+    ROLE_FIELDS,
     AckedInteraction,
     Draft,
     DraftState,
@@ -37,7 +38,6 @@ from bot.store import (
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 GUILD_FIELDS = ("window_images", "window_minutes", "daily_images", "max_active_jobs", "guild_daily_images")
-ROLE_FIELDS = ("window_images", "daily_images", "max_active_jobs")
 SESSION_FIELDS = {"head_job_id": int, "head_index": int, "locked": bool, "owner_pays": bool, "closed": bool}
 ERROR_MESSAGE_MAX = 2000  # stored error messages are cut here (Discord shows at most 2,000 characters)
 
@@ -293,19 +293,6 @@ def like_pattern(search: str) -> str:
 
 
 # --- audit wording ---------------------------------------------------------------------------------------
-
-
-def shown(value: int | None) -> str:
-    return "default" if value is None else str(value)
-
-
-def describe_role(role: RoleLimits | None) -> str:
-    if role is None:
-        return "none"
-    parts = [f"{name}={getattr(role, name)}" for name in ROLE_FIELDS if getattr(role, name) is not None]
-    if role.exempt:
-        parts.append("exempt")
-    return ", ".join(parts) or "no overrides"
 
 
 # --- refusals the backends raise ---------------------------------------------------------------------------

@@ -90,6 +90,7 @@ from bot.store import (
     AckedInteraction,
     AuditAction,
     AuditEntry,
+    AuditValue,
     CapacityFull,
     CleanupReport,
     Draft,
@@ -728,8 +729,8 @@ class PostgresStorage:
                     guild_id,
                     actor_id,
                     AuditAction(limit=name).text,
-                    common.shown(old),
-                    common.shown(value),
+                    AuditValue.of_limit(old).text,
+                    AuditValue.of_limit(value).text,
                     now_ms,
                 )
             return await _guild_config(conn, guild_id)
@@ -749,7 +750,7 @@ class PostgresStorage:
                         guild_id,
                         actor_id,
                         AuditAction(role_id=role_id, removed=True).text,
-                        common.describe_role(old),
+                        AuditValue.of_role(old).text,
                         None,
                         now_ms,
                     )
@@ -775,7 +776,7 @@ class PostgresStorage:
                 now_ms,
             )
             if old != role:
-                before, after = common.describe_role(old), common.describe_role(role)
+                before, after = AuditValue.of_role(old).text, AuditValue.of_role(role).text
                 await _audit(conn, guild_id, actor_id, AuditAction(role_id=role_id).text, before, after, now_ms)
             return await _guild_config(conn, guild_id)
 

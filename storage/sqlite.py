@@ -58,6 +58,7 @@ from bot.store import (
     AckedInteraction,
     AuditAction,
     AuditEntry,
+    AuditValue,
     CapacityFull,
     CleanupReport,
     Draft,
@@ -1113,7 +1114,8 @@ def _update_guild_config(
         conn.execute(
             f"UPDATE guild_settings SET {name} = ?, updated_at = ? WHERE guild_id = ?", (value, now_ms, guild_id)
         )
-        _audit(conn, guild_id, actor_id, AuditAction(limit=name).text, common.shown(old), common.shown(value), now_ms)
+        before, after = AuditValue.of_limit(old).text, AuditValue.of_limit(value).text
+        _audit(conn, guild_id, actor_id, AuditAction(limit=name).text, before, after, now_ms)
     return _guild_config(conn, guild_id)
 
 
@@ -1129,7 +1131,7 @@ def _set_role_limits(
                 guild_id,
                 actor_id,
                 AuditAction(role_id=role_id, removed=True).text,
-                common.describe_role(old),
+                AuditValue.of_role(old).text,
                 None,
                 now_ms,
             )
@@ -1148,7 +1150,7 @@ def _set_role_limits(
         (guild_id, role_id, role.window_images, role.daily_images, role.max_active_jobs, role.exempt, now_ms),
     )
     if old != role:
-        before, after = common.describe_role(old), common.describe_role(role)
+        before, after = AuditValue.of_role(old).text, AuditValue.of_role(role).text
         _audit(conn, guild_id, actor_id, AuditAction(role_id=role_id).text, before, after, now_ms)
     return _guild_config(conn, guild_id)
 

@@ -165,6 +165,7 @@ limits-more-roles = More role overrides
 limits-more-roles-value = … and { $count } more.
 limits-recent-changes = Recent changes
 limits-role-removed = removed
+limits-audit-default = default
 limits-set = Set **{ $limit }** to { $value ->
         [default] the default
        *[other] { $value }

@@ -140,6 +140,7 @@ limits-more-roles = 更多身份组覆盖
 limits-more-roles-value = …… 还有 { $count } 个。
 limits-recent-changes = 最近的更改
 limits-role-removed = 已移除
+limits-audit-default = 默认
 limits-set = 已将 **{ $limit }** 设为{ $value ->
         [default] 默认值
        *[other] { $value }
