@@ -256,6 +256,9 @@ class AuditAction:
         return cls(limit=text)  # not written by this version: shown as it is
 
 
+ROLE_FIELDS = ("window_images", "daily_images", "max_active_jobs")  # RoleLimits' overrides, in order
+
+
 @dataclass(frozen=True, slots=True)
 class AuditValue:
     """A value in the audit log: a limit (``number``; None: the default) or a role's overrides
@@ -310,9 +313,6 @@ class AuditValue:
             else:
                 return cls(raw=text)  # not written by this version
         return cls(role=RoleLimits(role_id=role_id, exempt=exempt, **fields), is_role=True)
-
-
-ROLE_FIELDS = ("window_images", "daily_images", "max_active_jobs")  # RoleLimits' overrides, in order
 
 
 @dataclass(frozen=True, slots=True)
