@@ -398,6 +398,17 @@ class Lease:
     capacity: int | None = None
     turn_keys: tuple[str, ...] = ()  # stamped with the claim time: the shared round-robin pointer
 
+    def admit(self, requested: int, held: int) -> int:
+        """The images a job asking for ``requested`` holds of the cap once claimed; ``CapacityFull``
+        when ``held`` (every process's images in flight) leaves no room. A job larger than the cap
+        holds all of it, and with nothing in flight any job starts, so none can stall the queue."""
+        if self.capacity is None:
+            return requested
+        images = min(requested, self.capacity)
+        if held and held + images > self.capacity:
+            raise CapacityFull(f"{held} of {self.capacity} images in flight")
+        return images
+
 
 class CapacityFull(Exception):
     """``claim_job`` refused: the images in flight across all processes leave no room for this job."""

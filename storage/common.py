@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -30,6 +30,7 @@ from bot.store import (
     JobStatus,
     NewDraft,
     NewJob,
+    OpsCounts,
     QuotaStatus,
     Requester,
     RoleLimits,
@@ -385,6 +386,18 @@ def draft_from_row(row: Any) -> Draft:
 
 INTERACTION_COLUMNS = "id, application_id, token, user_id, guild_id, channel_id, locale, created_at"
 # The job an interaction became: the link, else a job saved with its token (a crash came in between).
+# What /metrics and /healthz read (``ops_counts``): jobs by status, and images used since ``{since}``.
+OPS_JOBS_SQL = "SELECT status, COUNT(*) FROM jobs GROUP BY status"
+OPS_USED_SQL = "SELECT COALESCE(SUM(reserved + charged), 0) FROM usage_ledger WHERE created_at >= {since}"
+
+
+def ops_counts(by_status: Iterable[Sequence[Any]], used: int) -> OpsCounts:
+    """``OpsCounts`` from ``OPS_JOBS_SQL``'s rows (every status present, 0 when it has no job)."""
+    counts = dict.fromkeys(JobStatus, 0)
+    counts.update({JobStatus(status): int(count) for status, count in by_status})
+    return OpsCounts(jobs_by_status=counts, images_used=int(used))
+
+
 OPEN_INTERACTIONS_SQL = (
     "SELECT i.*, COALESCE(i.job_id, (SELECT MIN(j.id) FROM jobs j WHERE j.reply_token = i.token)) AS made"
     " FROM interactions i WHERE i.created_at >= {since} AND NOT i.answered ORDER BY i.created_at, i.id"

@@ -91,7 +91,6 @@ from bot.store import (
     AuditAction,
     AuditEntry,
     AuditValue,
-    CapacityFull,
     CleanupReport,
     Draft,
     EffectiveLimits,
@@ -297,13 +296,9 @@ class PostgresStorage:
 
     async def ops_counts(self, since: datetime) -> OpsCounts:
         async with self._conn() as conn:
-            rows = await conn.fetch("SELECT status, COUNT(*) FROM jobs GROUP BY status")
-            used = await conn.fetchval(
-                "SELECT COALESCE(SUM(reserved + charged), 0) FROM usage_ledger WHERE created_at >= $1", ms(since)
-            )
-        counts = dict.fromkeys(JobStatus, 0)
-        counts.update({JobStatus(row[0]): int(row[1]) for row in rows})
-        return OpsCounts(jobs_by_status=counts, images_used=int(used))
+            rows = await conn.fetch(common.OPS_JOBS_SQL)
+            used = await conn.fetchval(common.OPS_USED_SQL.format(since="$1"), ms(since))
+        return common.ops_counts(rows, used)
 
     @asynccontextmanager
     async def _admitted(self) -> AsyncIterator[None]:
@@ -420,11 +415,8 @@ class PostgresStorage:
             )
             if requested is None:
                 return None
-            images = requested if lease.capacity is None else min(requested, lease.capacity)
-            if lease.capacity is not None:
-                held = await conn.fetchval(_IMAGES_IN_FLIGHT, now_ms)
-                if held and held + images > lease.capacity:
-                    raise CapacityFull(f"{held} of {lease.capacity} images in flight")
+            held = 0 if lease.capacity is None else await conn.fetchval(_IMAGES_IN_FLIGHT, now_ms)
+            images = lease.admit(requested, held)
             until = now_ms + round(lease.seconds * 1000)
             row = await conn.fetchrow(_CLAIM_LEASED, job_id, now_ms, lease.owner, until, images)
             if row is not None and lease.turn_keys:
@@ -904,7 +896,7 @@ class PostgresStorage:
     async def forget_interactions(self, before: datetime) -> int:
         async with self._conn() as conn:
             status = await conn.execute("DELETE FROM interactions WHERE created_at < $1", ms(before))
-        return int(status.split()[-1])
+        return _updated(status)
 
     async def get_session(self, session_id: int) -> Session | None:
         return await self._session_where("id", session_id)

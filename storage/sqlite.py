@@ -59,7 +59,6 @@ from bot.store import (
     AuditAction,
     AuditEntry,
     AuditValue,
-    CapacityFull,
     CleanupReport,
     Draft,
     EffectiveLimits,
@@ -833,11 +832,7 @@ def _claim(conn: sqlite3.Connection, job_id: int, lease: Lease | None, now_ms: i
     row = conn.execute("SELECT images_requested FROM jobs WHERE id = ? AND status = 'queued'", (job_id,)).fetchone()
     if row is None:
         return None
-    images = row[0] if lease.capacity is None else min(row[0], lease.capacity)
-    if lease.capacity is not None:
-        held = _images_in_flight(conn, now_ms)
-        if held and held + images > lease.capacity:
-            raise CapacityFull(f"{held} of {lease.capacity} images in flight")
+    images = lease.admit(row[0], 0 if lease.capacity is None else _images_in_flight(conn, now_ms))
     params = (now_ms, lease.owner, now_ms + round(lease.seconds * 1000), images)
     claimed = _transition(conn, job_id, _CLAIM_LEASED, params)
     if claimed is not None and lease.turn_keys:
@@ -1064,13 +1059,8 @@ def _ping(conn: sqlite3.Connection) -> None:
 
 
 def _ops_counts(conn: sqlite3.Connection, since_ms: int) -> OpsCounts:
-    counts = dict.fromkeys(JobStatus, 0)
-    for status, count in conn.execute("SELECT status, COUNT(*) FROM jobs GROUP BY status"):
-        counts[JobStatus(status)] = count
-    used = conn.execute(
-        "SELECT COALESCE(SUM(reserved + charged), 0) FROM usage_ledger WHERE created_at >= ?", (since_ms,)
-    ).fetchone()[0]
-    return OpsCounts(jobs_by_status=counts, images_used=used)
+    used = conn.execute(common.OPS_USED_SQL.format(since="?"), (since_ms,)).fetchone()[0]
+    return common.ops_counts(conn.execute(common.OPS_JOBS_SQL).fetchall(), used)
 
 
 def _usage_report(conn: sqlite3.Connection, guild_id: int, since_ms: int) -> list[UsageRow]:
