@@ -1,6 +1,8 @@
 """The operator's allow-list applied to membership: the bot leaves every server it does not serve, at
-start-up (``on_ready``, which also runs after a reconnect) and when it is invited (``on_guild_join``,
-``on_guild_available``).
+start-up and when it is invited. discord.py reports every server of a new session (start-up, and a
+reconnect that could not resume) as ``on_guild_available`` before ``on_ready``, and an invitation as
+``on_guild_join``: those two listeners are the whole rule (``on_ready`` walking the servers again
+left each one twice, the second time an error).
 With no ``ALLOWED_GUILD_IDS`` the start-up log warns that any server that invites the bot is served, and
 it warns whenever the application's "Public Bot" switch is on.
 """
@@ -47,8 +49,8 @@ class OperatorCog(commands.Cog):
                 "(Developer Portal > Bot > Public Bot)%s.",
                 "" if self.bot.settings.allowed_guild_ids else " and set ALLOWED_GUILD_IDS",
             )
-        for guild in list(self.bot.guilds):
-            await self.leave_if_unserved(guild)
+        served = sum(1 for guild in self.bot.guilds if self.bot.settings.serves(guild.id))
+        log.info("start-up checks done: serving %d server(s)", served)
 
     @commands.Cog.listener()
     async def on_guild_join(self, guild: discord.Guild) -> None:

@@ -11,12 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from bot.settings import Settings
 from bot.web import WebServer
 from tests import REPO_ROOT
-
-yaml = pytest.importorskip("yaml", reason="PyYAML is a test dependency (pip install -e '.[test]')")
 
 COMPOSE = REPO_ROOT / "compose.yaml"
 DOCKERFILE = REPO_ROOT / "Dockerfile"
