@@ -70,11 +70,11 @@ class JobService:
 
     async def limits_for(self, requester: Requester, role_ids: Iterable[int]) -> EffectiveLimits:
         """The requester's limits (their own roles, never a session owner's) and the bot's budget."""
-        budget = self.settings.daily_image_budget
+        budget, ceilings = self.settings.daily_image_budget, self.settings.admin_ceilings
         if requester.guild_id is None:
-            return resolve_limits(self.settings.limits, None, (), budget=budget)
+            return resolve_limits(self.settings.limits, None, (), budget=budget, ceilings=ceilings)
         config = await self.storage.guild_config(requester.guild_id)
-        return resolve_limits(self.settings.limits, config, role_ids, budget=budget)
+        return resolve_limits(self.settings.limits, config, role_ids, budget=budget, ceilings=ceilings)
 
     def check_place(self, requester: Requester) -> None:
         """The operator's controls on where edits happen: only the servers it serves, and DMs only with

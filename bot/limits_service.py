@@ -15,7 +15,7 @@ from bot import access
 from bot.access import Actor
 from bot.errors import Forbidden, InputError
 from bot.i18n import msg
-from bot.limits import limit_spec
+from bot.limits import ROLE_LIMIT_NAMES, limit_spec
 from bot.settings import Settings
 from bot.store import AuditEntry, GuildConfig, RoleLimits, Storage, UsageRow
 
@@ -74,16 +74,13 @@ class LimitsService:
     ) -> LimitsView:
         guild_id = self._guild(actor)
         override = None
-        for name, value in (
-            ("window_images", window_images),
-            ("daily_images", daily_images),
-            ("max_active_jobs", max_active_jobs),
-        ):
-            self._check_ceiling(name, value)
+        values = {"window_images": window_images, "daily_images": daily_images, "max_active_jobs": max_active_jobs}
+        for name in ROLE_LIMIT_NAMES:
+            self._check_ceiling(name, values[name])
         if not remove:  # an exempt role stays exempt when it also gets limits
             current = await self.storage.guild_config(guild_id)
             exempt = any(r.exempt for r in current.roles if r.role_id == role_id)
-            override = RoleLimits(role_id, window_images, daily_images, max_active_jobs, exempt)
+            override = RoleLimits(role_id, exempt=exempt, **values)
         config = await self.storage.set_role_limits(guild_id, actor.user_id, override, role_id)
         return await self._view(guild_id, config)
 

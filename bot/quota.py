@@ -14,13 +14,17 @@ Units and rules (the README's "Limits" section is written from this):
 * A limit of 0 means "no images allowed"; it is reported as switched off, never as "wait".
 * For the whole bot: the operator's ``DAILY_IMAGE_BUDGET`` per UTC day, every server and DM together.
 * Exempt roles skip the per-user limits, never the server's daily cap nor the bot's budget.
+* The operator's ceilings (``MAX_USER_DAILY_IMAGES``, ``MAX_GUILD_DAILY_IMAGES``) bind whatever a
+  server stored: they are applied here, when limits are resolved, not only when an admin sets one, so
+  a value stored before the ceiling was lowered cannot exceed it, and an exempt member still stops at
+  the per-user ceiling (exempt lifts the server's per-user limits, not the operator's).
 * Role overrides replace the server value per field; with several overriding roles the most generous
   value wins.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -53,10 +57,16 @@ class Usage:
 
 
 def resolve_limits(
-    defaults: LimitDefaults, config: GuildConfig | None, role_ids: Iterable[int], *, budget: int | None = None
+    defaults: LimitDefaults,
+    config: GuildConfig | None,
+    role_ids: Iterable[int],
+    *,
+    budget: int | None = None,
+    ceilings: Mapping[str, int] | None = None,
 ) -> EffectiveLimits:
     """Bot-wide defaults, then the server's overrides, then the member's role overrides; ``budget``
-    is the operator's daily budget for the whole bot (no role or server changes it).
+    is the operator's daily budget for the whole bot (no role or server changes it); ``ceilings``
+    (``Settings.admin_ceilings``, by limit name) cap the result, whatever was stored.
 
     ``config`` may be None (DMs). Roles without an override, or whose override leaves a field
     unset, do not affect that field.
@@ -68,15 +78,22 @@ def resolve_limits(
     guild_daily = _first(config and config.guild_daily_images, defaults.guild_daily_images)
     wanted = set(role_ids)
     roles = [r for r in (config.roles if config else ()) if r.role_id in wanted]
+    ceilings = ceilings or {}
+    daily_ceiling = ceilings.get("daily_images")
     return EffectiveLimits(
         window_images=_most_generous([r.window_images for r in roles], window_images),
         window_seconds=window_minutes * 60,
-        daily_images=_most_generous([r.daily_images for r in roles], daily_images),
+        daily_images=_at_most(_most_generous([r.daily_images for r in roles], daily_images), daily_ceiling),
         max_active_jobs=_most_generous([r.max_active_jobs for r in roles], max_active),
-        guild_daily_images=guild_daily,
+        guild_daily_images=_at_most(guild_daily, ceilings.get("guild_daily_images")),
         exempt=any(r.exempt for r in roles),
         bot_daily_images=budget,
+        daily_ceiling=daily_ceiling,
     )
+
+
+def _at_most(value: int, ceiling: int | None) -> int:
+    return value if ceiling is None else min(value, ceiling)
 
 
 def _first(value: int | None, default: int) -> int:
@@ -139,9 +156,12 @@ def check_submission(
     if requested < 1:
         raise ValueError("a job must ask for at least one image")
     per_user = not limits.exempt
+    daily = limits.daily_images if per_user else limits.daily_ceiling  # None: no daily limit applies
     caps: list[tuple[str, int]] = []
     if per_user:
-        caps += [(WINDOW, limits.window_images), (DAILY, limits.daily_images)]
+        caps.append((WINDOW, limits.window_images))
+    if daily is not None:
+        caps.append((DAILY, daily))
     if usage.guild_daily_used is not None:
         caps.append((GUILD_DAILY, limits.guild_daily_images))
     if limits.bot_daily_images is not None:  # nobody is exempt from the operator's budget
@@ -157,7 +177,7 @@ def check_submission(
         return _refuse(TOO_MANY_IMAGES, requested=requested, allowed=allowed, cap=name, now=now, limits=limits)
     midnight = next_midnight(now)
     days = (  # (limit, used today or None when it does not apply, allowed), checked in this order
-        (DAILY, usage.daily_used if per_user else None, limits.daily_images),
+        (DAILY, usage.daily_used if daily is not None else None, daily),
         (GUILD_DAILY, usage.guild_daily_used, limits.guild_daily_images),
         (BOT_DAILY, usage.bot_daily_used if limits.bot_daily_images is not None else None, limits.bot_daily_images),
     )

@@ -115,6 +115,11 @@ class Settings:
         spec = limit_spec(name)
         return getattr(self, spec.admin_max) if spec.admin_max else None
 
+    @property
+    def admin_ceilings(self) -> dict[str, int]:
+        """Every operator ceiling, by limit name (``bot.quota.resolve_limits`` applies them)."""
+        return {spec.name: getattr(self, spec.admin_max) for spec in LIMITS if spec.admin_max}
+
     # --- several processes on one database (issue 14) ---------------------------------------------------
     worker_id: str = ""  # names this process in its job claims; empty: the host name and the run mode
     run_worker: bool = True  # ``python -m bot`` also runs the queue; false: a gateway only

@@ -41,6 +41,7 @@ from typing import Any, Protocol
 
 from bot.errors import InputError
 from bot.i18n import Channel, msg
+from bot.limits import ROLE_LIMIT_NAMES
 
 
 class JobStatus(StrEnum):
@@ -90,6 +91,7 @@ class EffectiveLimits:
     guild_daily_images: int
     exempt: bool = False  # exempt roles skip the per-user limits (never the guild's daily cap)
     bot_daily_images: int | None = None  # the operator's DAILY_IMAGE_BUDGET for the whole bot; None: none
+    daily_ceiling: int | None = None  # the operator's MAX_USER_DAILY_IMAGES: binds exempt members too
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,7 +258,7 @@ class AuditAction:
         return cls(limit=text)  # not written by this version: shown as it is
 
 
-ROLE_FIELDS = ("window_images", "daily_images", "max_active_jobs")  # RoleLimits' overrides, in order
+ROLE_FIELDS = ROLE_LIMIT_NAMES  # RoleLimits' overrides, in order (the per-role ``bot.limits.LIMITS``)
 
 
 @dataclass(frozen=True, slots=True)

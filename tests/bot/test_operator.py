@@ -21,7 +21,7 @@ from bot.quota import Usage, check_submission, refusal_for_payer, resolve_limits
 from bot.service import EditService
 from bot.sessions import SessionService
 from bot.settings import LimitDefaults, Settings
-from bot.store import JobAction, Requester, RoleLimits, Session
+from bot.store import GuildConfig, JobAction, Requester, RoleLimits, Session
 from cogs.text import render
 from storage.sqlite import SqliteStorage
 from tests.bot.test_cli import run_cli
@@ -122,6 +122,23 @@ def test_exempt_roles_are_not_exempt_from_the_budget_and_payers_do_not_own_it() 
     assert check_submission(exempt, replace(usage, bot_daily_used=8), 2, NOW, list) is None
 
 
+def test_the_operators_ceilings_cap_what_a_server_stored_and_bind_exempt_members() -> None:
+    """Values stored before a ceiling was lowered, and an exempt role, cannot go past the operator's
+    ceilings: they are applied when the limits are resolved, not only when an admin sets one."""
+    exempt_role = RoleLimits(EXEMPT_ROLE, exempt=True)
+    stored = GuildConfig(GUILD_A, daily_images=500, guild_daily_images=5000, roles=(exempt_role,))
+    ceilings = Settings(max_user_daily_images=40, max_guild_daily_images=300).admin_ceilings
+    limits = resolve_limits(LimitDefaults(), stored, (), ceilings=ceilings)
+    assert (limits.daily_images, limits.guild_daily_images, limits.daily_ceiling) == (40, 300, 40)
+    exempt = resolve_limits(LimitDefaults(), stored, (EXEMPT_ROLE,), ceilings=ceilings)
+    assert exempt.exempt
+    usage = Usage(window_used=99, daily_used=39, active_jobs=99, guild_daily_used=0)
+    assert check_submission(exempt, usage, 1, NOW, list) is None  # window and active jobs lifted
+    refusal = check_submission(exempt, replace(usage, daily_used=40), 1, NOW, list)
+    assert refusal is not None and refusal.limit == "daily"  # the operator's per-user ceiling is not
+    assert resolve_limits(LimitDefaults(), stored, (EXEMPT_ROLE,)).daily_ceiling is None  # no ceilings: as before
+
+
 # --- the services ------------------------------------------------------------------------------------------
 
 
@@ -185,6 +202,18 @@ async def test_jobs_from_servers_the_bot_does_not_serve_are_refused(tmp_path: Pa
 
 def session(owner_pays: bool = True) -> Session:
     return Session(1, GUILD_A, CHANNEL_A, THREAD_A, OWNER, 1, 1, 0, False, owner_pays, False, NOW)
+
+
+async def test_the_job_service_resolves_limits_with_the_operators_ceilings(
+    tmp_path: Path, storage: SqliteStorage
+) -> None:
+    await storage.update_guild_config(GUILD_A, MOD, daily_images=90)  # stored when the ceiling was higher
+    await storage.set_role_limits(GUILD_A, MOD, RoleLimits(EXEMPT_ROLE, exempt=True), EXEMPT_ROLE)
+    service = jobs_service(tmp_path, storage, max_user_daily_images=7)
+    limits = await service.limits_for(Requester(BOB, GUILD_A, CHANNEL_A), (EXEMPT_ROLE,))
+    assert limits.exempt and (limits.daily_images, limits.daily_ceiling) == (7, 7)
+    dm = await service.limits_for(Requester(BOB, None, CHANNEL_A), ())
+    assert dm.daily_ceiling == 7
 
 
 async def test_an_exempt_owner_does_not_exempt_the_editors_of_a_session_they_pay_for(
