@@ -826,3 +826,25 @@ async def test_a_submission_committed_after_a_newer_one_is_not_missed(make_rig) 
     await scheduler.refresh()
     assert rig.queued_prompts() == ["first", "late", "newer"] and scheduler.entry(late.id) is not None
     assert newer.id == late.id + 1
+
+
+async def test_guild_queue_lists_a_servers_visible_entries_with_server_wide_positions(make_rig) -> None:
+    """The real ``guild_queue`` (``/queue show``), against the whole merged order: only that server's
+    entries that pass ``visible``, at their positions in the whole queue, the first ``limit`` of them,
+    and the counts; the ones asked for lie past the first 64 merged entries, so the order is extended."""
+    rig = await make_rig(capacity=1, claims=False)  # keeps the queue in order, starts nothing
+    for n in range(70):
+        await rig.submit(f"here {n}", user=USERS[1])
+        await rig.submit(f"there {n}", user=USERS[2], guild=OTHER_GUILD)
+
+    def late(job: Job) -> bool:
+        return job.prompt.startswith("there ") and int(job.prompt.split()[1]) >= 60
+
+    found, shown, total = rig.scheduler.guild_queue(OTHER_GUILD, late, 3)
+    everything = rig.scheduler.queue()  # after: it merges the whole order, which guild_queue must do alone
+    expected = [e for e in everything if e.job.requester.guild_id == OTHER_GUILD and late(e.job)]
+    assert [(e.job.id, e.position) for e in found] == [(e.job.id, e.position) for e in expected[:3]]
+    assert min(e.position for e in found) > 64
+    assert (shown, total) == (10, 70)
+    assert rig.scheduler.guild_queue(GUILD, late, 3) == ([], 0, 70)
+    assert rig.scheduler.guild_queue(None, late, 3) == ([], 0, 0)  # DMs have no server queue
