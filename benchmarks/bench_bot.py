@@ -61,7 +61,7 @@ import PIL  # noqa: E402
 
 from tests.discord_sim import DiscordSim, RecordedCall, SimInteraction, SimUser  # noqa: E402
 from tests.fakes.ideogram import FakeIdeogram  # noqa: E402
-from tests.storage.conftest import DEFAULT_TEST_DATABASE_URL, with_database  # noqa: E402
+from tests.storage_support import DEFAULT_TEST_DATABASE_URL, with_database  # noqa: E402
 
 TOKEN = "MTAxMDEw.sim-bot-token.Benchmark0123456789"
 CAP = 8

@@ -1,4 +1,5 @@
-"""Helpers for tests that use a storage backend (the fixtures are in ``tests/storage/conftest.py``).
+"""Helpers for tests that use a storage backend (the fixtures are in ``tests/storage/conftest.py``, and
+``postgres_url`` in ``tests/conftest.py``).
 
 Everything here goes through the ``Storage`` protocol, so the same helpers drive every backend.
 Discord ids are realistic 19-digit snowflakes: small ids once hid a real bug.
@@ -6,10 +7,13 @@ Discord ids are realistic 19-digit snowflakes: small ids once hid a real bug.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bot import settlement
 from bot.store import EffectiveLimits, Job, JobAction, NewJob, OutputImage, Requester, Storage
@@ -159,3 +163,24 @@ UNION ALL
 SELECT 'guild', day, guild_id, images FROM ((TABLE ledger_guild EXCEPT TABLE totals_guild)
     UNION ALL (TABLE totals_guild EXCEPT TABLE ledger_guild)) AS d
 """
+
+
+# --- PostgreSQL test databases (``TEST_DATABASE_URL``) ---------------------------------------------------
+
+DEFAULT_TEST_DATABASE_URL = "postgresql://127.0.0.1:5432/test"
+TABLES = (
+    "jobs, job_images, usage_ledger, guild_settings, role_limits, audit_log, sessions, drafts, interactions, fair_turns"
+)
+MakeBackend = Callable[..., Storage]
+T = TypeVar("T")
+
+
+def run_sync(make: Callable[[], Awaitable[T]]) -> T:
+    """Run a coroutine to completion from synchronous fixture code (on its own thread and loop)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, make()).result()  # type: ignore[arg-type]
+
+
+def with_database(url: str, name: str) -> str:
+    base, _, _ = url.rpartition("/")
+    return f"{base}/{name}"

@@ -21,7 +21,6 @@ from bot.store import JobStatus
 from tests.discord_sim import DiscordSim, SimChannel, SimInteraction, SimUser
 from tests.e2e.test_restart import ATTACHMENTS, START_TIMEOUT_S, Edit, original_shows
 from tests.e2e.test_workers import Cluster, running
-from tests.storage.conftest import postgres_url  # noqa: F401  (the throwaway-database fixture)
 
 SHARDS = 2
 
@@ -58,7 +57,7 @@ class Shards(Cluster):
 
 
 @pytest.fixture
-async def shards(tmp_path: Path, postgres_url: str) -> AsyncIterator[Shards]:  # noqa: F811
+async def shards(tmp_path: Path, postgres_url: str) -> AsyncIterator[Shards]:
     async with running(Shards, tmp_path, postgres_url, latency_s=0.2) as runner:
         yield runner
 

@@ -24,7 +24,7 @@ from storage.factory import open_storage
 from tests.discord_sim import DiscordSim, SimUser
 from tests.e2e.test_restart import START_TIMEOUT_S, BotRunner, Edit
 from tests.fakes.ideogram import FakeIdeogram
-from tests.storage.conftest import TABLES, postgres_url  # noqa: F401  (the throwaway-database fixture)
+from tests.storage_support import TABLES
 
 CAP = 4
 LEASE_S = 3.0  # short, so a dead worker's job comes back within the test
@@ -116,7 +116,7 @@ async def running(kind: type[C], tmp_path: Path, database_url: str, latency_s: f
 
 
 @pytest.fixture
-async def cluster(tmp_path: Path, postgres_url: str) -> AsyncIterator[Cluster]:  # noqa: F811
+async def cluster(tmp_path: Path, postgres_url: str) -> AsyncIterator[Cluster]:
     async with running(Cluster, tmp_path, postgres_url, latency_s=0.3) as runner:
         yield runner
 

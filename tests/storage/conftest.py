@@ -12,11 +12,7 @@ server the PostgreSQL tests are skipped with the reason, except under ``CI=true`
 
 from __future__ import annotations
 
-import asyncio
-import os
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,72 +21,10 @@ import pytest
 from bot.store import Storage
 from storage.files import LocalFileStore
 from storage.sqlite import SqliteStorage
-from tests.required import unavailable
-from tests.storage_support import Clock, make_storage
+from tests.storage_support import TABLES, Clock, MakeBackend, make_storage, run_sync
 
 T = TypeVar("T")
 BACKENDS = ["sqlite", "postgres"]
-DEFAULT_TEST_DATABASE_URL = "postgresql://127.0.0.1:5432/test"
-TABLES = (
-    "jobs, job_images, usage_ledger, guild_settings, role_limits, audit_log, sessions, drafts, interactions, fair_turns"
-)
-
-MakeBackend = Callable[..., Storage]
-
-
-def run_sync(make: Callable[[], Awaitable[T]]) -> T:
-    """Run a coroutine to completion from synchronous fixture code (on its own thread and loop)."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, make()).result()  # type: ignore[arg-type]
-
-
-def with_database(url: str, name: str) -> str:
-    base, _, _ = url.rpartition("/")
-    return f"{base}/{name}"
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A throwaway, migrated database for this test session; its URL."""
-    import asyncpg
-
-    from storage.postgres import PostgresStorage
-
-    admin_url = os.environ.get("TEST_DATABASE_URL", DEFAULT_TEST_DATABASE_URL)
-    name = f"inpaint_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-
-    async def create() -> None:
-        conn = await asyncpg.connect(admin_url, timeout=5)
-        try:
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-
-    try:
-        run_sync(create)
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        unavailable(
-            f"PostgreSQL at TEST_DATABASE_URL is not reachable or usable ({type(exc).__name__}: {exc})",
-            in_ci="the machines run PostgreSQL 15 before CI",
-        )
-    url = with_database(admin_url, name)
-
-    async def migrate() -> None:
-        async with PostgresStorage(url, LocalFileStore(Path("/nonexistent-unused")), max_pool=1):
-            pass
-
-    async def drop() -> None:
-        conn = await asyncpg.connect(admin_url, timeout=5)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
-
-    try:
-        run_sync(migrate)
-        yield url
-    finally:
-        run_sync(drop)
 
 
 @pytest.fixture

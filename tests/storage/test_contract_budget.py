@@ -12,8 +12,7 @@ import pytest
 from bot.errors import QuotaExceeded
 from bot.store import EffectiveLimits, Storage
 from cogs.text import render
-from tests.storage.conftest import MakeBackend
-from tests.storage_support import T0, fail, finish, gid, new_job, submit, uid
+from tests.storage_support import T0, MakeBackend, fail, finish, gid, new_job, submit, uid
 
 MIDNIGHT = datetime(2030, 5, 18, tzinfo=UTC)
 ROOMY = EffectiveLimits(

@@ -11,8 +11,7 @@ import asyncio
 import pytest
 
 from bot.store import CapacityFull, JobStatus, Lease, Storage
-from tests.storage.conftest import MakeBackend
-from tests.storage_support import Clock, cancel, complete, outputs, submit, uid
+from tests.storage_support import Clock, MakeBackend, cancel, complete, outputs, submit, uid
 
 A = Lease("worker-a", 30, capacity=4)
 B = Lease("worker-b", 30, capacity=4)

@@ -10,8 +10,7 @@ from datetime import timedelta
 import pytest
 
 from bot.store import CleanupReport, ImageKind, JobStatus, Storage
-from tests.storage.conftest import MakeBackend
-from tests.storage_support import T0, UNLIMITED, Clock, fail, finish, gid, submit, uid
+from tests.storage_support import T0, UNLIMITED, Clock, MakeBackend, fail, finish, gid, submit, uid
 
 PROMPTS = (
     "a Cat in a hat",

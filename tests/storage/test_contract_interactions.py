@@ -44,7 +44,7 @@ async def test_open_lists_only_unsettled_recent_ones_oldest_first(backend: Stora
     for record in (second, settled, old, first):
         await backend.record_interaction(record)
     await backend.settle_interaction(settled.interaction_id)
-    await backend.settle_interaction(999)  # unknown: nothing happens
+    await backend.settle_interaction(acked(999).interaction_id)  # never recorded: nothing happens
     found = await backend.open_interactions(T0 - timedelta(minutes=15))
     assert [i.interaction_id for i in found] == [first.interaction_id, second.interaction_id]
     assert all(not i.settled and i.job_id is None for i in found)

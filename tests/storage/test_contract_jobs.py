@@ -14,12 +14,12 @@ import pytest
 
 from bot.errors import NotFound, QuotaExceeded
 from bot.store import EffectiveLimits, ImageKind, JobAction, JobStatus, Requester, Settlement, Storage
-from tests.storage.conftest import MakeBackend
 from tests.storage_support import (
     LIMITS,
     T0,
     UNLIMITED,
     Clock,
+    MakeBackend,
     cancel,
     cid,
     complete,

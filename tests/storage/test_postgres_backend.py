@@ -58,9 +58,7 @@ async def test_two_pools_never_overshoot_a_shared_limit(postgres_url: str, tmp_p
     limits = EffectiveLimits(
         window_images=9, window_seconds=600, daily_images=25, max_active_jobs=1000, guild_daily_images=200
     )
-    conn = await asyncpg.connect(postgres_url)
-    await conn.execute("TRUNCATE jobs, job_images, usage_ledger RESTART IDENTITY")
-    await conn.close()
+    await empty_tables(postgres_url)
     async with (
         PostgresStorage(postgres_url, files, clock=Clock()) as one,
         PostgresStorage(postgres_url, files, clock=Clock()) as two,
@@ -75,6 +73,14 @@ async def test_two_pools_never_overshoot_a_shared_limit(postgres_url: str, tmp_p
         assert sum(j.images_requested for j in accepted) == 9
         status = await one.quota_status(jobs[0].requester, limits, T0)
         assert status.window_used == 9 and jobs[0].requester.user_id == uid(1)
+
+
+async def empty_tables(url: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("TRUNCATE jobs, job_images, usage_ledger RESTART IDENTITY")
+    finally:
+        await conn.close()
 
 
 # --- submissions: locks for the statements only, answered once durable (see storage/postgres.py) -----------
@@ -129,7 +135,7 @@ async def test_a_submission_frees_its_locks_before_its_wal_flush_and_answers_aft
     gatekeeper = await asyncpg.connect(postgres_url)
     at_gate = gate_watch(observer)
     try:
-        await observer.execute("TRUNCATE jobs, job_images, usage_ledger RESTART IDENTITY")
+        await empty_tables(postgres_url)
         await gatekeeper.execute("SELECT pg_advisory_lock($1)", GATE)
         async with PostgresStorage(postgres_url, files, clock=Clock()) as storage:
             try:
@@ -202,7 +208,7 @@ async def test_the_daily_totals_follow_every_change_to_the_ledger(postgres_url: 
     files = LocalFileStore(tmp_path / "images", pin_seconds=0)
     clock = Clock()
     try:
-        await observer.execute("TRUNCATE jobs, job_images, usage_ledger RESTART IDENTITY")
+        await empty_tables(postgres_url)
         assert await observer.fetchval("SELECT COUNT(*) FROM bot_usage_days") == 0
 
         async def drift() -> list[asyncpg.Record]:
@@ -286,14 +292,6 @@ def batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     monkeypatch.setattr(pg_submissions.SubmissionBatcher, "_decide", staticmethod(counted))
     return sizes
-
-
-async def empty_tables(url: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute("TRUNCATE jobs, job_images, usage_ledger RESTART IDENTITY")
-    finally:
-        await conn.close()
 
 
 async def test_a_batch_decides_each_member_as_if_alone_in_arrival_order(

@@ -13,7 +13,6 @@ from bot.cli import main
 from bot.store import JobStatus, Requester, RoleLimits
 from storage.postgres import PostgresStorage
 from storage.transfer import TABLES, TargetNotEmpty, copy_sqlite_to_postgres
-from tests.storage.conftest import TABLES as ALL_TABLES
 from tests.storage_support import (
     LIMITS,
     PG_TOTALS_DRIFT,
@@ -29,6 +28,7 @@ from tests.storage_support import (
     submit,
     uid,
 )
+from tests.storage_support import TABLES as ALL_TABLES
 
 
 async def populate(tmp_path: Path) -> list[int]:
