@@ -41,6 +41,7 @@ from bot.runtime import freeze_startup_heap
 from bot.store import EffectiveLimits, Job, JobAction, NewJob, OutputImage, Requester
 from storage.files import LocalFileStore
 from storage.sqlite import SqliteStorage
+from tests.storage_support import cid, gid, uid
 
 try:
     import asyncpg
@@ -70,9 +71,12 @@ def prefill_rows(jobs: int, sha: str) -> list[list[tuple]]:
     yesterday = int((datetime.now(UTC) - timedelta(days=1)).timestamp() * 1000)
     ids = range(1, jobs + 1)
     return [
-        [(i, 10_000 + i % 500, i % 10, 10_000 + i % 500, yesterday + i, yesterday + i, yesterday + i) for i in ids],
+        [
+            (i, uid(10_000 + i % 500), gid(i % 10), uid(10_000 + i % 500), yesterday + i, yesterday + i, yesterday + i)
+            for i in ids
+        ],
         [(i, kind, sha) for i in ids for kind in ("input", "mask", "output")],
-        [(i, 10_000 + i % 500, i % 10, yesterday + i) for i in ids],
+        [(i, uid(10_000 + i % 500), gid(i % 10), yesterday + i) for i in ids],
     ]
 
 
@@ -149,7 +153,7 @@ async def run_level(root: Path, tasks: int, ops: int, rate: float | None, args: 
     output = [OutputImage(0, output_sha, 1, True, "a red bicycle", "1024x1024", 1024, 1024, "image/png")]
 
     def new_job(user: int) -> NewJob:
-        requester = Requester(user_id=1_000 + user, guild_id=user % args.guilds, channel_id=5)
+        requester = Requester(user_id=uid(1_000 + user), guild_id=gid(user % args.guilds), channel_id=cid(5))
         return NewJob(requester, JobAction.EDIT, "a red bicycle", {"num_images": 1}, 1, input_sha, mask_sha)
 
     async def submit(t: int, i: int) -> None:

@@ -28,24 +28,30 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.settings import Settings
+from bot.quota import resolve_limits
+from bot.settings import LimitDefaults, Settings
 from bot.store import JobAction, JobStatus, NewJob, Requester
 from storage.factory import open_storage
 from tests.discord_sim import DiscordSim
 from tests.fakes.ideogram import FakeIdeogram, sample_image, sample_mask
+from tests.storage_support import DEFAULT_TEST_DATABASE_URL, with_database
 
 REPO = Path(__file__).resolve().parents[1]
 CAP = 32
 API_S = 1.0
 TOKEN = "MTAxMDEw.sim-bot-token.BenchWorkers0123456789"
-ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://127.0.0.1:5432/test")
+ADMIN_URL = os.environ.get("TEST_DATABASE_URL", DEFAULT_TEST_DATABASE_URL)
 
 
 async def level(workers: int, jobs: int, per_worker: int, root: Path) -> float:
     name = f"bench_workers_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(ADMIN_URL)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = f"{ADMIN_URL.rpartition('/')[0]}/{name}"
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    except BaseException:
+        await admin.close()
+        raise
+    url = with_database(ADMIN_URL, name)
     data_dir = root / f"data-{workers}"
     procs: list[asyncio.subprocess.Process] = []
     try:
@@ -68,7 +74,7 @@ async def level(workers: int, jobs: int, per_worker: int, root: Path) -> float:
                 "WORKER_MAX_IMAGES": str(per_worker),
                 "QUEUE_POLL_S": "0.2",
                 "WEB_PORT": "0",  # every process runs its health/metrics server: any free port
-                "LOG_LEVEL": "WARNING",
+                "LOG_LEVEL": "INFO",  # the start-up line "running the queue" is awaited below
             }
             logs = []
             for n in range(workers):
@@ -82,7 +88,7 @@ async def level(workers: int, jobs: int, per_worker: int, root: Path) -> float:
                             "bot",
                             "worker",
                             cwd=root,
-                            env={**env, "WORKER_ID": f"w{n}", "LOG_LEVEL": "INFO"},
+                            env={**env, "WORKER_ID": f"w{n}"},
                             stdout=out,
                             stderr=out,
                         )
@@ -94,9 +100,6 @@ async def level(workers: int, jobs: int, per_worker: int, root: Path) -> float:
                 await asyncio.sleep(0.05)
 
             image, mask = await storage.files.put(sample_image(96, 64)), await storage.files.put(sample_mask(96, 64))
-            from bot.quota import resolve_limits
-            from bot.settings import LimitDefaults
-
             limits = resolve_limits(LimitDefaults(user_window_images=1000, user_daily_images=1000), None, ())
             start = time.monotonic()
             for i in range(jobs):
