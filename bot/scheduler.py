@@ -57,7 +57,7 @@ from bot import settlement
 from bot.errors import BotError, NotFound
 from bot.fairness import FairQueue, fair_order, guild_key, key_text, user_key
 from bot.i18n import msg, store_message
-from bot.ideogram.request import read_header
+from bot.imaging.decode import image_on_disk
 from bot.interactions import answerable, everywhere
 from bot.models import EditResult, ImageOnDisk
 from bot.options import EditOptions
@@ -674,7 +674,7 @@ class Scheduler:
 
     async def _input(self, sha: str) -> ImageOnDisk:
         try:
-            return await asyncio.to_thread(read_header, self.storage.files.path(sha), sha)
+            return await asyncio.to_thread(image_on_disk, self.storage.files.path(sha), sha)
         except FileNotFoundError:
             raise NotFound(msg("file-image-gone"), detail=f"image file {sha} is missing") from None
 

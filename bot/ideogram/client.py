@@ -68,7 +68,7 @@ from bot.ideogram.download import (
     download_session,
     refused,
 )
-from bot.ideogram.request import auth_headers, build_form, image_mime, validate_request
+from bot.ideogram.request import auth_headers, build_form, validate_request
 from bot.ideogram.response import (
     Answer,
     ResultItem,
@@ -82,6 +82,7 @@ from bot.ideogram.response import (
     parse_retry_after,
     reason_from_body,
 )
+from bot.imaging.decode import mime_of
 from bot.inflight import ImageSlots
 from bot.models import ApiImage, EditResult, ImageFile, ImageOnDisk, ResultImage
 from bot.options import EditOptions
@@ -649,4 +650,4 @@ def _check(source: Callable[[], io.BytesIO | Path]) -> tuple[str, int, int] | No
         return None
     if not fmt or not width or not height or fmt not in Image.MIME:
         return None
-    return image_mime(fmt), width, height
+    return mime_of(fmt), width, height

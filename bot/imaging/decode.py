@@ -35,18 +35,21 @@ from __future__ import annotations
 
 import functools
 import io
+import os
 import re
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, NamedTuple
 
 from PIL import ExifTags, Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from bot.errors import InputError
 from bot.i18n import Message, msg
 from bot.limits import API_MAX_FILE_BYTES, MAX_INPUT_BYTES, MAX_INPUT_PIXELS, MIN_SIDE
-from bot.models import ImageFile
+from bot.models import ImageFile, ImageOnDisk
 
 from .metadata import strip_metadata
 
@@ -73,6 +76,11 @@ def accepted_formats() -> tuple[str, ...]:
 
 def friendly_format(fmt: str | None) -> str:
     return FRIENDLY_NAMES.get(fmt or "", fmt or "image")
+
+
+def mime_of(fmt: str) -> str:
+    """Pillow's format name as a MIME type (MPO, a phone's multi-picture JPEG, is a JPEG)."""
+    return PASSTHROUGH_FORMATS.get(fmt) or Image.MIME.get(fmt) or f"image/{fmt.lower()}"
 
 
 # --- What is this file? -------------------------------------------------------------------------
@@ -175,21 +183,30 @@ def _too_many_pixels(subject: str, pixels: int, size: tuple[int, int] | None) ->
     )
 
 
-def open_image(data: bytes, *, subject: str = "image", max_bytes: int = MAX_INPUT_BYTES) -> Image.Image:
+def open_image(data: bytes, *, subject: str = "image", max_bytes: int | None = MAX_INPUT_BYTES) -> Image.Image:
     """Open lazily (header only) with our format whitelist and pixel cap; no pixel is decoded here."""
-    if not data:
+    _check_length(len(data), subject, max_bytes)
+    return _open(io.BytesIO(data), subject, lambda: data)
+
+
+def _check_length(size: int, subject: str, max_bytes: int | None) -> None:
+    if not size:
         raise InputError(msg("decode-empty", subject=_noun(subject)))
-    if len(data) > max_bytes:
+    if max_bytes is not None and size > max_bytes:
         raise InputError(
-            msg("decode-too-big", subject=_noun(subject), size=f"{len(data) / 2**20:.0f}", limit=max_bytes // 2**20)
+            msg("decode-too-big", subject=_noun(subject), size=f"{size / 2**20:.0f}", limit=max_bytes // 2**20)
         )
+
+
+def _open(fp: BinaryIO, subject: str, head: Callable[[], bytes]) -> Image.Image:
+    """``open_image`` from a file object; ``head()``: the file's first bytes, to say what it is instead."""
     try:
-        im = Image.open(io.BytesIO(data), formats=accepted_formats())
+        im = Image.open(fp, formats=accepted_formats())
     except Image.DecompressionBombError as exc:
         found = re.search(r"\((\d+) pixels\)", str(exc))
         raise _too_many_pixels(subject, int(found.group(1)) if found else MAX_INPUT_PIXELS, None) from exc
     except UnidentifiedImageError as exc:
-        raise not_an_image_error(data, subject) from exc
+        raise not_an_image_error(head(), subject) from exc
     except _DECODE_ERRORS as exc:
         raise _damaged(subject, None, exc) from exc
     width, height = im.size
@@ -455,11 +472,57 @@ def _mode_reason(im: Image.Image) -> str | None:
     return None
 
 
-def load_image_info(data: bytes) -> tuple[str, int, int]:
-    """Cheap header-only probe: (format, width, height) as displayed (EXIF rotation applied when the
-    header says so). Raises InputError for what the header alone shows: not an image we read, damaged
-    header, over the byte or pixel cap. MIN_SIDE and the pixels are checked by ``prepare_edit``. MPO is
-    reported as JPEG."""
-    im = open_image(data)
+class ImageInfo(NamedTuple):
+    """What an image's header says: Pillow's format (MPO reported as JPEG) and the displayed size."""
+
+    format: str
+    width: int
+    height: int
+
+    @property
+    def mime(self) -> str:
+        return mime_of(self.format)
+
+
+def load_image_info(source: bytes | Path, *, max_bytes: int | None = MAX_INPUT_BYTES) -> ImageInfo:
+    """Cheap header-only probe of bytes or a file (blocking: run it in a thread): format and size as
+    displayed (EXIF rotation applied when the header says so). Raises InputError for what the header
+    alone shows: not an image we read, damaged header, over the byte (``max_bytes``; None: no cap) or
+    pixel cap; a missing file raises ``FileNotFoundError``. MIN_SIDE and the pixels are checked by
+    ``prepare_edit``."""
+    with _opened(source, "image", max_bytes) as (im, _):
+        return _info(im)
+
+
+def image_on_disk(path: Path, sha: str | None = None) -> ImageOnDisk:
+    """An image file on disk (a stored input, whose byte size its own caps already bounded) described
+    from its header alone: ``load_image_info``'s format, size and errors."""
+    info = load_image_info(path, max_bytes=None)
+    return ImageOnDisk(path, info.mime, info.width, info.height, path.stat().st_size, sha)
+
+
+def _info(im: Image.Image) -> ImageInfo:
     width, height = oriented_size(im, header_orientation(im))
-    return ("JPEG" if im.format == "MPO" else im.format or "?"), width, height
+    return ImageInfo("JPEG" if im.format == "MPO" else im.format or "?", width, height)
+
+
+@contextmanager
+def _opened(source: bytes | Path, subject: str, max_bytes: int | None) -> Iterator[tuple[Image.Image, bytes]]:
+    """``open_image`` of bytes or of a file (read piecewise, never whole), with the source's last 64
+    bytes (``_check_intact``). A missing file is not a damaged one: ``FileNotFoundError`` passes."""
+    if isinstance(source, bytes):
+        yield open_image(source, subject=subject, max_bytes=max_bytes), source[-64:]
+        return
+    with source.open("rb") as fp:
+        size = os.fstat(fp.fileno()).st_size
+        _check_length(size, subject, max_bytes)
+        fp.seek(max(0, size - 64))
+        tail = fp.read()
+        fp.seek(0)
+
+        def head() -> bytes:
+            fp.seek(0)
+            return fp.read(2048)
+
+        with _open(fp, subject, head) as im:
+            yield im, tail
