@@ -11,12 +11,13 @@ user what is wrong.
   every decoder ignores), PNG or WebP; 8-bit L or RGB; no alpha/palette/tRNS; one frame; no EXIF
   rotation; within the API's file size. Anything else is decoded and converted to 8-bit RGB/L.
 * On the pass-through path the pixels are never decoded in full; the file is only checked for being
-  complete: PNG by its chunk checksums (``verify``, no inflate); JPEG by its end-of-image marker (the
-  header was already parsed by ``Image.open``), and when that marker is not last (cut off, or data
-  appended such as a motion photo's video) by a 1/8-scale decode, which reads the whole entropy-coded
-  stream but skips most of the IDCT; WebP by a normal decode. Corrupted bytes in the middle of a JPEG,
-  or a PNG with correct checksums but a broken zlib stream, slip through (libjpeg only warns about the
-  former anyway); the API then rejects the file.
+  complete (``_check_intact``; the API's results get the same check, ``check_complete``): PNG by its
+  chunk checksums (``verify``, no inflate); JPEG by its end-of-image marker (the header was already
+  parsed by ``Image.open``), and when that marker is not last (cut off, or data appended such as a
+  motion photo's video) by a 1/8-scale decode, which reads the whole entropy-coded stream but skips
+  most of the IDCT; WebP by a normal decode. Corrupted bytes in the middle of a JPEG, or a PNG with
+  correct checksums but a broken zlib stream, slip through (libjpeg only warns about the former
+  anyway); the API then rejects the file.
 * Metadata never leaves: a pass-through file is sent and stored without its EXIF (GPS position
   included), XMP, IPTC and text chunks, by a byte-level rewrite that keeps the pixels' encoding and
   the colour profile (``metadata``); a converted file is re-encoded with the colour profile only.
@@ -394,7 +395,7 @@ def decode_image(data: bytes, *, max_bytes: int = API_MAX_FILE_BYTES) -> SourceI
         and len(data) <= max_bytes
     ):
         width, height = im.width, im.height
-        _check_intact(im, fmt, data)  # may shrink im (JPEG draft): sizes are taken before
+        _check_intact(im, fmt, data[-64:])  # may shrink im (JPEG draft): sizes are taken before
         stripped = strip_metadata(fmt, data)
         if stripped is not None:
             original = ImageFile(stripped, PASSTHROUGH_FORMATS[fmt], width, height)
@@ -403,9 +404,10 @@ def decode_image(data: bytes, *, max_bytes: int = API_MAX_FILE_BYTES) -> SourceI
     return _convert(im, animated=animated)
 
 
-def _check_intact(im: Image.Image, fmt: str, data: bytes) -> None:
-    """Prove the file is complete without paying for a full decode (see module docstring)."""
-    if fmt in LOSSY_FORMATS and data[-64:].rstrip(b"\0").endswith(b"\xff\xd9"):
+def _check_intact(im: Image.Image, fmt: str, tail: bytes) -> None:
+    """Prove the file is complete without paying for a full decode (see module docstring); ``tail``:
+    its last 64 bytes."""
+    if fmt in LOSSY_FORMATS and tail.rstrip(b"\0").endswith(b"\xff\xd9"):
         return  # header parsed and the end-of-image marker present: not cut off
     with decoding(im, "image"):
         if fmt == "PNG":
@@ -494,10 +496,21 @@ def load_image_info(source: bytes | Path, *, max_bytes: int | None = MAX_INPUT_B
         return _info(im)
 
 
-def image_on_disk(path: Path, sha: str | None = None) -> ImageOnDisk:
-    """An image file on disk (a stored input, whose byte size its own caps already bounded) described
-    from its header alone: ``load_image_info``'s format, size and errors."""
-    info = load_image_info(path, max_bytes=None)
+def check_complete(source: bytes | Path) -> ImageInfo:
+    """``load_image_info`` of a result downloaded from the API (no byte cap: the download has its own),
+    then proof that it is whole, as for a pass-through input (``_check_intact``: PNG chunk checksums, a
+    JPEG's end marker or else a 1/8-scale decode, other formats decoded). Raises ``InputError``."""
+    with _opened(source, "image", None) as (im, tail):
+        info = _info(im)
+        _check_intact(im, im.format or "?", tail)
+    return info
+
+
+def image_on_disk(path: Path, sha: str | None = None, *, complete: bool = False) -> ImageOnDisk:
+    """An image file on disk (a stored input or result, whose byte size its own caps already bounded)
+    described from its header alone: ``load_image_info``'s format, size and errors; ``complete``: also
+    proved whole (``check_complete``)."""
+    info = check_complete(path) if complete else load_image_info(path, max_bytes=None)
     return ImageOnDisk(path, info.mime, info.width, info.height, path.stat().st_size, sha)
 
 
