@@ -81,6 +81,7 @@ from bot.ideogram.response import (
     reason_from_body,
 )
 from bot.imaging.decode import check_complete, image_on_disk
+from bot.imaging.executor import run_pillow
 from bot.inflight import ImageSlots
 from bot.models import ApiImage, EditResult, ImageFile, ImageOnDisk, ResultImage
 from bot.options import EditOptions
@@ -539,11 +540,11 @@ class IdeogramClient:
             )
         if failure is not None:
             raise failure
-        if isinstance(received, bytes):
-            image: ApiImage | None = await asyncio.to_thread(_check_bytes, received)
+        if isinstance(received, bytes):  # Pillow work: on its own, lower-priority pool (bot.imaging.executor)
+            image: ApiImage | None = await run_pillow(_check_bytes, received)
         else:  # stored: one that is not an image stays unreferenced, and is swept once its pin expires
             assert store is not None
-            image = await asyncio.to_thread(_check_file, store.path(received), received)
+            image = await run_pillow(_check_file, store.path(received), received)
         if image is None:
             raise ResultDownloadError(
                 msg("download-not-an-image"),
