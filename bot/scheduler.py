@@ -452,14 +452,20 @@ class Scheduler:
         # Rounds count the jobs running in every process (this one's from memory: the listing may
         # predate a claim), so the fair order is the same in all of them.
         self._order_running = [*self._running.values(), *others.values()]
-        if self._dirty:
-            keys = sorted(self._dirty, key=key_text)
-            stamped = await self.storage.turns([key_text(k) for k in keys])
-            for key in keys:
-                if key_text(key) in stamped:
-                    self._stamped[key] = stamped[key_text(key)]
-            self._dirty.clear()
-            self._turns_version += 1
+        await self._sync_turns()
+
+    async def _sync_turns(self) -> None:
+        """Read again the claim time stored for the keys marked dirty (``Storage.turns``): one query, and
+        none when nothing changed."""
+        if not self._dirty:
+            return
+        keys = sorted(self._dirty, key=key_text)
+        stamped = await self.storage.turns([key_text(k) for k in keys])
+        for key in keys:
+            if key_text(key) in stamped:
+                self._stamped[key] = stamped[key_text(key)]
+        self._dirty.clear()
+        self._turns_version += 1
 
     def _add(self, job: Job) -> None:
         if job.id not in self._queued:
@@ -480,7 +486,9 @@ class Scheduler:
 
     async def _verify(self, count: int) -> list[Job]:
         """The first ``count`` jobs of the order, each checked still queued in storage (fresh records):
-        a job cancelled or claimed elsewhere since it was read is dropped here."""
+        a job cancelled or claimed elsewhere since it was read is dropped here. Only the turns of the
+        dropped jobs' keys are read again (a claim elsewhere stamped them), not the whole ``_sync``: a
+        job another process started counts as running from the next pass on."""
         for _ in range(3):
             ahead = list(itertools.islice(self._order(), count))
             if not ahead:
@@ -494,8 +502,7 @@ class Scheduler:
                     self._drop(job.id)
             if len(fresh) == len(ahead):
                 return [fresh[job.id] for job in ahead]
-            if self._dirty:
-                await self._sync()
+            await self._sync_turns()
         return list(itertools.islice(self._order(), count))
 
     def discard(self, job_id: int) -> None:
@@ -522,9 +529,12 @@ class Scheduler:
         self._blocked_since = {k: v for k, v in self._blocked_since.items() if k in self._queued}
         self._reserved_until = {k: v for k, v in self._reserved_until.items() if k in self._queued}
 
-        # The cap is global: images held by every process's live claims (the claim re-checks it).
-        held = await self.storage.images_in_flight()
-        free = min(self.capacity - self.images_running, self.global_capacity - max(self.images_running, held))
+        # The cap is global: images held by every process's live claims (the claim re-checks it). A
+        # gateway that never claims has nothing to fill.
+        free = 0
+        if self.claims:
+            held = await self.storage.images_in_flight()
+            free = min(self.capacity - self.images_running, self.global_capacity - max(self.images_running, held))
         started: set[int] = set()
         position = 0
         try:
