@@ -294,10 +294,6 @@ class Scheduler:
         started = self._started_at.get(job_id)
         return None if started is None else self._clock() - started
 
-    def queued_jobs(self) -> Iterator[Job]:
-        """Every queued job (every process's, as of the last pass), unordered: cheap, no merge."""
-        return iter(self._queued)
-
     def positions_shown(self) -> Iterator[Job]:
         """The queued jobs whose progress messages this process keeps current: those of the servers it
         ``receives``. With several processes each message then has one editor: a gateway shows its own
@@ -314,19 +310,13 @@ class Scheduler:
 
     def queue(self) -> list[QueueEntry]:
         """The queued jobs in the order they will start, with a start estimate for each (all of them:
-        prefer ``entry``, ``head`` and ``guild_queue``, which compute only as far as they need).
+        prefer ``entry`` and ``guild_queue``, which compute only as far as they need).
 
         The estimate replays the queue: each running job is expected to free its images one average
         duration after it started, and each queued job starts once enough images are free."""
         view = self._current_view()
         view.extend(len(self._queued))
         return list(view.entries)
-
-    def head(self, count: int) -> list[QueueEntry]:
-        """The first ``count`` entries of ``queue()``."""
-        view = self._current_view()
-        view.extend(count)
-        return view.entries[:count]
 
     def entry(self, job_id: int) -> QueueEntry | None:
         """A queued job's position and estimate: the order is merged up to it (and kept for the pass)."""

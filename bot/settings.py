@@ -17,6 +17,7 @@ from dotenv import dotenv_values
 
 from bot.errors import ConfigError
 from bot.limits import ADMIN_CEILINGS, DAILY_IMAGE_BUDGET, LIMIT_CEILING, LIMITS, RESULT_DOWNLOAD_TIMEOUT_S, limit_spec
+from bot.logs import LOG_FORMATS
 from bot.options import ApiShape, AuthScheme, LegacyModel
 from bot.secret import Secret
 
@@ -78,7 +79,7 @@ class Settings:
     discord_api_base: str | None = None
     discord_gateway_url: str | None = None
     log_level: str = "INFO"
-    log_format: str = "text"  # LOG_FORMAT=json: one JSON object per line (bot.logs)
+    log_format: str = LOG_FORMATS[0]  # text; LOG_FORMAT=json: one JSON object per line (bot.logs)
     limits: LimitDefaults = field(default_factory=LimitDefaults)
     retention_days: int = 30
     # --- billing safety (issue 10) ---------------------------------------------------------------
@@ -233,12 +234,9 @@ class Settings:
             return ids
 
         def one_of(*names: str) -> Callable[[str], str]:
-            def convert(raw: str) -> str:
-                if raw.upper() not in names:
-                    raise ValueError(raw)
-                return raw.upper()
-
-            return convert
+            """One of ``names`` in any case, spelled as there."""
+            spelled = {name.upper(): name for name in names}
+            return lambda raw: spelled[raw.upper()]
 
         def choice(kind: type) -> Callable[[str], Any]:
             return lambda raw: kind(raw.upper() if kind is LegacyModel else raw.lower())
@@ -286,7 +284,7 @@ class Settings:
                 "INFO",
                 "DEBUG, INFO, WARNING or ERROR",
             ),
-            log_format=parse("LOG_FORMAT", lambda raw: one_of("TEXT", "JSON")(raw).lower(), "text", "text or json"),
+            log_format=parse("LOG_FORMAT", one_of(*LOG_FORMATS), LOG_FORMATS[0], " or ".join(LOG_FORMATS)),
             limits=limits,
             retention_days=parse("RETENTION_DAYS", positive(int, 1, 36500), 30, "days ≥ 1"),
             shutdown_grace_s=parse(

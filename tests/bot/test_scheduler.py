@@ -547,7 +547,7 @@ async def test_each_process_shows_the_positions_of_its_own_servers_only(make_rig
     await gateway.submit("here", user=USERS[2], guild=GUILD)
     await gateway.submit("elsewhere", user=USERS[3], guild=OTHER_GUILD)
     await settle(gateway)
-    assert sorted(j.prompt for j in gateway.scheduler.queued_jobs()) == ["elsewhere", "here"]
+    assert sorted(e.job.prompt for e in gateway.scheduler.queue()) == ["elsewhere", "here"]
     assert [j.prompt for j in gateway.scheduler.positions_shown()] == ["here"]
     await eventually(lambda: gateway.notifier.queue_changes >= 1)
 
