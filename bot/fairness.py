@@ -15,10 +15,15 @@ from typing import Any, Generic, TypeVar
 J = TypeVar("J")
 
 
+def guild_key_of(guild_id: int) -> tuple[str, int]:
+    """A server's key: ``guild_key`` of its jobs."""
+    return ("guild", guild_id)
+
+
 def guild_key(job) -> tuple[str, int]:
     # A DM is its own "guild" so DM users do not share one round-robin slot.
     r = job.requester
-    return ("guild", r.guild_id) if r.guild_id is not None else ("dm", r.user_id)
+    return guild_key_of(r.guild_id) if r.guild_id is not None else ("dm", r.user_id)
 
 
 def user_key(job) -> tuple[tuple[str, int], int]:

@@ -55,7 +55,7 @@ from typing import Protocol
 
 from bot import settlement
 from bot.errors import BotError, NotFound
-from bot.fairness import FairQueue, fair_order, guild_key, key_text, user_key
+from bot.fairness import FairQueue, fair_order, guild_key, guild_key_of, key_text, user_key
 from bot.i18n import msg, store_message
 from bot.imaging.decode import image_on_disk
 from bot.interactions import answerable, everywhere
@@ -333,7 +333,7 @@ class Scheduler:
         """For ``/queue show``: the first ``limit`` entries of that server's queue that pass ``visible``
         (server-wide positions), how many of its entries pass ``visible``, and how many it has in all.
         The order is merged only until those entries are found."""
-        key = ("guild", guild_id) if guild_id is not None else None
+        key = guild_key_of(guild_id) if guild_id is not None else None
         jobs = list(self._queued.in_guild(key)) if key is not None else []
         shown = sum(1 for job in jobs if visible(job))
         wanted = min(limit, shown)
