@@ -129,12 +129,13 @@ class InpaintBot(commands.Bot):
         self.memory = MemoryBudget.from_megabytes(self.settings.memory_budget_mb)  # preparations and re-encodes
         self.edits = EditService(self.settings, self.ideogram, self.memory)
         self.notifier = DiscordNotifier(self)
+        cap = self.settings.max_images_in_flight
         self.scheduler = Scheduler(
             self.storage,
             self.edits,
             self.notifier,
-            capacity=min(self.settings.worker_max_images or 64, self.settings.max_images_in_flight),
-            global_capacity=self.settings.max_images_in_flight,
+            capacity=min(self.settings.worker_max_images or cap, cap),  # WORKER_MAX_IMAGES unset: the whole cap
+            global_capacity=cap,
             owner=self.settings.owner(self.mode),
             lease_seconds=self.settings.job_lease_s,
             poll_seconds=self.settings.queue_poll_s,

@@ -62,6 +62,7 @@ from bot.interactions import answerable, everywhere
 from bot.models import EditResult, ImageOnDisk
 from bot.options import EditOptions
 from bot.service import EditService
+from bot.settings import DEFAULT_JOB_LEASE_S
 from bot.store import AckedInteraction, CapacityFull, Job, JobStatus, Lease, OutputImage, Requester, Storage
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,6 @@ DEFAULT_JOB_SECONDS = 15.0  # used for estimates until real durations are known
 QUEUE_VIEW_TTL_S = 1.0  # how long queue positions and estimates are reused while nothing changes
 GAP_S = 10.0  # how long an id skipped by the new-jobs read is looked at again (an uncommitted submission)
 MAX_GAPS = 256  # at most this many of them
-LEASE_S = 30.0  # a claim holds this long unless the heartbeat (every third of it) renews it
 
 
 class JobNotifier(Protocol):
@@ -110,7 +110,7 @@ class Scheduler:
         backfill_patience: float | None = None,
         backfill_slack: float | None = None,
         owner: str = "local",
-        lease_seconds: float = LEASE_S,
+        lease_seconds: float = DEFAULT_JOB_LEASE_S,
         poll_seconds: float | None = None,
         claims: bool = True,
         global_capacity: int | None = None,

@@ -26,6 +26,7 @@ T = TypeVar("T")
 DEFAULT_EDIT_PATHS = {ApiShape.V3: "/v1/ideogram-v3/edit", ApiShape.LEGACY: "/edit"}
 DEFAULT_IDEOGRAM_TIMEOUT_S = 180.0
 SHUTDOWN_MARGIN_S = 10.0  # storing and posting a result once it is downloaded
+DEFAULT_JOB_LEASE_S = 30.0  # a claim holds this long unless the heartbeat (every third of it) renews it
 
 
 def default_shutdown_grace(ideogram_timeout_s: float) -> float:
@@ -122,7 +123,7 @@ class Settings:
     shard_count: int | None = None  # total gateway shards (discord.py's AutoShardedBot); None: not sharded
     shard_ids: tuple[int, ...] | None = None  # the shards this process runs; None: all of SHARD_COUNT
     worker_max_images: int | None = None  # images this process holds at most; None: MAX_IMAGES_IN_FLIGHT
-    job_lease_s: float = 30.0  # a dead process's job is re-run this long after its last heartbeat
+    job_lease_s: float = DEFAULT_JOB_LEASE_S  # a dead process's job is re-run this long after its last heartbeat
     queue_poll_s: float = 1.0  # how often a scheduler looks for jobs other processes queued or freed
 
     @property
@@ -324,7 +325,7 @@ class Settings:
             shard_count=parse("SHARD_COUNT", positive(int, 1, 100_000), None, "a whole number ≥ 1"),
             shard_ids=parse("SHARD_IDS", shard_list, None, "shard numbers separated by commas, e.g. 0,1"),
             worker_max_images=parse("WORKER_MAX_IMAGES", positive(int, 1, 64), None, "a whole number from 1 to 64"),
-            job_lease_s=parse("JOB_LEASE_S", positive(float, 1, 3600), 30.0, "seconds from 1 to 3600"),
+            job_lease_s=parse("JOB_LEASE_S", positive(float, 1, 3600), DEFAULT_JOB_LEASE_S, "seconds from 1 to 3600"),
             queue_poll_s=parse("QUEUE_POLL_S", positive(float, 0.05, 60), 1.0, "seconds from 0.05 to 60"),
         )
 
