@@ -203,11 +203,16 @@ class Settings:
                 raise ValueError(raw)
             return value
 
-        def snowflakes(raw: str) -> frozenset[int]:
-            ids = frozenset(snowflake(part.strip()) for part in raw.split(",") if part.strip())
-            if not ids:
-                raise ValueError(raw)
-            return ids
+        def comma_list(item: Callable[[str], T]) -> Callable[[str], list[T]]:
+            """At least one ``item`` separated by commas (spaces and empty parts ignored)."""
+
+            def convert(raw: str) -> list[T]:
+                items = [item(part.strip()) for part in raw.split(",") if part.strip()]
+                if not items:
+                    raise ValueError(raw)
+                return items
+
+            return convert
 
         def url(raw: str) -> str:
             if not raw.startswith(("http://", "https://", "ws://", "wss://")):
@@ -227,12 +232,6 @@ class Settings:
             if value not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
                 raise ValueError(raw)
             return value in ("true", "1", "yes", "on")
-
-        def shard_list(raw: str) -> tuple[int, ...]:
-            ids = tuple(int(part) for part in raw.split(",") if part.strip())
-            if not ids or any(i < 0 for i in ids):
-                raise ValueError(raw)
-            return ids
 
         def one_of(*names: str) -> Callable[[str], str]:
             """One of ``names`` in any case, spelled as there."""
@@ -303,7 +302,7 @@ class Settings:
             memory_budget_mb=parse("MEMORY_BUDGET_MB", positive(int, 32, 1_048_576), 256, "megabytes ≥ 32"),
             allowed_guild_ids=parse(
                 "ALLOWED_GUILD_IDS",
-                snowflakes,
+                lambda raw: frozenset(comma_list(snowflake)(raw)),
                 None,
                 "Discord server ids separated by commas (like 123456789012345678,234567890123456789)",
             ),
@@ -323,7 +322,12 @@ class Settings:
             worker_id=get("WORKER_ID") or "",
             run_worker=parse("RUN_WORKER", flag, True, "true or false"),
             shard_count=parse("SHARD_COUNT", positive(int, 1, 100_000), None, "a whole number ≥ 1"),
-            shard_ids=parse("SHARD_IDS", shard_list, None, "shard numbers separated by commas, e.g. 0,1"),
+            shard_ids=parse(
+                "SHARD_IDS",
+                lambda raw: tuple(comma_list(positive(int, 0))(raw)),
+                None,
+                "shard numbers separated by commas, e.g. 0,1",
+            ),
             worker_max_images=parse("WORKER_MAX_IMAGES", positive(int, 1, 64), None, "a whole number from 1 to 64"),
             job_lease_s=parse("JOB_LEASE_S", positive(float, 1, 3600), DEFAULT_JOB_LEASE_S, "seconds from 1 to 3600"),
             queue_poll_s=parse("QUEUE_POLL_S", positive(float, 0.05, 60), 1.0, "seconds from 0.05 to 60"),
