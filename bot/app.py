@@ -92,8 +92,16 @@ class InpaintBot(commands.Bot):
     web: WebServer | None = None
 
     def __init__(
-        self, settings: Settings, *, sync_only: bool = False, mode: RunMode = RunMode.GATEWAY, **options: object
+        self,
+        settings: Settings,
+        *,
+        sync_only: bool = False,
+        mode: RunMode = RunMode.GATEWAY,
+        freeze_heap: bool = False,
+        **options: object,
     ) -> None:
+        """``freeze_heap``: end start-up with ``_started`` (the process's bot; not a test's, whose
+        process outlives it)."""
         intents = discord.Intents.none()
         intents.guilds = True  # channel, thread and upload-limit cache; not a privileged intent
         super().__init__(
@@ -108,6 +116,7 @@ class InpaintBot(commands.Bot):
         self.settings = settings
         self.sync_only = sync_only
         self.mode = mode
+        self.freeze_heap = freeze_heap
 
     @property
     def runs_queue(self) -> bool:
@@ -120,12 +129,13 @@ class InpaintBot(commands.Bot):
         self.memory = MemoryBudget.from_megabytes(self.settings.memory_budget_mb)  # preparations and re-encodes
         self.edits = EditService(self.settings, self.ideogram, self.memory)
         self.notifier = DiscordNotifier(self)
+        cap = self.settings.max_images_in_flight
         self.scheduler = Scheduler(
             self.storage,
             self.edits,
             self.notifier,
-            capacity=min(self.settings.worker_max_images or 64, self.settings.max_images_in_flight),
-            global_capacity=self.settings.max_images_in_flight,
+            capacity=min(self.settings.worker_max_images or cap, cap),  # WORKER_MAX_IMAGES unset: the whole cap
+            global_capacity=cap,
             owner=self.settings.owner(self.mode),
             lease_seconds=self.settings.job_lease_s,
             poll_seconds=self.settings.queue_poll_s,
@@ -142,7 +152,7 @@ class InpaintBot(commands.Bot):
         self.interactions = InteractionService(self.storage)
         self.editor = EditorService(self.settings, self.storage, self.jobs, LinkSigner(load_secret(self.settings)))
         if self.mode is RunMode.WORKER:  # no gateway: no commands, buttons or editor to serve
-            await self.scheduler.start()
+            await self._start_queue()
             # health (database + the image API instead of a gateway) and metrics of this process
             self.web = ops_server(self.settings, self.storage, lambda: self.ideogram.slots.in_use)
             await self.web.start()
@@ -154,7 +164,7 @@ class InpaintBot(commands.Bot):
         await self.sync_commands(force=self.sync_only)
         if self.sync_only:
             return
-        await self.scheduler.start()
+        await self._start_queue()
         self.web = ops_server(
             self.settings,
             self.storage,
@@ -166,6 +176,15 @@ class InpaintBot(commands.Bot):
         self.retention = asyncio.create_task(
             retention_loop(self.storage, self.settings.retention_days), name="retention"
         )
+
+    async def _start_queue(self) -> None:
+        """Start-up objects are built (storage, services, cogs, catalogues) and nothing is in flight:
+        the gateway is not connected and the scheduler has claimed nothing yet. So the heap is frozen
+        now (``_started``), before the scheduler's first pass claims jobs whose objects would be frozen
+        with it."""
+        if self.freeze_heap:
+            _started()
+        await self.scheduler.start()
 
     async def sync_commands(self, *, force: bool = False) -> None:
         """Sync only when the command set changed: Discord rate-limits command writes per day."""
@@ -225,11 +244,17 @@ class ShardedInpaintBot(InpaintBot, commands.AutoShardedBot):
 
 
 def build_bot(settings: Settings, *, sync_only: bool = False, mode: RunMode = RunMode.GATEWAY) -> InpaintBot:
+    """The process's bot (its start-up heap is frozen, see ``InpaintBot._start_queue``)."""
     if mode is RunMode.GATEWAY and settings.shard_count is not None:
         return ShardedInpaintBot(
-            settings, sync_only=sync_only, mode=mode, shard_count=settings.shard_count, shard_ids=settings.shard_ids
+            settings,
+            sync_only=sync_only,
+            mode=mode,
+            freeze_heap=True,
+            shard_count=settings.shard_count,
+            shard_ids=settings.shard_ids,
         )
-    return InpaintBot(settings, sync_only=sync_only, mode=mode)
+    return InpaintBot(settings, sync_only=sync_only, mode=mode, freeze_heap=True)
 
 
 def configure_logging(settings: Settings) -> None:
@@ -249,7 +274,6 @@ async def start_bot(settings: Settings, *, sync_only: bool = False) -> None:
         await bot.login(settings.discord_token.reveal())  # login runs setup_hook (which syncs)
         if sync_only:
             return
-        _started()
         await bot.connect()  # login + connect is discord.py's ``start``
     if stopping:
         await asyncio.gather(*stopping, return_exceptions=True)
@@ -267,15 +291,14 @@ async def start_worker(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     async with bot:  # leaving it closes the bot: the queue stops with its grace period
         await bot.login(settings.discord_token.reveal())
-        _started()
         await stop.wait()
 
 
 def _started() -> None:
-    """Start-up is over and no interaction is in flight yet (``login`` ran ``setup_hook``): load what
-    would otherwise load on first use, then take the start-up heap out of garbage collection
-    (``bot.runtime``). Pillow imports its ~40 format plugins on the first image it opens: in the first
-    burst's threads, holding the GIL for tens of milliseconds."""
+    """Start-up is over and nothing is in flight yet (``InpaintBot._start_queue``, before the gateway
+    connects and the scheduler claims): load what would otherwise load on first use, then take the
+    start-up heap out of garbage collection (``bot.runtime``). Pillow imports its ~40 format plugins on
+    the first image it opens: in the first burst's threads, holding the GIL for tens of milliseconds."""
     accepted_formats()
     freeze_startup_heap()
 

@@ -46,7 +46,7 @@ SECRET_FILE = "web_secret"
 MAX_MASK_BYTES = 16 * 1024 * 1024  # a full-resolution black/white PNG is far smaller
 BROWSER_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 
-# User-facing texts (move to the Fluent catalogue with the rest once ``bot.i18n`` exists).
+# User-facing texts: messages of the Fluent catalogue (bot/locales/*/services.ftl and edit.ftl).
 FORGED = msg("editor-link-forged")
 EXPIRED = msg("editor-link-expired")
 USED = msg("editor-link-used")

@@ -15,10 +15,15 @@ from typing import Any, Generic, TypeVar
 J = TypeVar("J")
 
 
+def guild_key_of(guild_id: int) -> tuple[str, int]:
+    """A server's key: ``guild_key`` of its jobs."""
+    return ("guild", guild_id)
+
+
 def guild_key(job) -> tuple[str, int]:
     # A DM is its own "guild" so DM users do not share one round-robin slot.
     r = job.requester
-    return ("guild", r.guild_id) if r.guild_id is not None else ("dm", r.user_id)
+    return guild_key_of(r.guild_id) if r.guild_id is not None else ("dm", r.user_id)
 
 
 def user_key(job) -> tuple[tuple[str, int], int]:
@@ -150,13 +155,11 @@ class FairQueue(Generic[J]):
 
         ``same_as``: a value that changes whenever ``running`` or ``turn`` would give another answer;
         while it and the queue's jobs stay the same, the heads are not rebuilt (a pass with nothing new
-        costs O(guilds), not O(users))."""
+        costs O(guilds) and the users of the guilds it reaches, not O(users))."""
         cached = self._heads
         if same_as is not None and not skip and cached is not None and cached[0] == (same_as, self._version):
             _, guilds, users_of, queues = cached
-            guilds = list(guilds)
-            users_of = {guild: list(heap) for guild, heap in users_of.items()}
-            yield from _merge(guilds, users_of, queues)
+            yield from _merge(list(guilds), users_of, queues, shared=True)
             return
         running = list(running)
         user_running = Counter(user_key(j) for j in running)
@@ -185,12 +188,20 @@ def _merge(
     guilds: list[tuple[Any, Any, int, Hashable]],
     users_of: dict[Hashable, list[tuple[Any, Any, int, Hashable]]],
     queues: dict[Hashable, list[J]],
+    *,
+    shared: bool = False,
 ) -> Iterator[J]:
-    """Pop the heads round by round (the heaps are consumed)."""
+    """Pop the heads round by round (the heaps are consumed). ``shared``: ``users_of`` is kept (the
+    cached heads), so a guild's heap is copied when the merge first reaches it: the first k jobs copy
+    the heaps of the guilds they come from, not every user's."""
     taken: Counter[Hashable] = Counter()
+    copied: dict[Hashable, list[tuple[Any, Any, int, Hashable]]] = {}
     while guilds:
         round_, turn_, rank, guild = guilds[0]
-        heap = users_of[guild]
+        if not shared:
+            heap = users_of[guild]
+        elif (heap := copied.get(guild)) is None:
+            heap = copied[guild] = list(users_of[guild])
         user_round, user_turn, user_rank, user = heap[0]
         k = taken[user]
         taken[user] = k + 1

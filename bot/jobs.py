@@ -51,8 +51,10 @@ class Origin:
 
 
 def _for_payer(refusal: QuotaExceeded, origin: Origin) -> QuotaExceeded:
-    """A refusal from someone else's quota (an editing session's owner pays) names whose it is."""
-    metrics.refused(refusal.limit)  # every refusal passes here once (precheck or the reservation)
+    """A refusal from someone else's quota (an editing session's owner pays) names whose it is. Every
+    refusal passes here once (the prechecks, the active-jobs one for edits still preparing included, or
+    the reservation), so this is where it is counted."""
+    metrics.refused(refusal.limit)
     return refusal_for_payer(refusal, payer_user_id=origin.payer_user_id, requester_user_id=origin.requester.user_id)
 
 
@@ -118,14 +120,13 @@ class JobService:
         allowed = limits_.max_active_jobs
         if preparing and not limits_.exempt and allowed > 0:
             if preparing >= allowed:
-                raise self._active_refusal(images, allowed)
+                raise _for_payer(self._active_refusal(images, allowed), origin)
             limits_ = replace(limits_, max_active_jobs=allowed - preparing)
         try:
             await self.storage.precheck(origin.requester, origin.payer_user_id, images, limits_)
         except QuotaExceeded as exc:
-            if preparing and exc.limit == ACTIVE:
-                raise self._active_refusal(images, allowed) from None
-            raise _for_payer(exc, origin) from None
+            refusal = self._active_refusal(images, allowed) if preparing and exc.limit == ACTIVE else exc
+            raise _for_payer(refusal, origin) from None
 
     @staticmethod
     def _active_refusal(images: int, allowed: int) -> QuotaExceeded:

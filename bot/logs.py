@@ -12,7 +12,7 @@ import json
 import logging
 from datetime import UTC, datetime
 
-LOG_FORMATS = ("text", "json")
+LOG_FORMATS = ("text", "json")  # LOG_FORMAT's values; the first is the default
 
 
 class JsonFormatter(logging.Formatter):

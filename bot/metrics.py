@@ -32,6 +32,7 @@ from prometheus_client import (
     generate_latest,
 )
 
+from bot.limits import DAILY_IMAGE_BUDGET
 from bot.quota import day_start
 from bot.store import JobStatus, Storage
 
@@ -53,7 +54,7 @@ class ScrapeSources:
     storage: Storage
     images_in_flight: Callable[[], int]  # this process's images at the API now
     images_in_flight_limit: int  # MAX_IMAGES_IN_FLIGHT
-    daily_image_budget: int | None = None  # DAILY_IMAGE_BUDGET; None: no budget, the gauge is absent
+    daily_image_budget: int = DAILY_IMAGE_BUDGET  # DAILY_IMAGE_BUDGET (always set: 0 switches edits off)
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
@@ -94,7 +95,9 @@ class Metrics:
             "Images reserved or charged since midnight UTC, all users (database-wide).",
             registry=r,
         )
-        self.daily_image_budget: Gauge | None = None  # registered once a budget is configured
+        self.daily_image_budget = Gauge(
+            "inpaint_daily_image_budget", "DAILY_IMAGE_BUDGET, images per UTC day.", registry=r
+        )
         self.database_up = Gauge(
             "inpaint_database_up", "1 when the last scrape could read the database, else 0.", registry=r
         )
@@ -128,13 +131,7 @@ class Metrics:
         self.images_in_flight_limit.set(sources.images_in_flight_limit)
         if loop_lag is not None:
             self.loop_lag.set(loop_lag)
-        budget = sources.daily_image_budget
-        if budget is not None:
-            if self.daily_image_budget is None:
-                self.daily_image_budget = Gauge(
-                    "inpaint_daily_image_budget", "DAILY_IMAGE_BUDGET, images per UTC day.", registry=self.registry
-                )
-            self.daily_image_budget.set(budget)
+        self.daily_image_budget.set(sources.daily_image_budget)
         try:
             async with asyncio.timeout(SCRAPE_DB_TIMEOUT_S):
                 counts = await sources.storage.ops_counts(day_start(sources.now()))

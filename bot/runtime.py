@@ -16,10 +16,11 @@ log = logging.getLogger(__name__)
 
 def freeze_startup_heap() -> int:
     """Collect once, then exempt every surviving object from later collections; returns how many were
-    frozen. Call when start-up is over and before the first request (after ``login``: the services,
-    cogs and catalogues exist, nothing is in flight): what start-up made is kept for the process's
-    life, so never walking it again loses nothing, whereas an object of a request in flight frozen
-    with it could never be collected once it became garbage."""
+    frozen. Call when start-up is over and before the first request (``bot.app``: the services, cogs
+    and catalogues exist, the gateway is not connected and the queue has not started, so nothing is in
+    flight): what start-up made is kept for the process's life, so never walking it again loses
+    nothing, whereas an object of a request in flight frozen with it could never be collected once it
+    became garbage."""
     gc.collect()
     gc.freeze()
     frozen = gc.get_freeze_count()

@@ -55,13 +55,14 @@ from typing import Protocol
 
 from bot import settlement
 from bot.errors import BotError, NotFound
-from bot.fairness import FairQueue, fair_order, guild_key, key_text, user_key
+from bot.fairness import FairQueue, fair_order, guild_key, guild_key_of, key_text, user_key
 from bot.i18n import msg, store_message
-from bot.ideogram.request import read_header
+from bot.imaging.decode import image_on_disk
 from bot.interactions import answerable, everywhere
 from bot.models import EditResult, ImageOnDisk
 from bot.options import EditOptions
 from bot.service import EditService
+from bot.settings import DEFAULT_JOB_LEASE_S
 from bot.store import AckedInteraction, CapacityFull, Job, JobStatus, Lease, OutputImage, Requester, Storage
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,6 @@ DEFAULT_JOB_SECONDS = 15.0  # used for estimates until real durations are known
 QUEUE_VIEW_TTL_S = 1.0  # how long queue positions and estimates are reused while nothing changes
 GAP_S = 10.0  # how long an id skipped by the new-jobs read is looked at again (an uncommitted submission)
 MAX_GAPS = 256  # at most this many of them
-LEASE_S = 30.0  # a claim holds this long unless the heartbeat (every third of it) renews it
 
 
 class JobNotifier(Protocol):
@@ -110,7 +110,7 @@ class Scheduler:
         backfill_patience: float | None = None,
         backfill_slack: float | None = None,
         owner: str = "local",
-        lease_seconds: float = LEASE_S,
+        lease_seconds: float = DEFAULT_JOB_LEASE_S,
         poll_seconds: float | None = None,
         claims: bool = True,
         global_capacity: int | None = None,
@@ -294,10 +294,6 @@ class Scheduler:
         started = self._started_at.get(job_id)
         return None if started is None else self._clock() - started
 
-    def queued_jobs(self) -> Iterator[Job]:
-        """Every queued job (every process's, as of the last pass), unordered: cheap, no merge."""
-        return iter(self._queued)
-
     def positions_shown(self) -> Iterator[Job]:
         """The queued jobs whose progress messages this process keeps current: those of the servers it
         ``receives``. With several processes each message then has one editor: a gateway shows its own
@@ -314,19 +310,13 @@ class Scheduler:
 
     def queue(self) -> list[QueueEntry]:
         """The queued jobs in the order they will start, with a start estimate for each (all of them:
-        prefer ``entry``, ``head`` and ``guild_queue``, which compute only as far as they need).
+        prefer ``entry`` and ``guild_queue``, which compute only as far as they need).
 
         The estimate replays the queue: each running job is expected to free its images one average
         duration after it started, and each queued job starts once enough images are free."""
         view = self._current_view()
         view.extend(len(self._queued))
         return list(view.entries)
-
-    def head(self, count: int) -> list[QueueEntry]:
-        """The first ``count`` entries of ``queue()``."""
-        view = self._current_view()
-        view.extend(count)
-        return view.entries[:count]
 
     def entry(self, job_id: int) -> QueueEntry | None:
         """A queued job's position and estimate: the order is merged up to it (and kept for the pass)."""
@@ -343,7 +333,7 @@ class Scheduler:
         """For ``/queue show``: the first ``limit`` entries of that server's queue that pass ``visible``
         (server-wide positions), how many of its entries pass ``visible``, and how many it has in all.
         The order is merged only until those entries are found."""
-        key = ("guild", guild_id) if guild_id is not None else None
+        key = guild_key_of(guild_id) if guild_id is not None else None
         jobs = list(self._queued.in_guild(key)) if key is not None else []
         shown = sum(1 for job in jobs if visible(job))
         wanted = min(limit, shown)
@@ -452,14 +442,20 @@ class Scheduler:
         # Rounds count the jobs running in every process (this one's from memory: the listing may
         # predate a claim), so the fair order is the same in all of them.
         self._order_running = [*self._running.values(), *others.values()]
-        if self._dirty:
-            keys = sorted(self._dirty, key=key_text)
-            stamped = await self.storage.turns([key_text(k) for k in keys])
-            for key in keys:
-                if key_text(key) in stamped:
-                    self._stamped[key] = stamped[key_text(key)]
-            self._dirty.clear()
-            self._turns_version += 1
+        await self._sync_turns()
+
+    async def _sync_turns(self) -> None:
+        """Read again the claim time stored for the keys marked dirty (``Storage.turns``): one query, and
+        none when nothing changed."""
+        if not self._dirty:
+            return
+        keys = sorted(self._dirty, key=key_text)
+        stamped = await self.storage.turns([key_text(k) for k in keys])
+        for key in keys:
+            if key_text(key) in stamped:
+                self._stamped[key] = stamped[key_text(key)]
+        self._dirty.clear()
+        self._turns_version += 1
 
     def _add(self, job: Job) -> None:
         if job.id not in self._queued:
@@ -480,7 +476,9 @@ class Scheduler:
 
     async def _verify(self, count: int) -> list[Job]:
         """The first ``count`` jobs of the order, each checked still queued in storage (fresh records):
-        a job cancelled or claimed elsewhere since it was read is dropped here."""
+        a job cancelled or claimed elsewhere since it was read is dropped here. Only the turns of the
+        dropped jobs' keys are read again (a claim elsewhere stamped them), not the whole ``_sync``: a
+        job another process started counts as running from the next pass on."""
         for _ in range(3):
             ahead = list(itertools.islice(self._order(), count))
             if not ahead:
@@ -494,8 +492,7 @@ class Scheduler:
                     self._drop(job.id)
             if len(fresh) == len(ahead):
                 return [fresh[job.id] for job in ahead]
-            if self._dirty:
-                await self._sync()
+            await self._sync_turns()
         return list(itertools.islice(self._order(), count))
 
     def discard(self, job_id: int) -> None:
@@ -522,9 +519,12 @@ class Scheduler:
         self._blocked_since = {k: v for k, v in self._blocked_since.items() if k in self._queued}
         self._reserved_until = {k: v for k, v in self._reserved_until.items() if k in self._queued}
 
-        # The cap is global: images held by every process's live claims (the claim re-checks it).
-        held = await self.storage.images_in_flight()
-        free = min(self.capacity - self.images_running, self.global_capacity - max(self.images_running, held))
+        # The cap is global: images held by every process's live claims (the claim re-checks it). A
+        # gateway that never claims has nothing to fill.
+        free = 0
+        if self.claims:
+            held = await self.storage.images_in_flight()
+            free = min(self.capacity - self.images_running, self.global_capacity - max(self.images_running, held))
         started: set[int] = set()
         position = 0
         try:
@@ -674,7 +674,7 @@ class Scheduler:
 
     async def _input(self, sha: str) -> ImageOnDisk:
         try:
-            return await asyncio.to_thread(read_header, self.storage.files.path(sha), sha)
+            return await asyncio.to_thread(image_on_disk, self.storage.files.path(sha), sha)
         except FileNotFoundError:
             raise NotFound(msg("file-image-gone"), detail=f"image file {sha} is missing") from None
 

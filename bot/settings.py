@@ -17,6 +17,7 @@ from dotenv import dotenv_values
 
 from bot.errors import ConfigError
 from bot.limits import ADMIN_CEILINGS, DAILY_IMAGE_BUDGET, LIMIT_CEILING, LIMITS, RESULT_DOWNLOAD_TIMEOUT_S, limit_spec
+from bot.logs import LOG_FORMATS
 from bot.options import ApiShape, AuthScheme, LegacyModel
 from bot.secret import Secret
 
@@ -25,6 +26,7 @@ T = TypeVar("T")
 DEFAULT_EDIT_PATHS = {ApiShape.V3: "/v1/ideogram-v3/edit", ApiShape.LEGACY: "/edit"}
 DEFAULT_IDEOGRAM_TIMEOUT_S = 180.0
 SHUTDOWN_MARGIN_S = 10.0  # storing and posting a result once it is downloaded
+DEFAULT_JOB_LEASE_S = 30.0  # a claim holds this long unless the heartbeat (every third of it) renews it
 
 
 def default_shutdown_grace(ideogram_timeout_s: float) -> float:
@@ -78,7 +80,7 @@ class Settings:
     discord_api_base: str | None = None
     discord_gateway_url: str | None = None
     log_level: str = "INFO"
-    log_format: str = "text"  # LOG_FORMAT=json: one JSON object per line (bot.logs)
+    log_format: str = LOG_FORMATS[0]  # text; LOG_FORMAT=json: one JSON object per line (bot.logs)
     limits: LimitDefaults = field(default_factory=LimitDefaults)
     retention_days: int = 30
     # --- billing safety (issue 10) ---------------------------------------------------------------
@@ -126,7 +128,7 @@ class Settings:
     shard_count: int | None = None  # total gateway shards (discord.py's AutoShardedBot); None: not sharded
     shard_ids: tuple[int, ...] | None = None  # the shards this process runs; None: all of SHARD_COUNT
     worker_max_images: int | None = None  # images this process holds at most; None: MAX_IMAGES_IN_FLIGHT
-    job_lease_s: float = 30.0  # a dead process's job is re-run this long after its last heartbeat
+    job_lease_s: float = DEFAULT_JOB_LEASE_S  # a dead process's job is re-run this long after its last heartbeat
     queue_poll_s: float = 1.0  # how often a scheduler looks for jobs other processes queued or freed
 
     @property
@@ -206,11 +208,16 @@ class Settings:
                 raise ValueError(raw)
             return value
 
-        def snowflakes(raw: str) -> frozenset[int]:
-            ids = frozenset(snowflake(part.strip()) for part in raw.split(",") if part.strip())
-            if not ids:
-                raise ValueError(raw)
-            return ids
+        def comma_list(item: Callable[[str], T]) -> Callable[[str], list[T]]:
+            """At least one ``item`` separated by commas (spaces and empty parts ignored)."""
+
+            def convert(raw: str) -> list[T]:
+                items = [item(part.strip()) for part in raw.split(",") if part.strip()]
+                if not items:
+                    raise ValueError(raw)
+                return items
+
+            return convert
 
         def url(raw: str) -> str:
             if not raw.startswith(("http://", "https://", "ws://", "wss://")):
@@ -231,19 +238,10 @@ class Settings:
                 raise ValueError(raw)
             return value in ("true", "1", "yes", "on")
 
-        def shard_list(raw: str) -> tuple[int, ...]:
-            ids = tuple(int(part) for part in raw.split(",") if part.strip())
-            if not ids or any(i < 0 for i in ids):
-                raise ValueError(raw)
-            return ids
-
         def one_of(*names: str) -> Callable[[str], str]:
-            def convert(raw: str) -> str:
-                if raw.upper() not in names:
-                    raise ValueError(raw)
-                return raw.upper()
-
-            return convert
+            """One of ``names`` in any case, spelled as there."""
+            spelled = {name.upper(): name for name in names}
+            return lambda raw: spelled[raw.upper()]
 
         def choice(kind: type) -> Callable[[str], Any]:
             return lambda raw: kind(raw.upper() if kind is LegacyModel else raw.lower())
@@ -291,7 +289,7 @@ class Settings:
                 "INFO",
                 "DEBUG, INFO, WARNING or ERROR",
             ),
-            log_format=parse("LOG_FORMAT", lambda raw: one_of("TEXT", "JSON")(raw).lower(), "text", "text or json"),
+            log_format=parse("LOG_FORMAT", one_of(*LOG_FORMATS), LOG_FORMATS[0], " or ".join(LOG_FORMATS)),
             limits=limits,
             retention_days=parse("RETENTION_DAYS", positive(int, 1, 36500), 30, "days ≥ 1"),
             shutdown_grace_s=parse(
@@ -309,7 +307,7 @@ class Settings:
             memory_budget_mb=parse("MEMORY_BUDGET_MB", positive(int, 32, 1_048_576), 256, "megabytes ≥ 32"),
             allowed_guild_ids=parse(
                 "ALLOWED_GUILD_IDS",
-                snowflakes,
+                lambda raw: frozenset(comma_list(snowflake)(raw)),
                 None,
                 "Discord server ids separated by commas (like 123456789012345678,234567890123456789)",
             ),
@@ -329,9 +327,14 @@ class Settings:
             worker_id=get("WORKER_ID") or "",
             run_worker=parse("RUN_WORKER", flag, True, "true or false"),
             shard_count=parse("SHARD_COUNT", positive(int, 1, 100_000), None, "a whole number ≥ 1"),
-            shard_ids=parse("SHARD_IDS", shard_list, None, "shard numbers separated by commas, e.g. 0,1"),
+            shard_ids=parse(
+                "SHARD_IDS",
+                lambda raw: tuple(comma_list(positive(int, 0))(raw)),
+                None,
+                "shard numbers separated by commas, e.g. 0,1",
+            ),
             worker_max_images=parse("WORKER_MAX_IMAGES", positive(int, 1, 64), None, "a whole number from 1 to 64"),
-            job_lease_s=parse("JOB_LEASE_S", positive(float, 1, 3600), 30.0, "seconds from 1 to 3600"),
+            job_lease_s=parse("JOB_LEASE_S", positive(float, 1, 3600), DEFAULT_JOB_LEASE_S, "seconds from 1 to 3600"),
             queue_poll_s=parse("QUEUE_POLL_S", positive(float, 0.05, 60), 1.0, "seconds from 0.05 to 60"),
         )
 

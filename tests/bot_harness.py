@@ -42,10 +42,10 @@ class World:
     boots: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
-    async def start_bot(self, **overrides: Any) -> InpaintBot:
+    async def start_bot(self, *, freeze_heap: bool = False, **overrides: Any) -> InpaintBot:
         if overrides:
             self.settings = replace(self.settings, **overrides)
-        bot = InpaintBot(self.settings)
+        bot = InpaintBot(self.settings, freeze_heap=freeze_heap)
         self.bot = bot
         self.task = asyncio.create_task(bot.start(self.settings.discord_token.reveal()))
         self.boots += 1

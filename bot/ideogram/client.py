@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import io
 import logging
 import random
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
@@ -45,7 +44,6 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 import aiohttp
-from PIL import Image
 
 from bot import limits, metrics
 from bot.errors import (
@@ -68,7 +66,7 @@ from bot.ideogram.download import (
     download_session,
     refused,
 )
-from bot.ideogram.request import auth_headers, build_form, image_mime, validate_request
+from bot.ideogram.request import auth_headers, build_form, validate_request
 from bot.ideogram.response import (
     Answer,
     ResultItem,
@@ -82,6 +80,8 @@ from bot.ideogram.response import (
     parse_retry_after,
     reason_from_body,
 )
+from bot.imaging.decode import check_complete, image_on_disk
+from bot.imaging.executor import run_pillow
 from bot.inflight import ImageSlots
 from bot.models import ApiImage, EditResult, ImageFile, ImageOnDisk, ResultImage
 from bot.options import EditOptions
@@ -540,11 +540,11 @@ class IdeogramClient:
             )
         if failure is not None:
             raise failure
-        if isinstance(received, bytes):
-            image: ApiImage | None = await asyncio.to_thread(_check_bytes, received)
+        if isinstance(received, bytes):  # Pillow work: on its own, lower-priority pool (bot.imaging.executor)
+            image: ApiImage | None = await run_pillow(_check_bytes, received)
         else:  # stored: one that is not an image stays unreferenced, and is swept once its pin expires
             assert store is not None
-            image = await asyncio.to_thread(_check_file, store.path(received), received)
+            image = await run_pillow(_check_file, store.path(received), received)
         if image is None:
             raise ResultDownloadError(
                 msg("download-not-an-image"),
@@ -617,36 +617,17 @@ async def _read_capped(response: aiohttp.ClientResponse, cap: int) -> bytes:
 
 
 def _check_bytes(data: bytes) -> ImageFile | None:
-    found = _check(lambda: io.BytesIO(data))
-    return ImageFile(data, *found) if found else None
+    """A downloaded result: a whole image of its real size (never assume the input's), or None."""
+    try:
+        info = check_complete(data)
+    except InputError:
+        return None
+    return ImageFile(data, info.mime, info.width, info.height)
 
 
 def _check_file(path: Path, sha: str) -> ImageOnDisk | None:
-    found = _check(lambda: path)
-    return ImageOnDisk(path, *found, size=path.stat().st_size, sha=sha) if found else None
-
-
-def _check(source: Callable[[], io.BytesIO | Path]) -> tuple[str, int, int] | None:
-    """Check that it is a whole image and learn its real size (never assume the input's): (mime,
-    width, height), or None. From a file, Pillow reads it piecewise: nothing is held whole.
-
-    ``verify()`` checks the structure (PNG chunk CRCs up to IEND, ...) without decoding pixels, but says
-    little about a JPEG: a cut-off JPEG is decoded in draft mode (1/8 scale, so a 30-megapixel result
-    costs ~1.5 MB instead of ~90 MB, issue 11), which still reads every scan and fails on truncation;
-    WebP, which has no draft mode, is decoded."""
+    """``_check_bytes`` for a result streamed into the store: Pillow reads it piecewise, never whole."""
     try:
-        with Image.open(source()) as img:
-            fmt = img.format
-            width, height = img.size
-            if width * height > limits.MAX_INPUT_PIXELS:  # checked before anything else: no pixel bomb
-                return None
-            img.verify()
-        if fmt in ("JPEG", "MPO", "WEBP"):
-            with Image.open(source()) as img:
-                img.draft("RGB", (max(1, width // 8), max(1, height // 8)))
-                img.load()
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return image_on_disk(path, sha, complete=True)
+    except (InputError, OSError):
         return None
-    if not fmt or not width or not height or fmt not in Image.MIME:
-        return None
-    return image_mime(fmt), width, height

@@ -8,16 +8,14 @@ calls in flight must not hold eight images and masks in memory).
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import aiohttp
 from aiohttp.abc import AbstractStreamWriter
-from PIL import Image
 
 from bot import limits
 from bot.errors import InputError
 from bot.i18n import msg
-from bot.models import ApiImage, ImageFile, ImageOnDisk
+from bot.models import ApiImage, ImageFile
 from bot.options import ApiShape, AuthScheme, EditOptions, LegacyModel, check_prompt, palette_json
 from bot.settings import Settings
 
@@ -152,20 +150,3 @@ class ImagePart(aiohttp.Payload):
 
     def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
         raise TypeError("an image part is binary")  # aiohttp only calls it for text payloads
-
-
-def read_header(path: Path, sha: str | None = None) -> ImageOnDisk:
-    """An API input in the store, described from its header alone (blocking: run it in a thread). The
-    stored inputs are the prepared, metadata-free files, so the header's size is the displayed size."""
-    size = path.stat().st_size
-    with Image.open(path, formats=_HEADER_FORMATS) as im:
-        fmt, (width, height) = im.format or "", im.size
-    return ImageOnDisk(path, image_mime(fmt), width, height, size, sha)
-
-
-_HEADER_FORMATS = ("PNG", "JPEG", "WEBP")
-
-
-def image_mime(fmt: str) -> str:
-    """Pillow's format name as a MIME type (MPO, a phone's multi-picture JPEG, is a JPEG)."""
-    return "image/jpeg" if fmt == "MPO" else Image.MIME.get(fmt, f"image/{fmt.lower()}")

@@ -11,12 +11,13 @@ user what is wrong.
   every decoder ignores), PNG or WebP; 8-bit L or RGB; no alpha/palette/tRNS; one frame; no EXIF
   rotation; within the API's file size. Anything else is decoded and converted to 8-bit RGB/L.
 * On the pass-through path the pixels are never decoded in full; the file is only checked for being
-  complete: PNG by its chunk checksums (``verify``, no inflate); JPEG by its end-of-image marker (the
-  header was already parsed by ``Image.open``), and when that marker is not last (cut off, or data
-  appended such as a motion photo's video) by a 1/8-scale decode, which reads the whole entropy-coded
-  stream but skips most of the IDCT; WebP by a normal decode. Corrupted bytes in the middle of a JPEG,
-  or a PNG with correct checksums but a broken zlib stream, slip through (libjpeg only warns about the
-  former anyway); the API then rejects the file.
+  complete (``_check_intact``; the API's results get the same check, ``check_complete``): PNG by its
+  chunk checksums (``verify``, no inflate); JPEG by its end-of-image marker (the header was already
+  parsed by ``Image.open``), and when that marker is not last (cut off, or data appended such as a
+  motion photo's video) by a 1/8-scale decode, which reads the whole entropy-coded stream but skips
+  most of the IDCT; WebP by a normal decode. Corrupted bytes in the middle of a JPEG, or a PNG with
+  correct checksums but a broken zlib stream, slip through (libjpeg only warns about the former
+  anyway); the API then rejects the file.
 * Metadata never leaves: a pass-through file is sent and stored without its EXIF (GPS position
   included), XMP, IPTC and text chunks, by a byte-level rewrite that keeps the pixels' encoding and
   the colour profile (``metadata``); a converted file is re-encoded with the colour profile only.
@@ -35,18 +36,21 @@ from __future__ import annotations
 
 import functools
 import io
+import os
 import re
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, NamedTuple
 
 from PIL import ExifTags, Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from bot.errors import InputError
 from bot.i18n import Message, msg
 from bot.limits import API_MAX_FILE_BYTES, MAX_INPUT_BYTES, MAX_INPUT_PIXELS, MIN_SIDE
-from bot.models import ImageFile
+from bot.models import ImageFile, ImageOnDisk
 
 from .metadata import strip_metadata
 
@@ -73,6 +77,11 @@ def accepted_formats() -> tuple[str, ...]:
 
 def friendly_format(fmt: str | None) -> str:
     return FRIENDLY_NAMES.get(fmt or "", fmt or "image")
+
+
+def mime_of(fmt: str) -> str:
+    """Pillow's format name as a MIME type (MPO, a phone's multi-picture JPEG, is a JPEG)."""
+    return PASSTHROUGH_FORMATS.get(fmt) or Image.MIME.get(fmt) or f"image/{fmt.lower()}"
 
 
 # --- What is this file? -------------------------------------------------------------------------
@@ -175,21 +184,30 @@ def _too_many_pixels(subject: str, pixels: int, size: tuple[int, int] | None) ->
     )
 
 
-def open_image(data: bytes, *, subject: str = "image", max_bytes: int = MAX_INPUT_BYTES) -> Image.Image:
+def open_image(data: bytes, *, subject: str = "image", max_bytes: int | None = MAX_INPUT_BYTES) -> Image.Image:
     """Open lazily (header only) with our format whitelist and pixel cap; no pixel is decoded here."""
-    if not data:
+    _check_length(len(data), subject, max_bytes)
+    return _open(io.BytesIO(data), subject, lambda: data)
+
+
+def _check_length(size: int, subject: str, max_bytes: int | None) -> None:
+    if not size:
         raise InputError(msg("decode-empty", subject=_noun(subject)))
-    if len(data) > max_bytes:
+    if max_bytes is not None and size > max_bytes:
         raise InputError(
-            msg("decode-too-big", subject=_noun(subject), size=f"{len(data) / 2**20:.0f}", limit=max_bytes // 2**20)
+            msg("decode-too-big", subject=_noun(subject), size=f"{size / 2**20:.0f}", limit=max_bytes // 2**20)
         )
+
+
+def _open(fp: BinaryIO, subject: str, head: Callable[[], bytes]) -> Image.Image:
+    """``open_image`` from a file object; ``head()``: the file's first bytes, to say what it is instead."""
     try:
-        im = Image.open(io.BytesIO(data), formats=accepted_formats())
+        im = Image.open(fp, formats=accepted_formats())
     except Image.DecompressionBombError as exc:
         found = re.search(r"\((\d+) pixels\)", str(exc))
         raise _too_many_pixels(subject, int(found.group(1)) if found else MAX_INPUT_PIXELS, None) from exc
     except UnidentifiedImageError as exc:
-        raise not_an_image_error(data, subject) from exc
+        raise not_an_image_error(head(), subject) from exc
     except _DECODE_ERRORS as exc:
         raise _damaged(subject, None, exc) from exc
     width, height = im.size
@@ -377,7 +395,7 @@ def decode_image(data: bytes, *, max_bytes: int = API_MAX_FILE_BYTES) -> SourceI
         and len(data) <= max_bytes
     ):
         width, height = im.width, im.height
-        _check_intact(im, fmt, data)  # may shrink im (JPEG draft): sizes are taken before
+        _check_intact(im, fmt, data[-64:])  # may shrink im (JPEG draft): sizes are taken before
         stripped = strip_metadata(fmt, data)
         if stripped is not None:
             original = ImageFile(stripped, PASSTHROUGH_FORMATS[fmt], width, height)
@@ -386,9 +404,10 @@ def decode_image(data: bytes, *, max_bytes: int = API_MAX_FILE_BYTES) -> SourceI
     return _convert(im, animated=animated)
 
 
-def _check_intact(im: Image.Image, fmt: str, data: bytes) -> None:
-    """Prove the file is complete without paying for a full decode (see module docstring)."""
-    if fmt in LOSSY_FORMATS and data[-64:].rstrip(b"\0").endswith(b"\xff\xd9"):
+def _check_intact(im: Image.Image, fmt: str, tail: bytes) -> None:
+    """Prove the file is complete without paying for a full decode (see module docstring); ``tail``:
+    its last 64 bytes."""
+    if fmt in LOSSY_FORMATS and tail.rstrip(b"\0").endswith(b"\xff\xd9"):
         return  # header parsed and the end-of-image marker present: not cut off
     with decoding(im, "image"):
         if fmt == "PNG":
@@ -455,11 +474,68 @@ def _mode_reason(im: Image.Image) -> str | None:
     return None
 
 
-def load_image_info(data: bytes) -> tuple[str, int, int]:
-    """Cheap header-only probe: (format, width, height) as displayed (EXIF rotation applied when the
-    header says so). Raises InputError for what the header alone shows: not an image we read, damaged
-    header, over the byte or pixel cap. MIN_SIDE and the pixels are checked by ``prepare_edit``. MPO is
-    reported as JPEG."""
-    im = open_image(data)
+class ImageInfo(NamedTuple):
+    """What an image's header says: Pillow's format (MPO reported as JPEG) and the displayed size."""
+
+    format: str
+    width: int
+    height: int
+
+    @property
+    def mime(self) -> str:
+        return mime_of(self.format)
+
+
+def load_image_info(source: bytes | Path, *, max_bytes: int | None = MAX_INPUT_BYTES) -> ImageInfo:
+    """Cheap header-only probe of bytes or a file (blocking: run it in a thread): format and size as
+    displayed (EXIF rotation applied when the header says so). Raises InputError for what the header
+    alone shows: not an image we read, damaged header, over the byte (``max_bytes``; None: no cap) or
+    pixel cap; a missing file raises ``FileNotFoundError``. MIN_SIDE and the pixels are checked by
+    ``prepare_edit``."""
+    with _opened(source, "image", max_bytes) as (im, _):
+        return _info(im)
+
+
+def check_complete(source: bytes | Path) -> ImageInfo:
+    """``load_image_info`` of a result downloaded from the API (no byte cap: the download has its own),
+    then proof that it is whole, as for a pass-through input (``_check_intact``: PNG chunk checksums, a
+    JPEG's end marker or else a 1/8-scale decode, other formats decoded). Raises ``InputError``."""
+    with _opened(source, "image", None) as (im, tail):
+        info = _info(im)
+        _check_intact(im, im.format or "?", tail)
+    return info
+
+
+def image_on_disk(path: Path, sha: str | None = None, *, complete: bool = False) -> ImageOnDisk:
+    """An image file on disk (a stored input or result, whose byte size its own caps already bounded)
+    described from its header alone: ``load_image_info``'s format, size and errors; ``complete``: also
+    proved whole (``check_complete``)."""
+    info = check_complete(path) if complete else load_image_info(path, max_bytes=None)
+    return ImageOnDisk(path, info.mime, info.width, info.height, path.stat().st_size, sha)
+
+
+def _info(im: Image.Image) -> ImageInfo:
     width, height = oriented_size(im, header_orientation(im))
-    return ("JPEG" if im.format == "MPO" else im.format or "?"), width, height
+    return ImageInfo("JPEG" if im.format == "MPO" else im.format or "?", width, height)
+
+
+@contextmanager
+def _opened(source: bytes | Path, subject: str, max_bytes: int | None) -> Iterator[tuple[Image.Image, bytes]]:
+    """``open_image`` of bytes or of a file (read piecewise, never whole), with the source's last 64
+    bytes (``_check_intact``). A missing file is not a damaged one: ``FileNotFoundError`` passes."""
+    if isinstance(source, bytes):
+        yield open_image(source, subject=subject, max_bytes=max_bytes), source[-64:]
+        return
+    with source.open("rb") as fp:
+        size = os.fstat(fp.fileno()).st_size
+        _check_length(size, subject, max_bytes)
+        fp.seek(max(0, size - 64))
+        tail = fp.read()
+        fp.seek(0)
+
+        def head() -> bytes:
+            fp.seek(0)
+            return fp.read(2048)
+
+        with _open(fp, subject, head) as im:
+            yield im, tail

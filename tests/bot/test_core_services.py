@@ -3,7 +3,9 @@ they apply the access policy themselves, so no adapter can forget it."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,15 +13,16 @@ import pytest
 
 from bot.access import Actor
 from bot.cli import build_parser
-from bot.errors import Forbidden, InputError, NotFound
+from bot.errors import Forbidden, InputError, NotFound, QuotaExceeded
 from bot.history import Deleted, HistoryService
-from bot.jobs import JobService
+from bot.jobs import JobService, Origin
 from bot.limits_service import LimitsService
+from bot.metrics import METRICS, sample
 from bot.models import MaskSpec, Region
 from bot.queue_service import QueueService
 from bot.scheduler import QueueEntry
 from bot.service import EditService
-from bot.settings import Settings
+from bot.settings import LimitDefaults, Settings
 from bot.store import Job, JobAction, JobStatus, NewJob, Requester
 from storage.sqlite import SqliteStorage
 from tests.fakes.ideogram import sample_image
@@ -128,6 +131,33 @@ async def test_an_exempt_role_stays_exempt_when_its_limits_change(storage: Sqlit
     view = await service.exempt(MOD_A, ROLE, False)  # and its limits stay when the exemption goes
     assert (view.config.roles[0].exempt, view.config.roles[0].daily_images) == (False, 7)
     assert (await service.set_role(MOD_A, ROLE, remove=True)).config.roles == ()
+
+
+async def test_every_refusal_is_counted_once_including_a_burst_over_the_active_limit(
+    tmp_path: Path, storage: SqliteStorage, scheduler: StubScheduler
+) -> None:
+    """Edits still preparing count as active jobs: the refusals they cause are counted like the others."""
+    settings = Settings(data_dir=tmp_path, limits=LimitDefaults(user_max_active_jobs=2))
+    service = JobService(settings, storage, None, scheduler)  # type: ignore[arg-type]
+    origin = Origin(Requester(ALICE, GUILD_A, CHANNEL_A, None))
+
+    def refused() -> float:
+        value = sample(METRICS, "inpaint_refusals_total", {"limit": "active"})
+        return 0.0 if math.isnan(value) else value
+
+    before = refused()
+    async with AsyncExitStack() as held:
+        for _ in range(2):
+            await held.enter_async_context(service.preparing(origin, 1))
+        with pytest.raises(QuotaExceeded):  # two preparing: refused before storage is asked
+            await held.enter_async_context(service.preparing(origin, 1))
+    assert refused() - before == 1
+    await submit(storage)  # one saved active job and one preparing: storage refuses the next
+    async with service.preparing(origin, 1):
+        with pytest.raises(QuotaExceeded):
+            async with service.preparing(origin, 1):
+                pass
+    assert refused() - before == 2
 
 
 # --- history --------------------------------------------------------------------------------------------

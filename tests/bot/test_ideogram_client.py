@@ -8,6 +8,7 @@ import io
 import json
 import logging
 import socket
+import threading
 import time
 from collections.abc import AsyncIterable, AsyncIterator
 from pathlib import Path
@@ -41,6 +42,7 @@ from bot.ideogram import IdeogramClient
 from bot.ideogram.client import Retry, retry_for_exception
 from bot.ideogram.download import AddressRefused, PublicResolver, ResultUrlPolicy, ResultUrlRefused
 from bot.ideogram.request import PART_CHUNK, ImagePart
+from bot.imaging import decode
 from bot.inflight import ImageSlots
 from bot.models import ApiImage, ImageFile, ImageOnDisk
 from bot.options import (
@@ -1247,6 +1249,25 @@ async def test_a_stored_result_that_is_not_an_image_is_refused(fake: FakeIdeogra
     assert "not a readable image" in caught.value.user_message
     sha = hashlib.sha256(b"definitely not a png").hexdigest()
     assert store.files.exists(sha) and store.files.pinned(sha)  # unreferenced: swept once the pin expires
+
+
+async def test_results_are_checked_on_the_pillow_pool(
+    fake: FakeIdeogram, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check decodes (a cut-off JPEG, a WebP): Pillow work, so on ``bot.imaging.executor``'s
+    lower-priority pool, not the loop's default executor, whether the result is in memory or stored."""
+    threads: list[str] = []
+    check = decode._check_intact
+
+    def recorded(*args: Any) -> None:
+        threads.append(threading.current_thread().name)
+        check(*args)
+
+    monkeypatch.setattr(decode, "_check_intact", recorded)
+    async with make_client(fake) as client:
+        await edit(client)
+        await client.edit(IMAGE, MASK, "a kite", EditOptions(), store=CountingStore(tmp_path / "images"))
+    assert len(threads) == 2 and all(name.startswith("pillow") for name in threads), threads
 
 
 async def test_passed_in_session_is_not_closed(fake: FakeIdeogram) -> None:

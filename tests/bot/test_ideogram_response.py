@@ -166,6 +166,13 @@ def test_decode_reads_real_size_and_format() -> None:
     assert _check_bytes(b"") is None
 
 
+def test_a_result_is_read_with_the_inputs_decoders_only() -> None:
+    """Results go through the input's check (``decode.check_complete``): the same decoder whitelist,
+    so a format Pillow reads but we never decode (here TGA) is not an image, as an upload would not be."""
+    assert _check_bytes(sample_image(30, 20, "TGA")) is None
+    assert _check_bytes(sample_image(30, 20, "BMP")) is not None
+
+
 def test_a_stored_result_is_checked_from_its_file(tmp_path: Path) -> None:
     """The same verdicts as for bytes, read from the file (a result streamed into the store)."""
     cases = {

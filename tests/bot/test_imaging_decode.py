@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from bot.errors import InputError, MaskMissing
 from bot.imaging import load_image_info, prepare_edit_sync
-from bot.imaging.decode import decode_image
+from bot.imaging.decode import decode_image, image_on_disk
 from bot.models import MaskSpec, Region
 from tests.imaging_samples import (
     PDF_BYTES,
@@ -263,6 +264,24 @@ def test_load_image_info_reads_only_the_header() -> None:
 def test_load_image_info_does_not_decode() -> None:
     big = png_claiming_size(6000, 6000)  # under the cap; its pixel data is missing entirely
     assert load_image_info(big) == ("PNG", 6000, 6000)
+
+
+def test_an_image_on_disk_is_described_from_its_file_like_its_bytes(tmp_path: Path) -> None:
+    """One header probe for bytes and files (the scheduler's stored inputs): the same format, size and
+    errors; the file's MIME type and byte size come with it; a missing file is not a damaged one."""
+    cases = {"png": encode(photo((300, 200)), "PNG"), "rotated": exif_rotated_jpeg((160, 96))}
+    for name, data in cases.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        assert load_image_info(path) == load_image_info(data), name
+    stored = image_on_disk(tmp_path / "rotated", "0" * 64)
+    assert (stored.mime, stored.width, stored.height) == ("image/jpeg", 96, 160)
+    assert (stored.size, stored.sha) == (len(cases["rotated"]), "0" * 64)
+    (tmp_path / "pdf").write_bytes(PDF_BYTES)
+    with pytest.raises(InputError, match="PDF"):
+        image_on_disk(tmp_path / "pdf")
+    with pytest.raises(FileNotFoundError):
+        image_on_disk(tmp_path / "missing")
 
 
 def test_pass_through_image_is_not_decoded_in_full() -> None:

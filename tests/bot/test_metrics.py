@@ -11,6 +11,7 @@ from prometheus_client import REGISTRY
 
 import bot.metrics as metrics_module
 from bot.errors import ApiTimeout
+from bot.limits import DAILY_IMAGE_BUDGET
 from bot.metrics import Metrics, ScrapeSources, sample
 from bot.store import JobStatus
 from tests.storage_support import T0, finish, make_storage, submit, uid
@@ -48,7 +49,7 @@ def test_ack_latency_from_the_creation_time_never_negative() -> None:
     assert math.isclose(sample(m, "inpaint_ack_seconds_sum"), 0.12)
 
 
-async def test_refresh_reads_the_database_and_the_budget_when_there_is_one(tmp_path: Path) -> None:
+async def test_refresh_reads_the_database_and_the_budget(tmp_path: Path) -> None:
     m = Metrics()
     async with make_storage(tmp_path) as storage:
         await finish(storage, await submit(storage, now=T0, images=3))
@@ -63,12 +64,11 @@ async def test_refresh_reads_the_database_and_the_budget_when_there_is_one(tmp_p
         assert sample(m, "inpaint_daily_images_used") == 5  # since midnight UTC of T0's day
         assert (sample(m, "inpaint_images_in_flight"), sample(m, "inpaint_images_in_flight_limit")) == (5, 8)
         assert sample(m, "inpaint_database_up") == 1 and sample(m, "inpaint_event_loop_lag_seconds") == 0.01
-        assert b"inpaint_daily_image_budget" not in m.render()
+        assert sample(m, "inpaint_daily_image_budget") == DAILY_IMAGE_BUDGET  # the setting always has one
 
-        sources.daily_image_budget = 500
+        sources.daily_image_budget = 40
         await m.refresh(sources)
-        assert sample(m, "inpaint_daily_image_budget") == 500
-        await m.refresh(sources)  # registered once, set again
+        assert sample(m, "inpaint_daily_image_budget") == 40
     await m.refresh(sources)  # closed: the scrape still works
     assert sample(m, "inpaint_database_up") == 0 and sample(m, "inpaint_queue_depth") == 2
     text = m.render().decode()

@@ -7,10 +7,13 @@ import subprocess
 import sys
 import weakref
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+import bot.app
 from bot.runtime import freeze_startup_heap
+from tests.bot_harness import make_world
 
 
 @pytest.fixture
@@ -53,3 +56,21 @@ def test_start_up_ends_with_pillow_plugins_loaded_and_frozen() -> None:
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith("ok ")
+
+
+async def test_the_heap_is_frozen_before_the_queue_claims_anything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process's bot ends start-up (``bot.app._started``) in ``setup_hook`` once the cogs are loaded
+    and before its scheduler starts: a job the first pass claims is not frozen with the start-up heap."""
+    seen: list[tuple[bool, bool]] = []
+    async with make_world(tmp_path) as world:
+
+        def started() -> None:
+            assert world.bot is not None
+            seen.append(("cogs.edit" in world.bot.extensions, world.bot.scheduler._loop_task is None))
+
+        monkeypatch.setattr(bot.app, "_started", started)
+        running = await world.start_bot(freeze_heap=True)
+        assert seen == [(True, True)] and running.scheduler._loop_task is not None
+        assert bot.app.build_bot(world.settings).freeze_heap  # the process's bot, not a test's

@@ -547,7 +547,7 @@ async def test_each_process_shows_the_positions_of_its_own_servers_only(make_rig
     await gateway.submit("here", user=USERS[2], guild=GUILD)
     await gateway.submit("elsewhere", user=USERS[3], guild=OTHER_GUILD)
     await settle(gateway)
-    assert sorted(j.prompt for j in gateway.scheduler.queued_jobs()) == ["elsewhere", "here"]
+    assert sorted(e.job.prompt for e in gateway.scheduler.queue()) == ["elsewhere", "here"]
     assert [j.prompt for j in gateway.scheduler.positions_shown()] == ["here"]
     await eventually(lambda: gateway.notifier.queue_changes >= 1)
 
@@ -807,6 +807,26 @@ async def test_jobs_that_left_the_queue_elsewhere_are_dropped_at_the_head(make_r
     await rig.storage.requeue_job(jobs[2].id)  # its process stopped: back in the queue, first
     await rig.scheduler.refresh()
     assert rig.queued_prompts() == ["job 2", "job 3"] and rig.scheduler.waiting_count == 2
+
+
+async def test_a_gateways_pass_reads_only_what_it_needs(make_rig) -> None:
+    """A gateway (claims=False) never reads the images in flight (it fills nothing), and a head that left
+    the queue elsewhere costs a re-read of its keys' turns, not a second whole sync."""
+    rig = await make_rig(capacity=2, start=False, claims=False)
+    counting = CountingStorage(rig.storage)
+    scheduler = Scheduler(counting, rig.service, rig.notifier, capacity=2, clock=rig.clock, claims=False)  # type: ignore[arg-type]
+    rig.scheduler = scheduler
+    await scheduler.start()
+    jobs = [await rig.submit(f"job {n}", user=USERS[n]) for n in range(3)]
+    counting.reset()
+    await scheduler.refresh()  # nothing changed
+    assert "images_in_flight" not in counting.calls and "turns" not in counting.calls, counting.calls
+    assert counting.calls["jobs_with_status"] == 3, counting.calls  # new jobs, running jobs, the heads
+    await cancel(rig.storage, jobs[0])  # another process's /queue cancel, at the head
+    counting.reset()
+    await scheduler.refresh()
+    assert rig.queued_prompts() == ["job 1", "job 2"]
+    assert counting.calls == {"jobs_with_status": 4, "turns": 1}, counting.calls  # the heads read twice
 
 
 async def test_a_submission_committed_after_a_newer_one_is_not_missed(make_rig) -> None:
