@@ -13,6 +13,7 @@ from bot.errors import InputError
 from bot.i18n import Message, UserText, msg
 from bot.imaging import parse_box
 from bot.jobs import Origin
+from bot.limits import AREA_LIST, BOX_EXAMPLE
 from bot.models import MaskSpec, Region
 from bot.store import AckedInteraction, Requester
 from cogs.text import private_locale, public_locale
@@ -181,6 +182,8 @@ def permission_names(names: list[str]) -> Message:
 
 
 REGION_WORDS = {r.value: r for r in Region} | {"centre": Region.CENTER, "middle": Region.CENTER}
+AREA_HINT = msg("mask-area-hint", areas=AREA_LIST, box=BOX_EXAMPLE)
+"""The placeholder of every form's "area" field (what ``parse_area`` reads)."""
 
 
 def parse_image_number(text: str | None) -> int:
@@ -200,7 +203,7 @@ def parse_area(text: str | None) -> MaskSpec | None:
     if word in REGION_WORDS:
         return MaskSpec(region=REGION_WORDS[word])
     if not any(ch.isdigit() for ch in text):
-        raise InputError(msg("area-unknown", text=UserText(text[:40])))
+        raise InputError(msg("area-unknown", text=UserText(text[:40]), areas=AREA_LIST, box=BOX_EXAMPLE))
     return MaskSpec(box=parse_box(text))
 
 

@@ -24,6 +24,7 @@ from bot.models import MaskSpec, Region, check_area_choice
 from bot.options import EditOptions, MagicPrompt, RenderingSpeed, StyleType
 from bot.store import JobAction, TooLarge
 from cogs.common import (
+    AREA_HINT,
     acknowledge,
     actor_of,
     bot_of,
@@ -37,7 +38,7 @@ from cogs.common import (
 )
 from cogs.editor import offer_editor
 from cogs.forms import Field, build_form, form_handler
-from cogs.render import MASK_HELP
+from cogs.render import MASK_HELP, MENU_MASK_HELP
 from cogs.text import private_locale
 from cogs.text import render as say
 
@@ -256,7 +257,7 @@ class EditCog(commands.Cog):
             label = say("form-which-image", locale, images=f"1-{len(images)}")
             fields.append(Field("image", label, default="1", max_length=2))
         area = say("form-area-result" if is_result else "form-area-upload", locale)
-        hint = say("form-area-hint-box", locale)
+        hint = say(AREA_HINT, locale)
         fields.append(Field("area", area, required=False, max_length=40, placeholder=hint))
         title = say("form-edit-image-title", locale)
         await interaction.response.send_modal(build_form(title, f"form:ctx:{message.channel.id}:{message.id}", fields))
@@ -306,7 +307,7 @@ async def submit_context_edit(interaction: discord.Interaction, match: re.Match[
                 await asyncio.to_thread(path.read_bytes),
                 prompt,
                 options,
-                msg("mask-help-menu"),
+                MENU_MASK_HELP,
             )
             await settled(interaction)
             return

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from bot.limits import BOX_EXAMPLE
 from bot.store import JobAction, JobStatus
 from tests.bot_harness import (
     EPHEMERAL,
@@ -121,7 +122,7 @@ async def test_menu_without_area_on_an_opaque_photo_explains(tmp_path: Path) -> 
         await world.start_bot()
         opener, _ = await open_form(world, photo_post(world, (sample_image(W, H), "photo.png")))
         text = await private_reply(world, await submit(world, opener, prompt="a cat", area=""))
-        assert "Area" in text and "transparent" in text and "10,10,60,60" in text
+        assert "Area" in text and "transparent" in text and BOX_EXAMPLE in text
         assert world.api.edit_requests == []
         assert world.bot is not None and await world.bot.storage.jobs_with_status(*JobStatus) == []
 

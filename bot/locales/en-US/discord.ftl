@@ -28,8 +28,6 @@ form-which-image = Which image ({ $images })?
 form-area-same-mask = Area to change (empty = same mask)
 form-area-result = Area to change (empty = same mask as this result)
 form-area-upload = Area to change (empty = use transparent pixels)
-form-area-hint = top, bottom, left, right, center, border, or a box like 10,10,60,60
-form-area-hint-box = top, bottom, left, right, center, border, or x1,y1,x2,y2 %
 menu-no-image = That message has no image attached. Use it on a message with an image.
 
 ## Lists and Discord's permission names (as Discord shows them)
@@ -190,5 +188,5 @@ limits-usage-total = **{ $images ->
     }** in the last { $days } day(s).
 limits-usage-none = No edits.
 
-## The "Edit image" menu's mask advice (cogs/edit.py)
-mask-help-menu = That image has no transparent area, so say which part to change in the **Area** field: top, bottom, left, right, center, border, or a box like `10,10,60,60` (percent).
+## The "Edit image" menu's mask advice (cogs/edit.py). $areas lists the region words, $box is an example box.
+mask-help-menu = That image has no transparent area, so say which part to change in the **Area** field: { $areas }, or a box like `{ $box }` (percent).

@@ -28,8 +28,6 @@ form-which-image = 哪一张图片（{ $images }）？
 form-area-same-mask = 要修改的区域（留空 = 同一个蒙版）
 form-area-result = 要修改的区域（留空 = 与该结果相同的蒙版）
 form-area-upload = 要修改的区域（留空 = 使用透明像素）
-form-area-hint = top、bottom、left、right、center、border，或方框如 10,10,60,60
-form-area-hint-box = top、bottom、left、right、center、border，或 x1,y1,x2,y2 %
 menu-no-image = 那条消息没有附带图片。请在带图片的消息上使用。
 
 ## 列表与 Discord 的权限名称（与 Discord 中文界面一致）
@@ -157,4 +155,4 @@ limits-usage-total = 最近 { $days } 天共使用 **{ $images } 张图片**。
 limits-usage-none = 没有编辑。
 
 ## “编辑图片”菜单的蒙版提示
-mask-help-menu = 那张图片没有透明区域，请在 **区域** 栏中说明要修改哪一部分：top、bottom、left、right、center、border，或百分比方框如 `10,10,60,60`。
+mask-help-menu = 那张图片没有透明区域，请在 **区域** 栏中说明要修改哪一部分：{ $areas }，或百分比方框如 `{ $box }`。
