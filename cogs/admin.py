@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from bot.app import InpaintBot
 
 LIMIT_CHOICES = [app_commands.Choice(name=text(spec.label), value=spec.name) for spec in LIMITS]
-LIMIT_NAMES = {c.value: c.name for c in LIMIT_CHOICES}
 MAX_ROLES_SHOWN = 20
 
 

@@ -43,7 +43,6 @@ permission-name = { $name ->
 
 ## Results (cogs/delivery.py, cogs/results.py)
 result-ready = { $requester } your edit is ready.
-result-posted-privately = I could not post in that channel (missing permissions), so here is your edit:
 result-deleted = Deleted the result of edit #{ $job }.{ $kept ->
         [history] { " " }It stays in `/history` until you delete it there.
        *[gone] { "" }

@@ -43,7 +43,6 @@ permission-name = { $name ->
 
 ## 结果
 result-ready = { $requester } 你的编辑完成了。
-result-posted-privately = 我无法在那个频道发消息（缺少权限），所以把你的编辑结果发在这里：
 result-deleted = 已删除编辑 #{ $job } 的结果。{ $kept ->
         [history] 它仍保留在 `/history` 中，直到你在那里删除。
        *[gone] { "" }
