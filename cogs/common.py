@@ -49,7 +49,7 @@ async def acknowledge(interaction: discord.Interaction) -> None:
             user_id=interaction.user.id,
             guild_id=interaction.guild_id,
             channel_id=interaction.channel_id,
-            locale=str(interaction.locale) if interaction.locale else "en-US",
+            locale=private_locale(interaction),
             created_at=interaction.created_at,
             token=interaction.token,
         )
