@@ -7,6 +7,7 @@ the token from its own URL); API answers are JSON, errors carry the user-facing 
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import logging
@@ -56,7 +57,9 @@ SCRIPT_TEXTS = {
 _SLOT = re.compile(r"\{\{([a-z0-9-]+)\}\}")
 
 
+@functools.cache
 def _static(name: str) -> bytes:
+    """A file of the page, read once (``add_routes`` reads them all before the first request)."""
     return resources.files("bot.web").joinpath("static", name).read_bytes()
 
 
@@ -74,8 +77,10 @@ def request_locale(request: web.Request) -> str:
     return CATALOGUE.negotiate(first or None)
 
 
+@functools.cache
 def editor_page(locale: str) -> str:
-    """editor.html with every ``{{id}}`` filled from the catalogue in ``locale`` (HTML-escaped)."""
+    """editor.html with every ``{{id}}`` filled from the catalogue in ``locale`` (HTML-escaped). It
+    depends on nothing else, so each language's page is made once (``add_routes``: at start-up)."""
     texts = {key: CATALOGUE.format(key, locale, **args) for key, args in SCRIPT_TEXTS.items()}
     slots = {"lang": locale, "texts": json.dumps(texts, ensure_ascii=False).replace("</", "<\\/")}
     template = _static("editor.html").decode("utf-8")
@@ -227,6 +232,12 @@ async def static(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application, editor: EditorService | None) -> None:
+    """The editor's routes; the files they serve are read, and the page made in every language, here
+    rather than on the event loop at a request."""
+    for name in STATIC:
+        _static(name)
+    for locale in CATALOGUE.locales:
+        editor_page(locale)
     app[EDITOR_KEY] = editor
     app.router.add_get("/static/{name}", static)
     app.router.add_get("/e/{token}", page)
