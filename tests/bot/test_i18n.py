@@ -64,6 +64,7 @@ def test_every_message_id_used_in_code_exists_in_english() -> None:
     indirect = {
         *PAYER_VARIANTS.values(),
         *(spec.label for spec in LIMITS),
+        *(spec.role_label for spec in LIMITS if spec.role_label),
         *OPTION_LABELS.values(),
         *(cls.default_message for cls in [BotError, *all_subclasses(BotError)]),
         *(label for label, _, _ in [*RESULT_BUTTONS.values(), *SESSION_BUTTONS.values()]),

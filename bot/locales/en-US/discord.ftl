@@ -153,6 +153,7 @@ session-tree-more = … { $count } more versions
 limits-title = Limits on this server
 limits-default-value = { $value } (default)
 limits-role-exempt = exempt from per-user limits
+# A role's value for one limit: each per-role limit names its own (LimitSpec.role_label, bot/limits.py).
 limits-role-window = window { $value }
 limits-role-daily = daily { $value }
 limits-role-at-once = at once { $value }

@@ -128,6 +128,7 @@ session-tree-more = …… 还有 { $count } 个版本
 limits-title = 本服务器的限制
 limits-default-value = { $value }（默认）
 limits-role-exempt = 不受每人限制
+# 某个角色对一项限制的取值：每项可按角色设置的限制各有一条（bot/limits.py 的 LimitSpec.role_label）。
 limits-role-window = 时段 { $value }
 limits-role-daily = 每日 { $value }
 limits-role-at-once = 同时 { $value }
