@@ -22,7 +22,7 @@ from aiohttp import web
 
 from bot.editor import NOT_ENABLED, LinkExpired, LinkForged, LinkUsed
 from bot.errors import BotError, Forbidden, InputError, NotFound, QuotaExceeded
-from bot.i18n import CATALOGUE, Mention, Message, Moment, msg, plain
+from bot.i18n import CATALOGUE, DEFAULT_LOCALE, Mention, Message, Moment, msg, plain
 
 if TYPE_CHECKING:
     from bot.editor import EditorService
@@ -87,7 +87,7 @@ def editor_page(locale: str) -> str:
     return _SLOT.sub(lambda m: slots[m[1]] if m[1] in slots else html.escape(CATALOGUE.format(m[1], locale)), template)
 
 
-def error_page(status: int, message: str, locale: str = "en-US") -> web.Response:
+def error_page(status: int, message: str, locale: str = DEFAULT_LOCALE) -> web.Response:
     title = CATALOGUE.format("web-error-title", locale, status=status)
     body = (
         f'<!doctype html><html lang="{html.escape(locale)}"><head><meta charset="utf-8">'
@@ -123,7 +123,7 @@ def web_message(message: Message, locale: str) -> str:
     return CATALOGUE.format(message, locale, adapt=page_value(locale))
 
 
-def error_json(error: BotError, locale: str = "en-US") -> web.Response:
+def error_json(error: BotError, locale: str = DEFAULT_LOCALE) -> web.Response:
     status = status_of(error)
     internal = CATALOGUE.format("web-error-internal", locale)
     message = web_message(error.message, locale) if status != 500 else internal
