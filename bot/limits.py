@@ -53,7 +53,8 @@ LIMIT_CEILING = 1_000_000  # the largest value settings accept; the admin comman
 class LimitSpec:
     """One changeable limit. ``name`` is the ``GuildConfig`` field and storage column; ``setting`` the
     ``LimitDefaults`` field (its environment variable is ``setting.upper()``); ``label`` the catalogue
-    message that names it; ``per_role`` whether a role override may replace it."""
+    message that names it; ``role_label``, set when a role override may replace it (``per_role``), the
+    short message that shows a role's value for it (``$value``)."""
 
     name: str
     setting: str
@@ -62,8 +63,12 @@ class LimitSpec:
     minimum: int
     default: int
     ceiling: int = LIMIT_CEILING
-    per_role: bool = False
+    role_label: str | None = None
     admin_max: str | None = None  # the operator's setting (``Settings`` field) capping what server admins may set
+
+    @property
+    def per_role(self) -> bool:
+        return self.role_label is not None
 
     @property
     def admin_max_env_var(self) -> str | None:
@@ -81,7 +86,15 @@ class LimitSpec:
 
 
 LIMITS: tuple[LimitSpec, ...] = (
-    LimitSpec("window_images", "user_window_images", "limit-window-images", Unit.IMAGES, 0, 5, per_role=True),
+    LimitSpec(
+        "window_images",
+        "user_window_images",
+        "limit-window-images",
+        Unit.IMAGES,
+        0,
+        5,
+        role_label="limits-role-window",
+    ),
     LimitSpec("window_minutes", "user_window_minutes", "limit-window-minutes", Unit.MINUTES, MIN_WINDOW_MINUTES, 10),
     LimitSpec(
         "daily_images",
@@ -90,10 +103,18 @@ LIMITS: tuple[LimitSpec, ...] = (
         Unit.IMAGES,
         0,
         25,
-        per_role=True,
+        role_label="limits-role-daily",
         admin_max="max_user_daily_images",
     ),
-    LimitSpec("max_active_jobs", "user_max_active_jobs", "limit-max-active-jobs", Unit.JOBS, 0, 3, per_role=True),
+    LimitSpec(
+        "max_active_jobs",
+        "user_max_active_jobs",
+        "limit-max-active-jobs",
+        Unit.JOBS,
+        0,
+        3,
+        role_label="limits-role-at-once",
+    ),
     LimitSpec(
         "guild_daily_images",
         "guild_daily_images",

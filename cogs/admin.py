@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from bot.app import InpaintBot
 
 LIMIT_CHOICES = [app_commands.Choice(name=text(spec.label), value=spec.name) for spec in LIMITS]
-LIMIT_NAMES = {c.value: c.name for c in LIMIT_CHOICES}
 MAX_ROLES_SHOWN = 20
 
 
@@ -60,15 +59,8 @@ def role_text(role: RoleLimits, locale: str = DEFAULT_LOCALE) -> str:
     """A role's overrides in words (exempt wins: the others do not apply then)."""
     if role.exempt:
         return say("limits-role-exempt", locale)
-    parts = [
-        say(label, locale, value=value)
-        for label, value in (
-            ("limits-role-window", role.window_images),
-            ("limits-role-daily", role.daily_images),
-            ("limits-role-at-once", role.max_active_jobs),
-        )
-        if value is not None
-    ]
+    values = ((spec.role_label, getattr(role, spec.name)) for spec in LIMITS if spec.role_label)
+    parts = [say(label, locale, value=value) for label, value in values if value is not None]
     return ", ".join(parts) or say("limits-role-none", locale)
 
 

@@ -13,6 +13,7 @@ from bot.errors import InputError
 from bot.i18n import Message, UserText, msg
 from bot.imaging import parse_box
 from bot.jobs import Origin
+from bot.limits import AREA_LIST, BOX_EXAMPLE
 from bot.models import MaskSpec, Region
 from bot.store import AckedInteraction, Requester
 from cogs.text import private_locale, public_locale
@@ -48,7 +49,7 @@ async def acknowledge(interaction: discord.Interaction) -> None:
             user_id=interaction.user.id,
             guild_id=interaction.guild_id,
             channel_id=interaction.channel_id,
-            locale=str(interaction.locale) if interaction.locale else "en-US",
+            locale=private_locale(interaction),
             created_at=interaction.created_at,
             token=interaction.token,
         )
@@ -151,20 +152,20 @@ def actor_of(interaction: discord.Interaction) -> Actor:
 
 
 def missing_post_permissions(interaction: discord.Interaction) -> list[str]:
-    """What the bot lacks to post results where the command was used (empty in DMs), as Discord's
-    English permission names (``permission_names`` words them for a reader)."""
+    """What the bot lacks to post results where the command was used (empty in DMs), as the
+    ``permission-name`` message's keys (``permission_names`` words them for a reader)."""
     if interaction.guild_id is None:
         return []
     perms = interaction.app_permissions
     in_thread = isinstance(interaction.channel, discord.Thread)
     needed = {
-        "Send Messages in Threads" if in_thread else "Send Messages": (
+        "send-messages-in-threads" if in_thread else "send-messages": (
             perms.send_messages_in_threads if in_thread else perms.send_messages
         ),
-        "Attach Files": perms.attach_files,
-        "Embed Links": perms.embed_links,
+        "attach-files": perms.attach_files,
+        "embed-links": perms.embed_links,
     }
-    return [name for name, ok in needed.items() if not ok]
+    return [key for key, ok in needed.items() if not ok]
 
 
 def require_post_permissions(interaction: discord.Interaction, *, private_hint: bool = False) -> None:
@@ -174,13 +175,15 @@ def require_post_permissions(interaction: discord.Interaction, *, private_hint: 
         raise InputError(msg("post-missing-permissions", permissions=permission_names(missing), hint=hint))
 
 
-def permission_names(names: list[str]) -> Message:
-    """Permission names as Discord shows them in the reader's language, joined as a list."""
-    words = [msg("permission-name", name=name.lower().replace(" ", "-")) for name in names[:3]]
+def permission_names(keys: list[str]) -> Message:
+    """Permissions (``permission-name`` keys) as Discord shows them in the reader's language, as a list."""
+    words = [msg("permission-name", name=key) for key in keys[:3]]
     return msg(f"list-{len(words)}", **dict(zip(("a", "b", "c"), words, strict=False)))
 
 
 REGION_WORDS = {r.value: r for r in Region} | {"centre": Region.CENTER, "middle": Region.CENTER}
+AREA_HINT = msg("mask-area-hint", areas=AREA_LIST, box=BOX_EXAMPLE)
+"""The placeholder of every form's "area" field (what ``parse_area`` reads)."""
 
 
 def parse_image_number(text: str | None) -> int:
@@ -200,7 +203,7 @@ def parse_area(text: str | None) -> MaskSpec | None:
     if word in REGION_WORDS:
         return MaskSpec(region=REGION_WORDS[word])
     if not any(ch.isdigit() for ch in text):
-        raise InputError(msg("area-unknown", text=UserText(text[:40])))
+        raise InputError(msg("area-unknown", text=UserText(text[:40]), areas=AREA_LIST, box=BOX_EXAMPLE))
     return MaskSpec(box=parse_box(text))
 
 

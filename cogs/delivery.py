@@ -19,8 +19,9 @@ import functools
 import io
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import discord
@@ -294,52 +295,13 @@ class DiscordNotifier:
 
     async def _fall_back(self, job: Job, reason: str) -> discord.Message | None:
         """The result, privately, with a word on why it is not where it was asked for."""
-        locale = job.requester.locale  # a private message: the requester's language
-        text = render_text("delivery-fallback", locale, job=str(job.id), reason=msg("delivery-reason", reason=reason))
         images = await self.bot.jobs.images(job.id)
-        embed, view = render.result_embed(job, images, locale), result_view(job, locale)
-
-        async def send(target: discord.abc.Messageable | discord.Webhook, with_files: bool) -> discord.Message:
-            files = (await self._files(job, images, self._upload_limit(job)))[0] if with_files else []
-            if isinstance(target, discord.Webhook):
-                return await target.send(
-                    text, embed=embed, view=view, files=files, ephemeral=True, wait=True, allowed_mentions=NO_MENTIONS
-                )
-            return await target.send(text, embed=embed, view=view, files=files, allowed_mentions=NO_MENTIONS)
-
-        message = await self._tell_in_order(job, send)
+        async with self._uploads(job, images, self._upload_limit(job)) as (files, _):
+            message = await self._tell_result(job, images, files, reason)
         if message is not None:
             self._told.add(job.id)
             self._fell_back.pop(job.id, None)
         return message
-
-    async def _tell_in_order(self, job: Job, send) -> discord.Message | None:
-        """Try the follow-up (while the token lives), then a DM, each with the images and, should that be
-        refused (e.g. too large), without; else log. ``send(target, with_files)`` makes one attempt."""
-        for place in fallbacks(bool(job.reply_token) and token_alive(job.created_at)):
-            if place is Fallback.LOG:
-                break
-            try:
-                target = (
-                    self._webhook(job.reply_token)  # type: ignore[arg-type]
-                    if place is Fallback.FOLLOW_UP
-                    else await self.bot.fetch_user(job.requester.user_id)
-                )
-            except discord.HTTPException:
-                continue
-            for with_files in (True, False):
-                try:
-                    return await send(target, with_files)
-                except discord.HTTPException as exc:
-                    log.info("job %d: could not reach its requester by %s (%s %s)", job.id, place, exc.status, exc.code)
-                    if exc.status != 413:
-                        break
-        log.warning(
-            "job %d: requester %d could not be told (token expired, DMs closed); the edit is kept in history",
-            job.id,
-            job.requester.user_id,
-        )
-        return None
 
     async def post_results(self, job: Job, *, repost: bool = False) -> discord.Message | None:
         """Post a job's images from storage; also used by ``/history show`` to re-post.
@@ -350,37 +312,32 @@ class DiscordNotifier:
         images = await self.bot.jobs.images(job.id)
         limit = self._upload_limit(job)
         for attempt in range(1, UPLOAD_ATTEMPTS + 1):
-            files, largest = await self._files(job, images, limit)
-            try:
-                return await self._send_results(job, images, files, repost=repost)
-            except discord.HTTPException as exc:
-                if exc.status != 413 or attempt == UPLOAD_ATTEMPTS or largest <= 1:
-                    raise
-                limit = min(limit, largest) // 2
-                log.info("job %d: results too large for the channel; re-encoding within %d bytes", job.id, limit)
-            finally:
-                for file in files:  # the ones read from disk are ours to close (a retry may reset them)
-                    file.fp.close()
+            async with self._uploads(job, images, limit) as (files, largest):
+                try:
+                    return await self._send_results(job, images, files, repost=repost)
+                except discord.HTTPException as exc:
+                    if exc.status != 413 or attempt == UPLOAD_ATTEMPTS or largest <= 1:
+                        raise
+                    limit = min(limit, largest) // 2
+                    log.info("job %d: results too large for the channel; re-encoding within %d bytes", job.id, limit)
         raise AssertionError("unreachable")
 
     async def _send_results(
         self, job: Job, images, files: list[discord.File], *, repost: bool
     ) -> discord.Message | None:
-        locale = result_locale(job)
-        embed = render.result_embed(job, images, locale)
-        view = result_view(job, locale)
         channel_id = job.requester.thread_id or job.requester.channel_id
+        if job.private or channel_id is None:
+            return await self._tell_result(job, images, files)
+        locale = result_locale(job)
         content = render_text("result-ready", locale, requester=Mention(job.requester.user_id)) if not repost else None
         mention = discord.AllowedMentions(users=[discord.Object(job.requester.user_id)])
-        if job.private or channel_id is None:
-            return await self.tell(job, embed=embed, view=view, files=files)
         channel = self.bot.get_partial_messageable(channel_id, guild_id=job.requester.guild_id)
         try:
             return await channel.send(
                 content,
-                embed=embed,
+                embed=render.result_embed(job, images, locale),
                 files=files,
-                view=view,
+                view=result_view(job, locale),
                 allowed_mentions=mention,
                 nonce=None if repost else f"job-{job.id}",
             )
@@ -388,16 +345,31 @@ class DiscordNotifier:
             if not repost:
                 raise  # ``deliver`` falls back (bot.delivery)
             log.warning("no permission to post job %d in channel %s", job.id, channel_id)
+            return await self._tell_result(job, images, files, "forbidden")
+
+    async def _tell_result(
+        self, job: Job, images, files: list[discord.File], reason: str | None = None
+    ) -> discord.Message | None:
+        """The result for its requester's eyes only, in their language; with ``reason`` (a
+        ``delivery-reason`` key), a word on why it is not where it was asked for."""
+        locale = job.requester.locale
+        content = None
+        if reason is not None:
+            why = msg("delivery-reason", reason=reason)
+            content = render_text("delivery-fallback", locale, job=str(job.id), reason=why)
+        embed, view = render.result_embed(job, images, locale), result_view(job, locale)
+        return await self.tell(job, content, embed=embed, view=view, files=files)
+
+    @asynccontextmanager
+    async def _uploads(self, job: Job, images, limit: int) -> AsyncIterator[tuple[list[discord.File], int]]:
+        """``_files``, closed when the block ends whatever happened (sent, refused or never sent)."""
+        files, largest = await self._files(job, images, limit)
+        try:
+            yield files, largest
+        finally:
             for file in files:
-                file.reset()
-            reason = msg("delivery-reason", reason="forbidden")
-            return await self.tell(
-                job,
-                content=render_text("delivery-fallback", job.requester.locale, job=str(job.id), reason=reason),
-                embed=embed,
-                view=view,
-                files=files,
-            )
+                file.close()  # gives the file its own close back (discord.py stubs it until a send ends)
+                file.fp.close()  # ours, opened by ``_files``: discord.py closes only the files it opened
 
     async def _files(self, job: Job, images, limit: int) -> tuple[list[discord.File], int]:
         """The job's images as uploads within ``limit`` bytes each, and the largest size."""
@@ -429,30 +401,43 @@ class DiscordNotifier:
         guild = self.bot.get_guild(job.requester.guild_id) if job.requester.guild_id else None
         return guild.filesize_limit if guild is not None else DEFAULT_UPLOAD_LIMIT
 
-    async def tell(self, job: Job, content: str | None = None, **kwargs) -> discord.Message | None:
-        """Something only the requester should see: an ephemeral follow-up while the token lives,
-        a DM after that."""
-        if job.reply_token:
-            webhook = self._webhook(job.reply_token)
+    async def tell(
+        self, job: Job, content: str | None = None, *, files: Sequence[discord.File] = (), **kwargs: Any
+    ) -> discord.Message | None:
+        """Something only the requester should see, where ``bot.delivery.fallbacks`` says: the
+        interaction's private follow-up while its token lives, else a DM, else the log (the edit is kept
+        in history). ``files`` are the caller's to open and close; a place that refuses them as too large
+        (413) gets the message without them."""
+        for place in fallbacks(bool(job.reply_token) and token_alive(job.created_at)):
+            if place is Fallback.LOG:
+                break
             try:
-                return await webhook.send(content, ephemeral=True, wait=True, allowed_mentions=NO_MENTIONS, **kwargs)
+                send = await self._private_send(job, place)
             except discord.HTTPException as exc:
-                if not token_expired(exc):
-                    log.info("job %d: follow-up refused (%s %s); trying a DM", job.id, exc.status, exc.code)
-                for file in kwargs.get("files") or ():
-                    file.reset()
-        try:
-            user = await self.bot.fetch_user(job.requester.user_id)
-            return await user.send(content, allowed_mentions=NO_MENTIONS, **kwargs)
-        except discord.HTTPException as exc:
-            log.warning(
-                "user %d could not be told about job %d (%s %s; DMs closed?); it is kept in history",
-                job.requester.user_id,
-                job.id,
-                exc.status,
-                exc.code,
-            )
-            return None
+                log.info("job %d: no way to its requester by %s (%s %s)", job.id, place, exc.status, exc.code)
+                continue
+            for attached in (list(files), []) if files else ([],):
+                for file in attached:
+                    file.reset()  # a refused attempt read them
+                try:
+                    return await send(content, files=attached, allowed_mentions=NO_MENTIONS, **kwargs)
+                except discord.HTTPException as exc:
+                    log.info("job %d: could not reach its requester by %s (%s %s)", job.id, place, exc.status, exc.code)
+                    if exc.status != 413:
+                        break
+        log.warning(
+            "job %d: requester %d could not be told (token expired, DMs closed); the edit is kept in history",
+            job.id,
+            job.requester.user_id,
+        )
+        return None
+
+    async def _private_send(self, job: Job, place: Fallback) -> Callable[..., Awaitable[discord.Message]]:
+        """How to send privately at ``place``: the interaction's ephemeral follow-up, or a DM."""
+        if place is Fallback.FOLLOW_UP:
+            assert job.reply_token
+            return functools.partial(self._webhook(job.reply_token).send, ephemeral=True, wait=True)
+        return (await self.bot.fetch_user(job.requester.user_id)).send
 
     async def _failure_notice(self, job: Job) -> discord.Message | None:
         """Failures are private: the progress message if it can still be edited, else a DM."""

@@ -18,12 +18,14 @@ from discord.ext import commands
 
 from bot import limits
 from bot.errors import InputError, MaskMissing
-from bot.i18n import UserText, msg
+from bot.i18n import Message, UserText, msg
 from bot.imaging import parse_box
+from bot.jobs import Origin, Submitted
 from bot.models import MaskSpec, Region, check_area_choice
 from bot.options import EditOptions, MagicPrompt, RenderingSpeed, StyleType
 from bot.store import JobAction, TooLarge
 from cogs.common import (
+    AREA_HINT,
     acknowledge,
     actor_of,
     bot_of,
@@ -37,7 +39,7 @@ from cogs.common import (
 )
 from cogs.editor import offer_editor
 from cogs.forms import Field, build_form, form_handler
-from cogs.render import MASK_HELP
+from cogs.render import MASK_HELP, MENU_MASK_HELP
 from cogs.text import private_locale
 from cogs.text import render as say
 
@@ -227,21 +229,38 @@ class EditCog(commands.Cog):
                 given = spec.mask is not None or spec.region is not None or spec.box is not None
                 submitted = await self.bot.sessions.edit_head(session, origin, prompt, options, spec if given else None)
             else:
-                async with self.streamed(image, "image") as path:
-                    try:
-                        waiting = MemoryWait(interaction)
-                        try:
-                            submitted = await self.bot.jobs.submit_stored(
-                                origin, path, spec, prompt, options, on_position=waiting.show
-                            )
-                        finally:
-                            await waiting.settle()
-                    except MaskMissing:  # mask editor hook (issue 12): the link, or MASK_HELP + how to enable it
-                        data = await asyncio.to_thread(path.read_bytes)
-                        await offer_editor(interaction, origin, data, prompt, options, MASK_HELP)
-                        await settled(interaction)
-                        return
-        await self.bot.notifier.track(submitted.job, interaction, submitted.prepared, preview=submitted.preview)
+                submitted = await self.submit_upload(interaction, origin, image, spec, prompt, options, MASK_HELP)
+        if submitted is not None:
+            await self.bot.notifier.track(submitted.job, interaction, submitted.prepared, preview=submitted.preview)
+
+    async def submit_upload(
+        self,
+        interaction: discord.Interaction,
+        origin: Origin,
+        image: discord.Attachment,
+        spec: MaskSpec,
+        prompt: str,
+        options: EditOptions,
+        mask_help: Message,
+    ) -> Submitted | None:
+        """Stream ``image`` in and queue its edit (the interaction's response shows a wait for memory);
+        for the caller's ``preparing`` block, which must end before the job is tracked. None when the
+        image says no area to change: the member got the editor's link instead, or ``mask_help`` and
+        how to enable it (issue 12), and the interaction is settled."""
+        async with self.streamed(image, "image") as path:
+            try:
+                waiting = MemoryWait(interaction)
+                try:
+                    return await self.bot.jobs.submit_stored(
+                        origin, path, spec, prompt, options, on_position=waiting.show
+                    )
+                finally:
+                    await waiting.settle()
+            except MaskMissing:
+                data = await asyncio.to_thread(path.read_bytes)
+                await offer_editor(interaction, origin, data, prompt, options, mask_help)
+                await settled(interaction)
+                return None
 
     async def edit_image_menu(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """Opens a form at once (a modal must be the first answer, so nothing is fetched first)."""
@@ -256,7 +275,7 @@ class EditCog(commands.Cog):
             label = say("form-which-image", locale, images=f"1-{len(images)}")
             fields.append(Field("image", label, default="1", max_length=2))
         area = say("form-area-result" if is_result else "form-area-upload", locale)
-        hint = say("form-area-hint-box", locale)
+        hint = say(AREA_HINT, locale)
         fields.append(Field("area", area, required=False, max_length=40, placeholder=hint))
         title = say("form-edit-image-title", locale)
         await interaction.response.send_modal(build_form(title, f"form:ctx:{message.channel.id}:{message.id}", fields))
@@ -273,7 +292,6 @@ async def submit_context_edit(interaction: discord.Interaction, match: re.Match[
     prompt = values.get("prompt", "")
     spec = parse_area(values.get("area"))
     origin = origin_of(interaction)
-    bot.jobs.check_place(origin.requester)  # DMs without ALLOW_DMS: refused before any fetch
     session = await bot.sessions.for_thread(origin.requester.thread_id)
     origin = await session_origin(interaction, origin, session.id if session else None)
     require_post_permissions(interaction)
@@ -285,32 +303,25 @@ async def submit_context_edit(interaction: discord.Interaction, match: re.Match[
         )
         await bot.notifier.track(submitted.job, interaction, submitted.prepared)
         return
-    channel = bot.get_partial_messageable(channel_id, guild_id=interaction.guild_id)
-    try:
-        message = await channel.fetch_message(message_id)
-    except discord.HTTPException:
-        raise InputError(msg("message-unreadable")) from None
-    images = [a for a in message.attachments if is_image(a)]
-    if index >= len(images):
-        raise InputError(msg("message-images-range", count=len(images)))
     options = EditOptions()
-    cog = bot.get_cog(EditCog.__cog_name__)
-    assert isinstance(cog, EditCog)
-    async with bot.jobs.preparing(origin, options.num_images), cog.streamed(images[index], "image") as path:
+    # the place (DMs without ALLOW_DMS) and the limits are checked before the message is fetched
+    async with bot.jobs.preparing(origin, options.num_images):
+        channel = bot.get_partial_messageable(channel_id, guild_id=interaction.guild_id)
         try:
-            submitted = await bot.jobs.submit_stored(origin, path, spec or MaskSpec(), prompt, options)
-        except MaskMissing:  # mask editor hook (issue 12): the link, or this advice + how to enable it
-            await offer_editor(
-                interaction,
-                origin,
-                await asyncio.to_thread(path.read_bytes),
-                prompt,
-                options,
-                msg("mask-help-menu"),
-            )
-            await settled(interaction)
-            return
-    await bot.notifier.track(submitted.job, interaction, submitted.prepared, preview=submitted.preview)
+            message = await channel.fetch_message(message_id)
+        except discord.HTTPException:
+            raise InputError(msg("message-unreadable")) from None
+        images = [a for a in message.attachments if is_image(a)]
+        if index >= len(images):
+            raise InputError(msg("message-images-range", count=len(images)))
+        cog = bot.get_cog(EditCog.__cog_name__)  # this bot's: it holds the download session
+        if not isinstance(cog, EditCog):
+            raise RuntimeError("the Edit cog is not loaded")
+        submitted = await cog.submit_upload(
+            interaction, origin, images[index], spec or MaskSpec(), prompt, options, MENU_MASK_HELP
+        )
+    if submitted is not None:
+        await bot.notifier.track(submitted.job, interaction, submitted.prepared, preview=submitted.preview)
 
 
 async def setup(bot: InpaintBot) -> None:

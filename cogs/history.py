@@ -204,6 +204,7 @@ class HistoryCog(commands.Cog):
                 guild_locale=here.guild_locale,
             ),
             reply_token=interaction.token,
+            created_at=interaction.created_at,  # its token's age: told privately by it while it lives
         )
         message = await self.bot.notifier.post_results(relocated, repost=True)
         locale = private_locale(interaction)

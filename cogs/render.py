@@ -13,6 +13,7 @@ from datetime import datetime
 import discord
 
 from bot.i18n import DEFAULT_LOCALE, msg, stored_message
+from bot.limits import AREA_LIST, BOX_EXAMPLE
 from bot.store import ImageKind, Job, JobImage, JobStatus
 from cogs.text import escape, render
 
@@ -21,6 +22,8 @@ COLOUR = discord.Colour.from_rgb(88, 101, 242)
 
 MASK_HELP = msg("mask-help-edit")
 """The mask advice in the /edit command's option names (the core's own is ``bot.imaging.mask.MASK_HELP``)."""
+MENU_MASK_HELP = msg("mask-help-menu", areas=AREA_LIST, box=BOX_EXAMPLE)
+"""The mask advice for the "Edit image" menu's form, whose "area" field takes a region word or a box."""
 
 
 def ts(when: datetime, style: str = "R") -> str:

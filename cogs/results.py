@@ -18,6 +18,7 @@ from bot.i18n import msg
 from bot.store import JobAction
 from cogs import render
 from cogs.common import (
+    AREA_HINT,
     NO_MENTIONS,
     acknowledge,
     actor_of,
@@ -36,8 +37,6 @@ from cogs.views import FORGED, CancelButton, ResultButton, carries, on_button, r
 
 if TYPE_CHECKING:
     from bot.store import Job
-
-AREA_HINT = "form-area-hint"
 
 
 def require_carried(interaction: discord.Interaction, custom_id: str) -> None:

@@ -7,6 +7,7 @@ the token from its own URL); API answers are JSON, errors carry the user-facing 
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import logging
@@ -21,7 +22,7 @@ from aiohttp import web
 
 from bot.editor import NOT_ENABLED, LinkExpired, LinkForged, LinkUsed
 from bot.errors import BotError, Forbidden, InputError, NotFound, QuotaExceeded
-from bot.i18n import CATALOGUE, Mention, Message, Moment, msg, plain
+from bot.i18n import CATALOGUE, DEFAULT_LOCALE, Mention, Message, Moment, msg, plain
 
 if TYPE_CHECKING:
     from bot.editor import EditorService
@@ -56,7 +57,9 @@ SCRIPT_TEXTS = {
 _SLOT = re.compile(r"\{\{([a-z0-9-]+)\}\}")
 
 
+@functools.cache
 def _static(name: str) -> bytes:
+    """A file of the page, read once (``add_routes`` reads them all before the first request)."""
     return resources.files("bot.web").joinpath("static", name).read_bytes()
 
 
@@ -74,15 +77,17 @@ def request_locale(request: web.Request) -> str:
     return CATALOGUE.negotiate(first or None)
 
 
+@functools.cache
 def editor_page(locale: str) -> str:
-    """editor.html with every ``{{id}}`` filled from the catalogue in ``locale`` (HTML-escaped)."""
+    """editor.html with every ``{{id}}`` filled from the catalogue in ``locale`` (HTML-escaped). It
+    depends on nothing else, so each language's page is made once (``add_routes``: at start-up)."""
     texts = {key: CATALOGUE.format(key, locale, **args) for key, args in SCRIPT_TEXTS.items()}
     slots = {"lang": locale, "texts": json.dumps(texts, ensure_ascii=False).replace("</", "<\\/")}
     template = _static("editor.html").decode("utf-8")
     return _SLOT.sub(lambda m: slots[m[1]] if m[1] in slots else html.escape(CATALOGUE.format(m[1], locale)), template)
 
 
-def error_page(status: int, message: str, locale: str = "en-US") -> web.Response:
+def error_page(status: int, message: str, locale: str = DEFAULT_LOCALE) -> web.Response:
     title = CATALOGUE.format("web-error-title", locale, status=status)
     body = (
         f'<!doctype html><html lang="{html.escape(locale)}"><head><meta charset="utf-8">'
@@ -118,7 +123,7 @@ def web_message(message: Message, locale: str) -> str:
     return CATALOGUE.format(message, locale, adapt=page_value(locale))
 
 
-def error_json(error: BotError, locale: str = "en-US") -> web.Response:
+def error_json(error: BotError, locale: str = DEFAULT_LOCALE) -> web.Response:
     status = status_of(error)
     internal = CATALOGUE.format("web-error-internal", locale)
     message = web_message(error.message, locale) if status != 500 else internal
@@ -227,6 +232,12 @@ async def static(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application, editor: EditorService | None) -> None:
+    """The editor's routes; the files they serve are read, and the page made in every language, here
+    rather than on the event loop at a request."""
+    for name in STATIC:
+        _static(name)
+    for locale in CATALOGUE.locales:
+        editor_page(locale)
     app[EDITOR_KEY] = editor
     app.router.add_get("/static/{name}", static)
     app.router.add_get("/e/{token}", page)

@@ -195,7 +195,7 @@ def ops_server(
 
     Ready = the database answers and, for a gateway process, ``gateway()`` says it is connected; a
     worker process (``gateway=None``) is ready when the image API is reachable instead. The daily budget
-    gauge appears once ``DAILY_IMAGE_BUDGET`` exists (read with ``getattr``: another branch adds it)."""
+    gauge shows ``DAILY_IMAGE_BUDGET`` (``settings.daily_image_budget``)."""
     health = Health()
     health.set_ready_check("database", storage.ping)
     if gateway is not None:

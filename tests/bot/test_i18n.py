@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,12 +12,24 @@ import pytest
 
 from bot import i18n
 from bot.errors import BotError, InputError, QuotaExceeded
-from bot.i18n import CATALOGUE, DEFAULT_LOCALE, Catalogue, CatalogueError, Mention, Moment, UserText, msg, text
-from bot.limits import LIMITS, limit_spec
+from bot.i18n import (
+    CATALOGUE,
+    DEFAULT_LOCALE,
+    Catalogue,
+    CatalogueError,
+    Mention,
+    Message,
+    Moment,
+    UserText,
+    msg,
+    text,
+)
+from bot.imaging.mask import MASK_HELP
+from bot.limits import AREA_WORDS, BOX_EXAMPLE, LIMITS, limit_spec
 from bot.quota import PAYER_VARIANTS, period, refusal_for_payer, refusal_message
 from bot.settings import LimitDefaults, Settings
-from cogs.render import OPTION_LABELS
-from cogs.results import AREA_HINT
+from cogs.common import AREA_HINT, parse_area
+from cogs.render import MENU_MASK_HELP, OPTION_LABELS
 from cogs.text import render
 from cogs.views import RESULT_BUTTONS, SESSION_BUTTONS
 from tests.ids import BOB, OWNER
@@ -51,10 +64,11 @@ def test_every_message_id_used_in_code_exists_in_english() -> None:
     indirect = {
         *PAYER_VARIANTS.values(),
         *(spec.label for spec in LIMITS),
+        *(spec.role_label for spec in LIMITS if spec.role_label),
         *OPTION_LABELS.values(),
         *(cls.default_message for cls in [BotError, *all_subclasses(BotError)]),
         *(label for label, _, _ in [*RESULT_BUTTONS.values(), *SESSION_BUTTONS.values()]),
-        AREA_HINT,
+        AREA_HINT.id,
         *(f"list-{n}" for n in (1, 2, 3)),  # cogs.common.permission_names
         "form-area-result",
         "form-area-upload",
@@ -188,6 +202,30 @@ def test_scrubbing_the_text_keeps_no_secret() -> None:
     error = InputError(msg("option-style-preset-unknown", preset=UserText("sk-secret")))
     error.user_message = error.user_message.replace("sk-secret", "[redacted]")
     assert "sk-secret" not in render(error.message) and "[redacted]" in render(error.message)
+
+
+# --- one mask vocabulary --------------------------------------------------------------------------
+
+
+def area_messages() -> dict[str, Message]:
+    """Every message that names the area words or shows an example box, as the code builds it."""
+    with pytest.raises(InputError) as refused:
+        parse_area("somewhere")
+    return {m.id: m for m in (AREA_HINT, MENU_MASK_HELP, refused.value.message, MASK_HELP)}
+
+
+def test_the_area_words_and_the_example_box_come_from_bot_limits() -> None:
+    """Written out in a message they drift (the forms once said 10,10,60,60, the core 10,20,60,80)."""
+    messages = area_messages()
+    assert set(messages) == {"mask-area-hint", "mask-help-menu", "area-unknown", "mask-help"}
+    box_like = re.compile(r"\d+\s*,\s*\d+\s*,\s*\d+\s*,\s*\d+")
+    for locale in CATALOGUE.locales:
+        for message in messages.values():
+            shown = render(message, locale)
+            assert BOX_EXAMPLE in shown and all(word in shown for word in AREA_WORDS), (locale, message.id)
+            stand_ins = render(Message(message.id, {**message.args, "areas": "<areas>", "box": "<box>"}), locale)
+            assert not box_like.search(stand_ins), (locale, message.id, stand_ins)
+            assert not [w for w in AREA_WORDS if re.search(rf"\b{w}\b", stand_ins)], (locale, message.id, stand_ins)
 
 
 # --- one limit specification ----------------------------------------------------------------------

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from bot.limits import BOX_EXAMPLE
 from bot.store import JobAction, JobStatus
 from tests.bot_harness import (
     EPHEMERAL,
@@ -22,8 +23,10 @@ from tests.bot_harness import (
     decode,
     make_world,
     outside_mask_unchanged,
+    reply,
     sample_image,
     sample_mask,
+    text_of,
 )
 from tests.discord_sim import SimInteraction, SimMessage
 
@@ -121,7 +124,7 @@ async def test_menu_without_area_on_an_opaque_photo_explains(tmp_path: Path) -> 
         await world.start_bot()
         opener, _ = await open_form(world, photo_post(world, (sample_image(W, H), "photo.png")))
         text = await private_reply(world, await submit(world, opener, prompt="a cat", area=""))
-        assert "Area" in text and "transparent" in text and "10,10,60,60" in text
+        assert "Area" in text and "transparent" in text and BOX_EXAMPLE in text
         assert world.api.edit_requests == []
         assert world.bot is not None and await world.bot.storage.jobs_with_status(*JobStatus) == []
 
@@ -201,6 +204,32 @@ async def test_menu_in_a_dm(tmp_path: Path) -> None:
         result = await world.result_message(dm)
         changed = changed_pixels(sample_image(W, H), result.attachments[0].data)
         assert changed and changed <= within(TOP_HALF)
+
+
+async def test_menu_in_a_dm_without_allow_dms_is_refused_before_the_message_is_fetched(tmp_path: Path) -> None:
+    async with make_world(tmp_path) as world:
+        await world.start_bot()  # DMs are off by default (issue 10)
+        dm = world.sim.dm_channel(world.sim.user)
+        photo = world.sim.add_message(dm, "", author=world.sim.user, attachments=[(sample_image(W, H), "p.png")])
+        opener, _ = await open_form(world, photo)
+        text = await private_reply(world, await submit(world, opener, prompt="a blue sky", area="top"))
+        assert "not available in direct messages" in text, text
+        assert world.sim.calls_to(f"/channels/{dm.id}/messages/{photo.id}", method="GET") == []
+        assert world.sim.cdn_requests == [] and world.api.edit_requests == []
+        assert world.bot is not None and await world.bot.storage.jobs_with_status(*JobStatus) == []
+
+
+async def test_a_menu_edit_waiting_for_memory_says_so(tmp_path: Path) -> None:
+    """The menu's edits go the way of /edit's: a preparation that waits for memory shows its place."""
+    async with make_world(tmp_path) as world:
+        bot = await world.start_bot()
+        blocker = bot.memory.request(bot.memory.capacity)  # all memory taken: the preparation must wait
+        await blocker.wait()
+        opener, _ = await open_form(world, photo_post(world, (sample_image(W, H), "photo.png")))
+        inter = await submit(world, opener, prompt="a blue sky", area="top")
+        assert "position 1" in text_of(await reply(world, inter, "Waiting for memory"))
+        blocker.release()
+        await world.result_message()
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from bot.store import ImageKind
+from cogs import delivery
 from tests.bot_harness import EPHEMERAL, ROOMY, H, W, World, decode, is_result, make_world, reply, sample_mask, text_of
 from tests.discord_sim import CallbackType, SimInteraction, SimMessage
 
@@ -177,6 +180,23 @@ async def test_history_show_reposts_stored_images_with_buttons(tmp_path: Path) -
         missing = await world.sim.slash("history", {"job": 999}, subcommand="show")
         await reply(world, missing, "You have no edit #999")
         assert len([m for m in world.sim.messages_in(world.sim.channel) if is_result(m)]) == 1
+
+
+async def test_history_show_of_a_private_edit_answers_in_that_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The edit's own interaction token is dead by now; the one of ``/history show`` lives: the result
+    comes as that command's private follow-up, not as a DM."""
+    async with make_world(tmp_path) as world:
+        bot = await world.start_bot(limits=ROOMY)
+        [secret] = await make_edits(world, ["secret hat"], private=True)
+        job = job_id_of(secret)
+        made = (await bot.jobs.find(job)).created_at
+        monkeypatch.setattr(delivery, "token_alive", lambda created_at, now=None: created_at > made)
+        show = await world.sim.slash("history", {"job": job}, subcommand="show")
+        repost = await reply(world, show, lambda m: bool(m.embeds) and bool(m.attachments))
+        assert repost.flags & EPHEMERAL and repost.embeds[0]["title"] == f"Edit #{job}"
+        assert world.sim.messages_in(world.sim.dm_channel(world.sim.user)) == []
 
 
 # --- /history delete -----------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import discord
 import pytest
 
 from bot.delivery import RetryPolicy
@@ -164,3 +165,29 @@ async def test_a_persistent_5xx_falls_back_after_bounded_retries(tmp_path: Path)
         assert "kept failing" in message.content
         await final_progress(world, inter)
         assert [c.status for c in result_posts(world)] == [503, 503, 503], "three attempts, then the fallback"
+
+
+async def test_a_fallback_opens_the_images_once_and_closes_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The follow-up is refused, the DM takes the result: one set of uploads for both, closed after."""
+    uploads: list[discord.File] = []
+
+    class Recorded(discord.File):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            if self.filename.startswith("edit-"):
+                uploads.append(self)
+
+    monkeypatch.setattr(discord, "File", Recorded)
+    async with running(tmp_path) as world:
+        inter = await started(world)
+        world.sim.channel.deleted = True
+        world.sim.inject("/webhooks/*/*", method="POST", status=403, count=1)  # the private follow-up
+        dm = await world.sim.wait_for_message(
+            world.sim.dm_channel(world.sim.user), lambda m: "where you asked for it" in m.content, timeout=10
+        )
+        assert len(dm.attachments) == 1
+        await recorded_as(world, inter, dm.id)
+        assert all(file.fp.closed for file in uploads)
+        assert len(uploads) == 2, "one for the refused channel post, one for the follow-up and the DM"

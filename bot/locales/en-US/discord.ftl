@@ -28,8 +28,6 @@ form-which-image = Which image ({ $images })?
 form-area-same-mask = Area to change (empty = same mask)
 form-area-result = Area to change (empty = same mask as this result)
 form-area-upload = Area to change (empty = use transparent pixels)
-form-area-hint = top, bottom, left, right, center, border, or a box like 10,10,60,60
-form-area-hint-box = top, bottom, left, right, center, border, or x1,y1,x2,y2 %
 menu-no-image = That message has no image attached. Use it on a message with an image.
 
 ## Lists and Discord's permission names (as Discord shows them)
@@ -45,7 +43,6 @@ permission-name = { $name ->
 
 ## Results (cogs/delivery.py, cogs/results.py)
 result-ready = { $requester } your edit is ready.
-result-posted-privately = I could not post in that channel (missing permissions), so here is your edit:
 result-deleted = Deleted the result of edit #{ $job }.{ $kept ->
         [history] { " " }It stays in `/history` until you delete it there.
        *[gone] { "" }
@@ -156,6 +153,7 @@ session-tree-more = … { $count } more versions
 limits-title = Limits on this server
 limits-default-value = { $value } (default)
 limits-role-exempt = exempt from per-user limits
+# A role's value for one limit: each per-role limit names its own (LimitSpec.role_label, bot/limits.py).
 limits-role-window = window { $value }
 limits-role-daily = daily { $value }
 limits-role-at-once = at once { $value }
@@ -190,5 +188,5 @@ limits-usage-total = **{ $images ->
     }** in the last { $days } day(s).
 limits-usage-none = No edits.
 
-## The "Edit image" menu's mask advice (cogs/edit.py)
-mask-help-menu = That image has no transparent area, so say which part to change in the **Area** field: top, bottom, left, right, center, border, or a box like `10,10,60,60` (percent).
+## The "Edit image" menu's mask advice (cogs/edit.py). $areas lists the region words, $box is an example box.
+mask-help-menu = That image has no transparent area, so say which part to change in the **Area** field: { $areas }, or a box like `{ $box }` (percent).

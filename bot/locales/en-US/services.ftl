@@ -26,7 +26,8 @@ job-cancel-just-started = Job #{ $job } has just started and can no longer be ca
 limits-need-manage-server = You need the Manage Server permission to change the bot's limits.
 area-region-and-box = Use either `region` or `box`, not both.
 area-mask-and-region = Give either a mask file or a region/box, not both.
-area-unknown = “{ $text }” is not an area I know. Use top, bottom, left, right, center or border, or a box in percent like 10,10,60,60.
+# $areas lists the region words, $box is an example box.
+area-unknown = “{ $text }” is not an area I know. Use { $areas }, or a box in percent like { $box }.
 image-number-invalid = “{ $value }” is not an image number; use 1, 2, …
 session-needs-finished-edit = Only a finished edit can start an editing session.
 session-not-private = A private edit cannot start an editing session: sessions are shared in a thread.

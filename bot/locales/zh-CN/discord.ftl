@@ -28,8 +28,6 @@ form-which-image = 哪一张图片（{ $images }）？
 form-area-same-mask = 要修改的区域（留空 = 同一个蒙版）
 form-area-result = 要修改的区域（留空 = 与该结果相同的蒙版）
 form-area-upload = 要修改的区域（留空 = 使用透明像素）
-form-area-hint = top、bottom、left、right、center、border，或方框如 10,10,60,60
-form-area-hint-box = top、bottom、left、right、center、border，或 x1,y1,x2,y2 %
 menu-no-image = 那条消息没有附带图片。请在带图片的消息上使用。
 
 ## 列表与 Discord 的权限名称（与 Discord 中文界面一致）
@@ -45,7 +43,6 @@ permission-name = { $name ->
 
 ## 结果
 result-ready = { $requester } 你的编辑完成了。
-result-posted-privately = 我无法在那个频道发消息（缺少权限），所以把你的编辑结果发在这里：
 result-deleted = 已删除编辑 #{ $job } 的结果。{ $kept ->
         [history] 它仍保留在 `/history` 中，直到你在那里删除。
        *[gone] { "" }
@@ -131,6 +128,7 @@ session-tree-more = …… 还有 { $count } 个版本
 limits-title = 本服务器的限制
 limits-default-value = { $value }（默认）
 limits-role-exempt = 不受每人限制
+# 某个角色对一项限制的取值：每项可按角色设置的限制各有一条（bot/limits.py 的 LimitSpec.role_label）。
 limits-role-window = 时段 { $value }
 limits-role-daily = 每日 { $value }
 limits-role-at-once = 同时 { $value }
@@ -157,4 +155,4 @@ limits-usage-total = 最近 { $days } 天共使用 **{ $images } 张图片**。
 limits-usage-none = 没有编辑。
 
 ## “编辑图片”菜单的蒙版提示
-mask-help-menu = 那张图片没有透明区域，请在 **区域** 栏中说明要修改哪一部分：top、bottom、left、right、center、border，或百分比方框如 `10,10,60,60`。
+mask-help-menu = 那张图片没有透明区域，请在 **区域** 栏中说明要修改哪一部分：{ $areas }，或百分比方框如 `{ $box }`。

@@ -25,7 +25,8 @@ job-cancel-just-started = 任务 #{ $job } 刚刚开始，无法再取消。
 limits-need-manage-server = 你需要“管理服务器”权限才能修改机器人的限制。
 area-region-and-box = `region` 和 `box` 只能二选一。
 area-mask-and-region = 蒙版文件和 region/box 只能二选一。
-area-unknown = 我不认识区域“{ $text }”。请使用 top、bottom、left、right、center 或 border，或用百分比表示的方框，例如 10,10,60,60。
+# $areas 列出区域词，$box 是一个方框示例。
+area-unknown = 我不认识区域“{ $text }”。请使用 { $areas }，或用百分比表示的方框，例如 { $box }。
 image-number-invalid = “{ $value }”不是图片编号；请用 1、2……
 session-needs-finished-edit = 只有已完成的编辑才能开启编辑会话。
 session-not-private = 私密编辑不能开启编辑会话：会话在子区中公开共享。
