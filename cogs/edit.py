@@ -162,7 +162,7 @@ class EditCog(commands.Cog):
         image="The image to edit (optional inside an editing-session thread)",
         mask="Black = change, white = keep (or use invert_mask, transparency, region or box)",
         region="Change a whole part of the image instead of drawing a mask",
-        box="Change a rectangle: x1,y1,x2,y2 in percent, e.g. 10,10,60,50",
+        box="Change a rectangle: x1,y1,x2,y2 in percent, e.g. 10,20,60,80",
         invert_mask="My mask is white where the image should change",
         seed="Repeat a result exactly (same inputs + same seed)",
         count="How many versions to make",

@@ -20,7 +20,7 @@ from cogs.text import escape, render
 PROMPT_PREVIEW = 80
 COLOUR = discord.Colour.from_rgb(88, 101, 242)
 
-MASK_HELP = msg("mask-help-edit")
+MASK_HELP = msg("mask-help-edit", box=BOX_EXAMPLE)
 """The mask advice in the /edit command's option names (the core's own is ``bot.imaging.mask.MASK_HELP``)."""
 MENU_MASK_HELP = msg("mask-help-menu", areas=AREA_LIST, box=BOX_EXAMPLE)
 """The mask advice for the "Edit image" menu's form, whose "area" field takes a region word or a box."""

@@ -29,6 +29,7 @@ from bot.limits import AREA_WORDS, BOX_EXAMPLE, LIMITS, limit_spec
 from bot.quota import PAYER_VARIANTS, period, refusal_for_payer, refusal_message
 from bot.settings import LimitDefaults, Settings
 from cogs.common import AREA_HINT, parse_area
+from cogs.render import MASK_HELP as EDIT_HELP
 from cogs.render import MENU_MASK_HELP, OPTION_LABELS
 from cogs.text import render
 from cogs.views import RESULT_BUTTONS, SESSION_BUTTONS
@@ -226,6 +227,14 @@ def test_the_area_words_and_the_example_box_come_from_bot_limits() -> None:
             stand_ins = render(Message(message.id, {**message.args, "areas": "<areas>", "box": "<box>"}), locale)
             assert not box_like.search(stand_ins), (locale, message.id, stand_ins)
             assert not [w for w in AREA_WORDS if re.search(rf"\b{w}\b", stand_ins)], (locale, message.id, stand_ins)
+
+
+def test_the_edit_help_and_the_box_option_show_the_same_example_box() -> None:
+    """The /edit help (``cogs.render.MASK_HELP``) takes the box from ``bot.limits``; the box option's
+    description is registered with Discord as static text, so it is checked here instead."""
+    for locale in CATALOGUE.locales:
+        assert f"box:{BOX_EXAMPLE}" in render(EDIT_HELP, locale), locale
+        assert BOX_EXAMPLE in render("cmd-edit--box", locale), locale
 
 
 # --- one limit specification ----------------------------------------------------------------------

@@ -8,7 +8,7 @@ cmd-edit--prompt = What the changed area should show
 cmd-edit--image = The image to edit (optional inside an editing-session thread)
 cmd-edit--mask = Black = change, white = keep (or use invert_mask, transparency, region or box)
 cmd-edit--region = Change a whole part of the image instead of drawing a mask
-cmd-edit--box = Change a rectangle: x1,y1,x2,y2 in percent, e.g. 10,10,60,50
+cmd-edit--box = Change a rectangle: x1,y1,x2,y2 in percent, e.g. 10,20,60,80
 cmd-edit--invert_mask = My mask is white where the image should change
 cmd-edit--seed = Repeat a result exactly (same inputs + same seed)
 cmd-edit--count = How many versions to make

@@ -29,7 +29,7 @@ mask-help-edit =
     Tell me which part to change in one of three ways:
     1. **mask:** a black-and-white image the same shape as yours — black = change, white = keep (painted it the other way round? add `invert_mask:True`);
     2. **transparent pixels:** erase the area to change in your image and upload it as PNG;
-    3. **region:** or **box:** — e.g. `region:Top half` or `box:10,10,60,50` (percent of the width and height).
+    3. **region:** or **box:** — e.g. `region:Top half` or `box:{ $box }` (percent of the width and height).
 # The area field's placeholder in the forms (cogs/results.py, cogs/edit.py); at most 100 characters.
 mask-area-hint = { $areas }, or a box like { $box }
 

@@ -5,7 +5,7 @@ cmd-edit--prompt = 修改后的区域应该显示什么
 cmd-edit--image = 要编辑的图片（在编辑会话帖子中可省略）
 cmd-edit--mask = 黑色 = 修改，白色 = 保留（或使用 invert_mask、透明、region 或 box）
 cmd-edit--region = 修改图片的一整块区域，而不用画蒙版
-cmd-edit--box = 修改一个矩形：x1,y1,x2,y2，单位为百分比，例如 10,10,60,50
+cmd-edit--box = 修改一个矩形：x1,y1,x2,y2，单位为百分比，例如 10,20,60,80
 cmd-edit--invert_mask = 我的蒙版用白色表示要修改的地方
 cmd-edit--seed = 精确重现一个结果（相同输入 + 相同种子）
 cmd-edit--count = 要生成几个版本

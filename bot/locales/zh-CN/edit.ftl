@@ -28,7 +28,7 @@ mask-help-edit =
     请用以下三种方式之一告诉我要修改哪一部分：
     1. **mask:** 一张与你的图片形状相同的黑白图 —— 黑色 = 修改，白色 = 保留（画反了？加上 `invert_mask:True`）；
     2. **透明像素：** 在你的图片中擦除要修改的区域，并以 PNG 格式上传；
-    3. **region:** 或 **box:** —— 例如 `region:Top half` 或 `box:10,10,60,50`（宽度和高度的百分比）。
+    3. **region:** 或 **box:** —— 例如 `region:Top half` 或 `box:{ $box }`（宽度和高度的百分比）。
 # 表单中“区域”栏的占位提示（cogs/results.py、cogs/edit.py），最多 100 个字符。
 mask-area-hint = { $areas }，或一个方框，例如 { $box }
 
